@@ -1,0 +1,460 @@
+//! Accounts and their members: reading an account, adding, re-roling and
+//! removing members (never the last Admin), and bootstrapping a new account.
+
+use chrono::{DateTime, Utc};
+use entity::{account, membership, user};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+
+use crate::audit::{self, Actor, AuditPage, AuditQuery, Target};
+use crate::db::write_txn;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{AccountId, UserId};
+use crate::names::{AccountName, Email, Username};
+use crate::personal_tokens::{self, IssuedPersonalAccessToken};
+use crate::policy::{Action, authorize};
+use crate::principal::Principal;
+use crate::role::Role;
+use crate::time::{from_millis, to_millis};
+use crate::token::Secret;
+use crate::warden::Keywarden;
+
+const KIND: &str = "Account";
+const USER_KIND: &str = "User";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<account::Model> for Account {
+    type Error = DomainError;
+
+    fn try_from(m: account::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: AccountId(m.id),
+            name: m.name,
+            created_at: from_millis(m.created_at)?,
+        })
+    }
+}
+
+/// A user's place in an account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub username: String,
+    pub email: Option<String>,
+    pub role: Role,
+    /// When the user joined the account.
+    pub created_at: DateTime<Utc>,
+}
+
+fn member(m: membership::Model, u: user::Model) -> DomainResult<Member> {
+    Ok(Member {
+        account_id: AccountId(m.account_id),
+        user_id: UserId(u.id),
+        username: u.username,
+        email: u.email,
+        role: Role::from_stored(&m.role)?,
+        created_at: from_millis(m.created_at)?,
+    })
+}
+
+#[derive(Clone, Debug)]
+pub struct AddMember {
+    pub account_id: AccountId,
+    pub username: Username,
+    /// Used only when the user is new.
+    pub email: Option<Email>,
+    pub role: Role,
+}
+
+#[derive(Debug)]
+pub struct AddedMember {
+    pub member: Member,
+    /// The first token of a user who did not exist before, for the Admin to hand over.
+    pub initial_token: Option<IssuedPersonalAccessToken>,
+}
+
+/// A new account, its first Admin and that Admin's token.
+#[derive(Debug)]
+pub struct Bootstrapped {
+    pub account: Account,
+    pub admin: UserId,
+    pub token: Secret,
+}
+
+fn is_unique_violation(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The account row, locked on PostgreSQL: member changes of one account queue up,
+/// which keeps the last-Admin rule exact.
+async fn lock_account<C: ConnectionTrait>(conn: &C, id: AccountId) -> DomainResult<()> {
+    account::Entity::find_by_id(id.0)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .map(|_| ())
+        .ok_or(DomainError::NotFound(KIND))
+}
+
+async fn load_member<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    user: UserId,
+) -> DomainResult<(membership::Model, user::Model)> {
+    match membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account.0))
+        .filter(membership::Column::UserId.eq(user.0))
+        .one(conn)
+        .await?
+    {
+        Some(m) => {
+            let u = user::Entity::find_by_id(m.user_id)
+                .one(conn)
+                .await?
+                .ok_or(DomainError::NotFound(USER_KIND))?;
+            Ok((m, u))
+        }
+        None => Err(DomainError::NotFound(USER_KIND)),
+    }
+}
+
+async fn admin_count<C: ConnectionTrait>(conn: &C, account: AccountId) -> DomainResult<u64> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account.0))
+        .filter(membership::Column::Role.eq(Role::Admin.code()))
+        .count(conn)
+        .await?)
+}
+
+async fn insert_membership<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    user: UserId,
+    role: Role,
+    now: DateTime<Utc>,
+) -> DomainResult<membership::Model> {
+    Ok(membership::ActiveModel {
+        account_id: Set(account.0),
+        user_id: Set(user.0),
+        role: Set(role.code().to_owned()),
+        created_at: Set(to_millis(now)),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?)
+}
+
+async fn insert_user<C: ConnectionTrait>(
+    conn: &C,
+    username: &Username,
+    email: Option<Email>,
+    now: DateTime<Utc>,
+) -> DomainResult<user::Model> {
+    user::ActiveModel {
+        username: Set(username.as_str().to_owned()),
+        email: Set(email.map(Email::into_inner)),
+        created_at: Set(to_millis(now)),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            DomainError::Conflict(format!("a user named {} already exists", username.as_str()))
+        } else {
+            e.into()
+        }
+    })
+}
+
+impl Keywarden {
+    pub async fn account(&self, caller: &Principal, id: AccountId) -> DomainResult<Account> {
+        authorize(caller, id, Action::ReadAccount, KIND)?;
+        account::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::NotFound(KIND))?
+            .try_into()
+    }
+
+    /// The accounts a user belongs to, with their role in each.
+    pub async fn accounts_of(&self, user: UserId) -> DomainResult<Vec<(Account, Role)>> {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user.0))
+            .order_by_asc(membership::Column::AccountId)
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for m in rows {
+            let a = account::Entity::find_by_id(m.account_id)
+                .one(&self.db)
+                .await?
+                .ok_or(DomainError::NotFound(KIND))?;
+            out.push((a.try_into()?, Role::from_stored(&m.role)?));
+        }
+        Ok(out)
+    }
+
+    pub async fn members(&self, caller: &Principal, id: AccountId) -> DomainResult<Vec<Member>> {
+        authorize(caller, id, Action::ManageMembers, KIND)?;
+        membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(id.0))
+            .order_by_asc(membership::Column::CreatedAt)
+            .order_by_asc(membership::Column::UserId)
+            .find_also_related(user::Entity)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|(m, u)| member(m, u.ok_or(DomainError::NotFound(USER_KIND))?))
+            .collect()
+    }
+
+    /// Adds a user to an account, creating the user if it did not exist. A new
+    /// user's first token is issued only when `deliver_initial_token` says the
+    /// caller will receive it; otherwise nothing is written.
+    pub async fn add_member(
+        &self,
+        caller: &Principal,
+        input: AddMember,
+        deliver_initial_token: bool,
+        now: DateTime<Utc>,
+    ) -> DomainResult<AddedMember> {
+        authorize(caller, input.account_id, Action::ManageMembers, KIND)?;
+        let txn = write_txn(&self.db).await?;
+        lock_account(&txn, input.account_id).await?;
+        let existing = user::Entity::find()
+            .filter(user::Column::Username.eq(input.username.as_str()))
+            .one(&txn)
+            .await?;
+        let (user_row, initial_token) = match existing {
+            Some(u) => {
+                if load_member(&txn, input.account_id, UserId(u.id))
+                    .await
+                    .is_ok()
+                {
+                    return Err(DomainError::Conflict(format!(
+                        "{} is already a member of this account",
+                        u.username
+                    )));
+                }
+                (u, None)
+            }
+            None => {
+                if !deliver_initial_token {
+                    return Err(DomainError::invalid(
+                        "The 'initialToken' field must be requested when adding a new user: it is shown only once.",
+                    ));
+                }
+                let u = insert_user(&txn, &input.username, input.email, now).await?;
+                let token = personal_tokens::issue(
+                    &txn,
+                    &self.keyring,
+                    UserId(u.id),
+                    Some("initial token".to_owned()),
+                    None,
+                    now,
+                )
+                .await?;
+                (u, Some(token))
+            }
+        };
+        let m =
+            insert_membership(&txn, input.account_id, UserId(user_row.id), input.role, now).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(input.account_id),
+            "account_member.add",
+            Target::new(USER_KIND, user_row.id, Some(&user_row.username)),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(AddedMember {
+            member: member(m, user_row)?,
+            initial_token,
+        })
+    }
+
+    pub async fn update_member(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        user: UserId,
+        role: Role,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Member> {
+        authorize(caller, account, Action::ManageMembers, KIND)?;
+        let txn = write_txn(&self.db).await?;
+        lock_account(&txn, account).await?;
+        let (m, u) = load_member(&txn, account, user).await?;
+        let was_admin = Role::from_stored(&m.role)? == Role::Admin;
+        if was_admin && role != Role::Admin && admin_count(&txn, account).await? <= 1 {
+            return Err(DomainError::Conflict(
+                "The last Admin of an account cannot be demoted: make another member Admin first"
+                    .to_owned(),
+            ));
+        }
+        let mut active: membership::ActiveModel = m.into();
+        active.role = Set(role.code().to_owned());
+        let m = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(account),
+            "account_member.update",
+            Target::new(USER_KIND, u.id, Some(&u.username)),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        member(m, u)
+    }
+
+    pub async fn remove_member(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Member> {
+        authorize(caller, account, Action::ManageMembers, KIND)?;
+        let txn = write_txn(&self.db).await?;
+        lock_account(&txn, account).await?;
+        let (m, u) = load_member(&txn, account, user).await?;
+        if Role::from_stored(&m.role)? == Role::Admin && admin_count(&txn, account).await? <= 1 {
+            return Err(DomainError::Conflict(
+                "The last Admin of an account cannot be removed: make another member Admin first"
+                    .to_owned(),
+            ));
+        }
+        let removed = member(m.clone(), u.clone())?;
+        membership::Entity::delete_by_id(m.id).exec(&txn).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(account),
+            "account_member.remove",
+            Target::new(USER_KIND, u.id, Some(&u.username)),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(removed)
+    }
+
+    pub async fn audit_events(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        query: &AuditQuery,
+    ) -> DomainResult<AuditPage> {
+        authorize(caller, account, Action::ReadAuditLog, KIND)?;
+        audit::list(&self.db, account, query).await
+    }
+
+    /// Creates an account with `admin` as its first Admin and issues that Admin a
+    /// personal access token. An existing user becomes Admin of the new account.
+    /// This is the operator's door in, so it takes no caller.
+    pub async fn bootstrap(
+        &self,
+        name: AccountName,
+        admin: Username,
+        email: Option<Email>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Bootstrapped> {
+        let txn = write_txn(&self.db).await?;
+        let created = self.bootstrap_in(&txn, name, admin, email, now).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// On a database with no account at all, creates the `Default` account and its
+    /// `admin` user. Returns `None` when any account exists, including one made
+    /// at the same moment by another process.
+    pub async fn bootstrap_if_empty(
+        &self,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<Bootstrapped>> {
+        let txn = write_txn(&self.db).await?;
+        if account::Entity::find().count(&txn).await? > 0 {
+            return Ok(None);
+        }
+        let name = AccountName::parse("Default")?;
+        let admin = Username::parse("admin")?;
+        match self.bootstrap_in(&txn, name, admin, None, now).await {
+            Ok(created) => {
+                txn.commit().await?;
+                Ok(Some(created))
+            }
+            Err(DomainError::Conflict(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn bootstrap_in<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        name: AccountName,
+        admin: Username,
+        email: Option<Email>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Bootstrapped> {
+        let account_row = account::ActiveModel {
+            name: Set(name.as_str().to_owned()),
+            created_at: Set(to_millis(now)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DomainError::Conflict(format!("an account named {} already exists", name.as_str()))
+            } else {
+                e.into()
+            }
+        })?;
+        let account = AccountId(account_row.id);
+        let user_row = match user::Entity::find()
+            .filter(user::Column::Username.eq(admin.as_str()))
+            .one(txn)
+            .await?
+        {
+            Some(u) => u,
+            None => insert_user(txn, &admin, email, now).await?,
+        };
+        insert_membership(txn, account, UserId(user_row.id), Role::Admin, now).await?;
+        let token = personal_tokens::issue(
+            txn,
+            &self.keyring,
+            UserId(user_row.id),
+            Some("bootstrap token".to_owned()),
+            None,
+            now,
+        )
+        .await?;
+        audit::record(
+            txn,
+            Actor::System,
+            Some(account),
+            "account.create",
+            Target::new(KIND, account.0, Some(name.as_str())),
+            now,
+        )
+        .await?;
+        Ok(Bootstrapped {
+            account: account_row.try_into()?,
+            admin: UserId(user_row.id),
+            token: token.secret,
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! The audit log: one event per successful mutation, written in the mutation's own
+//! transaction, so an event exists exactly when its change does.
+//!
+//! Events hold names as well as ids and no secrets, ever.
+
+use chrono::{DateTime, Utc};
+use entity::audit_event;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{AccountId, AuditEventId, UserId};
+use crate::principal::Principal;
+use crate::time::{from_millis, to_millis};
+
+/// Who did it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    User,
+    ServiceAccount,
+    /// keywarden itself: the first-start set-up and `keywarden bootstrap`.
+    System,
+}
+
+impl ActorKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ActorKind::User => "User",
+            ActorKind::ServiceAccount => "ServiceAccount",
+            ActorKind::System => "System",
+        }
+    }
+
+    fn from_stored(s: &str) -> DomainResult<Self> {
+        match s {
+            "User" => Ok(ActorKind::User),
+            "ServiceAccount" => Ok(ActorKind::ServiceAccount),
+            "System" => Ok(ActorKind::System),
+            other => Err(DomainError::Internal(format!(
+                "stored actor type {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: AuditEventId,
+    pub account_id: Option<AccountId>,
+    pub action: String,
+    pub actor_kind: ActorKind,
+    pub actor_id: i64,
+    pub actor_name: String,
+    pub attributed_user_id: Option<UserId>,
+    pub target_type: String,
+    pub target_id: i64,
+    pub target_name: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TryFrom<audit_event::Model> for AuditEvent {
+    type Error = DomainError;
+
+    fn try_from(m: audit_event::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: AuditEventId(m.id),
+            account_id: m.account_id.map(AccountId),
+            action: m.action,
+            actor_kind: ActorKind::from_stored(&m.actor_type)?,
+            actor_id: m.actor_id,
+            actor_name: m.actor_name,
+            attributed_user_id: m.attributed_user_id.map(UserId),
+            target_type: m.target_type,
+            target_id: m.target_id,
+            target_name: m.target_name,
+            created_at: from_millis(m.created_at)?,
+        })
+    }
+}
+
+/// Who is acting, as the log records it.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Actor<'a> {
+    Principal(&'a Principal),
+    System,
+}
+
+/// What was acted on.
+#[derive(Clone, Debug)]
+pub(crate) struct Target {
+    pub kind: &'static str,
+    pub id: i64,
+    pub name: Option<String>,
+}
+
+impl Target {
+    pub fn new(kind: &'static str, id: i64, name: Option<&str>) -> Self {
+        Self {
+            kind,
+            id,
+            name: name.map(str::to_owned),
+        }
+    }
+}
+
+/// Writes one event. Call it inside the mutation's transaction, after the change.
+pub(crate) async fn record<C: ConnectionTrait>(
+    conn: &C,
+    actor: Actor<'_>,
+    account: Option<AccountId>,
+    action: &str,
+    target: Target,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let (kind, id, name, attributed) = match actor {
+        Actor::Principal(Principal::User(u)) => (
+            ActorKind::User,
+            u.user_id.0,
+            u.username.clone(),
+            Some(u.user_id),
+        ),
+        Actor::Principal(Principal::ServiceAccount(s)) => (
+            ActorKind::ServiceAccount,
+            s.service_account_id.0,
+            s.name.clone(),
+            crate::service_accounts::attributed_user(conn, s.service_account_id).await?,
+        ),
+        Actor::System => (ActorKind::System, 0, "keywarden".to_owned(), None),
+    };
+    audit_event::ActiveModel {
+        account_id: Set(account.map(|a| a.0)),
+        action: Set(action.to_owned()),
+        actor_type: Set(kind.as_str().to_owned()),
+        actor_id: Set(id),
+        actor_name: Set(name),
+        attributed_user_id: Set(attributed.map(|u| u.0)),
+        target_type: Set(target.kind.to_owned()),
+        target_id: Set(target.id),
+        target_name: Set(target.name),
+        created_at: Set(to_millis(now)),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(())
+}
+
+/// A page of an account's log, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    /// Only events after this one.
+    pub after: Option<AuditEventId>,
+    /// Only events before this one.
+    pub before: Option<AuditEventId>,
+    /// At most this many.
+    pub limit: u64,
+    /// Take the page from the end of the range (`last` rather than `first`).
+    pub from_end: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// Whether more events lie beyond the page in the direction it was taken.
+    pub has_more: bool,
+    /// Events in the whole log of the account.
+    pub total: u64,
+}
+
+pub(crate) async fn list<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    query: &AuditQuery,
+) -> DomainResult<AuditPage> {
+    let scoped = audit_event::Entity::find().filter(audit_event::Column::AccountId.eq(account.0));
+    let total = scoped.clone().count(conn).await?;
+    let mut select = scoped;
+    if let Some(after) = query.after {
+        select = select.filter(audit_event::Column::Id.gt(after.0));
+    }
+    if let Some(before) = query.before {
+        select = select.filter(audit_event::Column::Id.lt(before.0));
+    }
+    select = if query.from_end {
+        select.order_by_desc(audit_event::Column::Id)
+    } else {
+        select.order_by_asc(audit_event::Column::Id)
+    };
+    let mut rows = select
+        .limit(query.limit.saturating_add(1))
+        .all(conn)
+        .await?;
+    let has_more = rows.len() as u64 > query.limit;
+    rows.truncate(usize::try_from(query.limit).unwrap_or(usize::MAX));
+    if query.from_end {
+        rows.reverse();
+    }
+    let events = rows
+        .into_iter()
+        .map(AuditEvent::try_from)
+        .collect::<DomainResult<_>>()?;
+    Ok(AuditPage {
+        events,
+        has_more,
+        total,
+    })
+}

@@ -1,0 +1,23 @@
+//! Typed ids, so that a key id is never passed where a service account id belongs.
+
+macro_rules! ids {
+    ($($name:ident),* $(,)?) => {$(
+        #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+ids!(
+    AccountId,
+    UserId,
+    ServiceAccountId,
+    KeyId,
+    TokenId,
+    AuditEventId
+);

@@ -1,0 +1,378 @@
+//! Service account keys: issued with an optional name, expiry and role ceiling,
+//! revoked idempotently, rotated with an overlap, at most 50 active at a time.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::service_account_key as key;
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set,
+};
+
+use crate::audit::{self, Actor, Target};
+use crate::db::write_txn;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{AccountId, KeyId, ServiceAccountId, UserId};
+use crate::names::KeyName;
+use crate::policy::{Action, authorize};
+use crate::principal::Principal;
+use crate::role::Role;
+use crate::service_accounts;
+use crate::time::{from_millis, from_millis_opt, future, to_millis};
+use crate::token::{Secret, issue_service_account_key};
+use crate::warden::Keywarden;
+
+pub(crate) const KIND: &str = "ServiceAccountKey";
+
+/// Active keys (not revoked, not expired) a service account may hold.
+pub const MAX_ACTIVE_KEYS: u64 = 50;
+/// The longest a rotated key may keep working beside its successor.
+pub const MAX_OVERLAP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccountKey {
+    pub id: KeyId,
+    pub service_account_id: ServiceAccountId,
+    pub name: Option<String>,
+    pub role_ceiling: Option<Role>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub rotated_from: Option<KeyId>,
+    pub created_by_user_id: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ServiceAccountKey {
+    /// Not revoked and not expired at `now`.
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+impl TryFrom<key::Model> for ServiceAccountKey {
+    type Error = DomainError;
+
+    fn try_from(m: key::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: KeyId(m.id),
+            service_account_id: ServiceAccountId(m.service_account_id),
+            name: m.name,
+            role_ceiling: m
+                .role_ceiling
+                .as_deref()
+                .map(Role::from_stored)
+                .transpose()?,
+            expires_at: from_millis_opt(m.expires_at)?,
+            last_used_at: from_millis_opt(m.last_used_at)?,
+            revoked_at: from_millis_opt(m.revoked_at)?,
+            rotated_from: m.rotated_from_id.map(KeyId),
+            created_by_user_id: m.created_by_user_id.map(UserId),
+            created_at: from_millis(m.created_at)?,
+        })
+    }
+}
+
+/// A key and its secret, which exists only in this value.
+#[derive(Debug)]
+pub struct IssuedKey {
+    pub key: ServiceAccountKey,
+    pub secret: Secret,
+}
+
+#[derive(Clone, Debug)]
+pub struct CreateKey {
+    pub service_account_id: ServiceAccountId,
+    pub name: Option<KeyName>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The highest role the key may act with.
+    pub role_ceiling: Option<Role>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RotateKey {
+    pub key_id: KeyId,
+    /// The new key's expiry; it must lie in the future.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// How long the old key keeps working; zero revokes it now.
+    pub overlap: Duration,
+}
+
+/// The stored fields of a key about to be issued.
+struct NewKey {
+    service_account_id: ServiceAccountId,
+    name: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    role_ceiling: Option<Role>,
+    rotated_from: Option<KeyId>,
+}
+
+/// The condition "active at `now`" in SQL.
+fn active_at(now: DateTime<Utc>) -> Condition {
+    Condition::all().add(key::Column::RevokedAt.is_null()).add(
+        Condition::any()
+            .add(key::Column::ExpiresAt.is_null())
+            .add(key::Column::ExpiresAt.gt(to_millis(now))),
+    )
+}
+
+async fn count_active<C: ConnectionTrait>(
+    conn: &C,
+    sa: ServiceAccountId,
+    except: Option<KeyId>,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    let mut select = key::Entity::find()
+        .filter(key::Column::ServiceAccountId.eq(sa.0))
+        .filter(active_at(now));
+    if let Some(except) = except {
+        select = select.filter(key::Column::Id.ne(except.0));
+    }
+    Ok(select.count(conn).await?)
+}
+
+fn creator(caller: &Principal) -> Option<i64> {
+    match caller {
+        Principal::User(u) => Some(u.user_id.0),
+        Principal::ServiceAccount(_) => None,
+    }
+}
+
+impl Keywarden {
+    async fn insert_key<C: ConnectionTrait>(
+        &self,
+        conn: &C,
+        caller: &Principal,
+        new: NewKey,
+        now: DateTime<Utc>,
+    ) -> DomainResult<IssuedKey> {
+        let secret = issue_service_account_key(new.service_account_id);
+        let stored = self.keyring.digest(&secret);
+        let row = key::ActiveModel {
+            service_account_id: Set(new.service_account_id.0),
+            name: Set(new.name),
+            digest: Set(stored.digest.to_vec()),
+            pepper_id: Set(stored.pepper_id),
+            role_ceiling: Set(new.role_ceiling.map(|r| r.code().to_owned())),
+            expires_at: Set(new.expires_at.map(to_millis)),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+            rotated_from_id: Set(new.rotated_from.map(|k| k.0)),
+            created_by_user_id: Set(creator(caller)),
+            created_at: Set(to_millis(now)),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+        Ok(IssuedKey {
+            key: row.try_into()?,
+            secret,
+        })
+    }
+
+    /// Issues a key. The secret is in the result and nowhere else.
+    pub async fn create_key(
+        &self,
+        caller: &Principal,
+        input: CreateKey,
+        now: DateTime<Utc>,
+    ) -> DomainResult<IssuedKey> {
+        let expires_at = input
+            .expires_at
+            .map(|t| future("expiresAt", t, now))
+            .transpose()?;
+        let txn = write_txn(&self.db).await?;
+        let sa = service_accounts::load(&txn, input.service_account_id, true).await?;
+        let account = AccountId(sa.account_id);
+        authorize(caller, account, Action::ManageKeys, service_accounts::KIND)?;
+        if count_active(&txn, input.service_account_id, None, now).await? >= MAX_ACTIVE_KEYS {
+            return Err(DomainError::LimitExceeded(
+                "A service account can have at most 50 active keys: revoke one first",
+            ));
+        }
+        let issued = self
+            .insert_key(
+                &txn,
+                caller,
+                NewKey {
+                    service_account_id: input.service_account_id,
+                    name: input.name.map(KeyName::into_inner),
+                    expires_at,
+                    role_ceiling: input.role_ceiling,
+                    rotated_from: None,
+                },
+                now,
+            )
+            .await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(account),
+            "service_account_key.create",
+            Target::new(KIND, issued.key.id.0, issued.key.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(issued)
+    }
+
+    /// Revokes a key. Revoking it again keeps the first `revokedAt`.
+    pub async fn revoke_key(
+        &self,
+        caller: &Principal,
+        id: KeyId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ServiceAccountKey> {
+        let txn = write_txn(&self.db).await?;
+        let (row, sa) = load_with_account(&txn, id).await?;
+        let account = AccountId(sa.account_id);
+        authorize(caller, account, Action::ManageKeys, KIND)?;
+        // Conditional, so that of two concurrent revocations the first time stands.
+        key::Entity::update_many()
+            .col_expr(key::Column::RevokedAt, Expr::value(to_millis(now)))
+            .filter(key::Column::Id.eq(row.id))
+            .filter(key::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let row = key::Entity::find_by_id(row.id)
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound(KIND))?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(account),
+            "service_account_key.revoke",
+            Target::new(KIND, row.id, row.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        row.try_into()
+    }
+
+    /// Replaces an active key with a new one of the same name and role ceiling.
+    /// The old key keeps working for `overlap`, then expires; with no overlap it is
+    /// revoked at once.
+    pub async fn rotate_key(
+        &self,
+        caller: &Principal,
+        input: RotateKey,
+        now: DateTime<Utc>,
+    ) -> DomainResult<IssuedKey> {
+        if input.overlap > MAX_OVERLAP {
+            return Err(DomainError::invalid(
+                "overlapSeconds must be between 0 and 604800 (7 days)",
+            ));
+        }
+        let expires_at = input
+            .expires_at
+            .map(|t| future("expiresAt", t, now))
+            .transpose()?;
+        let txn = write_txn(&self.db).await?;
+        let old_sa = load_with_account(&txn, input.key_id).await?.1;
+        // Lock the service account before reading the key again, as creation does.
+        let sa = service_accounts::load(&txn, ServiceAccountId(old_sa.id), true).await?;
+        let account = AccountId(sa.account_id);
+        authorize(caller, account, Action::ManageKeys, KIND)?;
+        let old_row = key::Entity::find_by_id(input.key_id.0)
+            .one(&txn)
+            .await?
+            .ok_or(DomainError::NotFound(KIND))?;
+        let old: ServiceAccountKey = old_row.clone().try_into()?;
+        if !old.is_active(now) {
+            return Err(DomainError::invalid(
+                "Only an active key can be rotated: this one is revoked or expired",
+            ));
+        }
+        let sa_id = ServiceAccountId(sa.id);
+        if count_active(&txn, sa_id, Some(old.id), now).await? >= MAX_ACTIVE_KEYS {
+            return Err(DomainError::LimitExceeded(
+                "A service account can have at most 50 active keys: revoke one first",
+            ));
+        }
+        let issued = self
+            .insert_key(
+                &txn,
+                caller,
+                NewKey {
+                    service_account_id: sa_id,
+                    name: old.name.clone(),
+                    expires_at,
+                    role_ceiling: old.role_ceiling,
+                    rotated_from: Some(old.id),
+                },
+                now,
+            )
+            .await?;
+        let mut retiring: key::ActiveModel = old_row.into();
+        if input.overlap.is_zero() {
+            retiring.revoked_at = Set(Some(to_millis(now)));
+        } else {
+            let overlap = chrono::Duration::from_std(input.overlap)
+                .map_err(|e| DomainError::Internal(e.to_string()))?;
+            let end = now + overlap;
+            let end = old.expires_at.map_or(end, |t| t.min(end));
+            retiring.expires_at = Set(Some(to_millis(end)));
+        }
+        retiring.update(&txn).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            Some(account),
+            "service_account_key.rotate",
+            Target::new(KIND, old.id.0, old.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(issued)
+    }
+
+    /// A service account's keys, newest first; revoked and expired ones included.
+    pub async fn keys(
+        &self,
+        caller: &Principal,
+        sa: ServiceAccountId,
+    ) -> DomainResult<Vec<ServiceAccountKey>> {
+        let row = service_accounts::load(&self.db, sa, false).await?;
+        authorize(
+            caller,
+            AccountId(row.account_id),
+            Action::ManageKeys,
+            service_accounts::KIND,
+        )?;
+        key::Entity::find()
+            .filter(key::Column::ServiceAccountId.eq(sa.0))
+            .order_by_desc(key::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(ServiceAccountKey::try_from)
+            .collect()
+    }
+
+    /// One key, for an Admin of its account.
+    pub async fn key(&self, caller: &Principal, id: KeyId) -> DomainResult<ServiceAccountKey> {
+        let (row, sa) = load_with_account(&self.db, id).await?;
+        authorize(caller, AccountId(sa.account_id), Action::ManageKeys, KIND)?;
+        row.try_into()
+    }
+}
+
+async fn load_with_account<C: ConnectionTrait>(
+    conn: &C,
+    id: KeyId,
+) -> DomainResult<(key::Model, entity::service_account::Model)> {
+    match key::Entity::find_by_id(id.0)
+        .find_also_related(entity::service_account::Entity)
+        .one(conn)
+        .await?
+    {
+        Some((row, Some(sa))) => Ok((row, sa)),
+        _ => Err(DomainError::NotFound(KIND)),
+    }
+}

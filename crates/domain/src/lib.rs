@@ -1,0 +1,43 @@
+//! keywarden's rules.
+//!
+//! Everything that decides who may do what lives here: credential formats and
+//! digests, verification, the role hierarchy and permission table, service
+//! accounts, keys, personal access tokens, members and the audit log. The crate
+//! knows sea-orm and nothing of HTTP or GraphQL. Every operation takes the caller
+//! and `now` explicitly, so tests control both.
+
+mod accounts;
+mod audit;
+pub mod db;
+mod error;
+pub mod ids;
+mod keys;
+mod names;
+mod personal_tokens;
+mod policy;
+mod principal;
+mod role;
+mod service_accounts;
+pub mod time;
+pub mod token;
+mod usage;
+mod verify;
+mod warden;
+
+pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, Member};
+pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
+pub use error::{DomainError, DomainResult};
+pub use keys::{CreateKey, IssuedKey, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey};
+pub use names::{AccountName, Description, Email, KeyName, ServiceAccountName, Username};
+pub use personal_tokens::{
+    CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,
+    ROTATION_INTERVAL,
+};
+pub use policy::{Action, Standing};
+pub use principal::{Membership, Principal, ServiceAccountPrincipal, UserPrincipal};
+pub use role::Role;
+pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
+pub use token::{Keyring, Pepper, Secret, TokenError};
+pub use usage::{Credential, UsageTracker};
+pub use verify::AuthError;
+pub use warden::Keywarden;

@@ -1,0 +1,191 @@
+//! Parsed user-supplied text: once you hold one of these, it is valid.
+
+use crate::error::DomainError;
+
+fn has_control(s: &str, allow_newlines: bool) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
+}
+
+/// A single-line label of 1 to `max` characters, not blank.
+fn label(field: &str, s: &str, max: usize) -> Result<String, DomainError> {
+    let count = s.chars().count();
+    if s.trim().is_empty() {
+        return Err(DomainError::invalid(format!("{field} must not be blank")));
+    }
+    if count > max {
+        return Err(DomainError::invalid(format!(
+            "{field} must be at most {max} characters (got {count})"
+        )));
+    }
+    if has_control(s, false) {
+        return Err(DomainError::invalid(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(s.to_owned())
+}
+
+macro_rules! label_type {
+    ($(#[$doc:meta])* $name:ident, $field:literal, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX_CHARS: usize = $max;
+
+            pub fn parse(s: &str) -> Result<Self, DomainError> {
+                label($field, s, $max).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_inner(self) -> String {
+                self.0
+            }
+        }
+    };
+}
+
+label_type!(
+    /// A service account's name: 1 to 255 characters on one line.
+    ServiceAccountName, "name", 255
+);
+label_type!(
+    /// A key's or a personal access token's name: 1 to 255 characters on one line.
+    KeyName, "name", 255
+);
+label_type!(
+    /// An account's name: 1 to 255 characters on one line.
+    AccountName, "name", 255
+);
+
+/// A free-text description: up to 2,000 characters, line breaks allowed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    pub const MAX_CHARS: usize = 2000;
+
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let count = s.chars().count();
+        if count > Self::MAX_CHARS {
+            return Err(DomainError::invalid(format!(
+                "description must be at most {} characters (got {count})",
+                Self::MAX_CHARS
+            )));
+        }
+        if has_control(s, true) {
+            return Err(DomainError::invalid(
+                "description must not contain control characters",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A username: 1 to 64 characters of ASCII letters, digits and `. _ - @`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@');
+        if s.is_empty() || s.len() > 64 || !s.chars().all(ok_char) {
+            return Err(DomainError::invalid(
+                "username must be 1 to 64 characters of letters, digits and . _ - @",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An email address, checked for shape only: `local@domain`, no spaces, at most 254 characters.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let shaped = match s.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+            }
+            None => false,
+        };
+        if !shaped || s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(DomainError::invalid(
+                "email must be an address like name@example.com",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_count_characters_not_bytes() {
+        let accented = "é".repeat(255);
+        assert!(ServiceAccountName::parse(&accented).is_ok());
+        assert!(ServiceAccountName::parse(&"é".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn blank_and_control_names_are_refused() {
+        for bad in ["", "   ", "line\nbreak", "nul\0"] {
+            assert!(
+                ServiceAccountName::parse(bad).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn descriptions_may_span_lines_but_not_hold_other_controls() {
+        assert!(Description::parse("first\nsecond").is_ok());
+        assert!(Description::parse("").is_ok());
+        assert!(Description::parse("bell\u{7}").is_err());
+        assert!(Description::parse(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn usernames_and_emails_are_shaped() {
+        assert!(Username::parse("alice.b-1@corp").is_ok());
+        for bad in ["", "has space", "ünicode", &"a".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        assert!(Email::parse("alice@example.com").is_ok());
+        for bad in [
+            "alice",
+            "@example.com",
+            "alice@",
+            "a@b@c.d",
+            "a b@c.d",
+            "a@nodot",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Personal access tokens: a user's own credentials, at most five active, rotated
+//! by the Lightdash rules (a new expiry in the future, only tokens that expire,
+//! at most once an hour, the old secret dead at once).
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{personal_access_token as pat, user};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
+};
+
+use crate::audit::{self, Actor, Target};
+use crate::db::write_txn;
+use crate::error::{DomainError, DomainResult};
+use crate::ids::{TokenId, UserId};
+use crate::names::KeyName;
+use crate::policy::require_user;
+use crate::principal::Principal;
+use crate::time::{from_millis, from_millis_opt, future, to_millis};
+use crate::token::{Keyring, Secret, issue_personal_access_token};
+use crate::warden::Keywarden;
+
+pub(crate) const KIND: &str = "PersonalAccessToken";
+
+/// Active tokens (not revoked, not expired) a user may hold.
+pub const MAX_ACTIVE_TOKENS: u64 = 5;
+/// The shortest time between two rotations of one token.
+pub const ROTATION_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PersonalAccessToken {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub rotated_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PersonalAccessToken {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+}
+
+impl TryFrom<pat::Model> for PersonalAccessToken {
+    type Error = DomainError;
+
+    fn try_from(m: pat::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: TokenId(m.id),
+            user_id: UserId(m.user_id),
+            name: m.name,
+            expires_at: from_millis_opt(m.expires_at)?,
+            last_used_at: from_millis_opt(m.last_used_at)?,
+            revoked_at: from_millis_opt(m.revoked_at)?,
+            rotated_at: from_millis_opt(m.rotated_at)?,
+            created_at: from_millis(m.created_at)?,
+        })
+    }
+}
+
+/// A token and its secret, which exists only in this value.
+#[derive(Debug)]
+pub struct IssuedPersonalAccessToken {
+    pub token: PersonalAccessToken,
+    pub secret: Secret,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CreatePersonalAccessToken {
+    pub name: Option<KeyName>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issues a token for `user` inside the caller's transaction, enforcing the limit.
+/// The user row is locked first, so concurrent issues for one user queue up.
+pub(crate) async fn issue<C: ConnectionTrait>(
+    conn: &C,
+    keyring: &Keyring,
+    user: UserId,
+    name: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DomainResult<IssuedPersonalAccessToken> {
+    user::Entity::find_by_id(user.0)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound("User"))?;
+    let active = pat::Entity::find()
+        .filter(pat::Column::UserId.eq(user.0))
+        .filter(pat::Column::RevokedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(pat::Column::ExpiresAt.is_null())
+                .add(pat::Column::ExpiresAt.gt(to_millis(now))),
+        )
+        .count(conn)
+        .await?;
+    if active >= MAX_ACTIVE_TOKENS {
+        return Err(DomainError::LimitExceeded(
+            "A user can have at most 5 active personal access tokens: revoke one first",
+        ));
+    }
+    let secret = issue_personal_access_token();
+    let stored = keyring.digest(&secret);
+    let row = pat::ActiveModel {
+        user_id: Set(user.0),
+        name: Set(name),
+        digest: Set(stored.digest.to_vec()),
+        pepper_id: Set(stored.pepper_id),
+        expires_at: Set(expires_at.map(to_millis)),
+        last_used_at: Set(None),
+        revoked_at: Set(None),
+        rotated_at: Set(None),
+        created_at: Set(to_millis(now)),
+        ..Default::default()
+    }
+    .insert(conn)
+    .await?;
+    Ok(IssuedPersonalAccessToken {
+        token: row.try_into()?,
+        secret,
+    })
+}
+
+/// Loads one of the caller's own tokens; anyone else's is "not found".
+async fn load_own<C: ConnectionTrait>(
+    conn: &C,
+    owner: UserId,
+    id: TokenId,
+    lock: bool,
+) -> DomainResult<pat::Model> {
+    let mut select = pat::Entity::find_by_id(id.0).filter(pat::Column::UserId.eq(owner.0));
+    if lock {
+        select = select.lock_exclusive();
+    }
+    select.one(conn).await?.ok_or(DomainError::NotFound(KIND))
+}
+
+impl Keywarden {
+    pub async fn create_personal_access_token(
+        &self,
+        caller: &Principal,
+        input: CreatePersonalAccessToken,
+        now: DateTime<Utc>,
+    ) -> DomainResult<IssuedPersonalAccessToken> {
+        let user = require_user(caller)?;
+        let expires_at = input
+            .expires_at
+            .map(|t| future("expiresAt", t, now))
+            .transpose()?;
+        let txn = write_txn(&self.db).await?;
+        let issued = issue(
+            &txn,
+            &self.keyring,
+            user.user_id,
+            input.name.map(KeyName::into_inner),
+            expires_at,
+            now,
+        )
+        .await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            None,
+            "personal_access_token.create",
+            Target::new(KIND, issued.token.id.0, issued.token.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(issued)
+    }
+
+    /// Revokes one of the caller's tokens. Revoking it again keeps the first time.
+    pub async fn revoke_personal_access_token(
+        &self,
+        caller: &Principal,
+        id: TokenId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<PersonalAccessToken> {
+        let user = require_user(caller)?;
+        let txn = write_txn(&self.db).await?;
+        let row = load_own(&txn, user.user_id, id, false).await?;
+        pat::Entity::update_many()
+            .col_expr(pat::Column::RevokedAt, Expr::value(to_millis(now)))
+            .filter(pat::Column::Id.eq(row.id))
+            .filter(pat::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+        let row = load_own(&txn, user.user_id, id, false).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            None,
+            "personal_access_token.revoke",
+            Target::new(KIND, row.id, row.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        row.try_into()
+    }
+
+    /// Gives one of the caller's tokens a new secret and a new expiry. The old
+    /// secret stops working when this commits.
+    pub async fn rotate_personal_access_token(
+        &self,
+        caller: &Principal,
+        id: TokenId,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<IssuedPersonalAccessToken> {
+        let user = require_user(caller)?;
+        let expires_at = future("expiresAt", expires_at, now)?;
+        let txn = write_txn(&self.db).await?;
+        let row = load_own(&txn, user.user_id, id, true).await?;
+        let token: PersonalAccessToken = row.clone().try_into()?;
+        if token.revoked_at.is_some() {
+            return Err(DomainError::invalid("A revoked token cannot be rotated"));
+        }
+        match token.expires_at {
+            None => {
+                return Err(DomainError::invalid(
+                    "A token without an expiry cannot be rotated",
+                ));
+            }
+            Some(t) if t <= now => {
+                return Err(DomainError::invalid("An expired token cannot be rotated"));
+            }
+            Some(_) => {}
+        }
+        let interval = chrono::Duration::from_std(ROTATION_INTERVAL)
+            .map_err(|e| DomainError::Internal(e.to_string()))?;
+        if token.rotated_at.is_some_and(|t| now - t < interval) {
+            return Err(DomainError::LimitExceeded(
+                "A personal access token can be rotated at most once an hour",
+            ));
+        }
+        let secret = issue_personal_access_token();
+        let stored = self.keyring.digest(&secret);
+        let mut active: pat::ActiveModel = row.into();
+        active.digest = Set(stored.digest.to_vec());
+        active.pepper_id = Set(stored.pepper_id);
+        active.expires_at = Set(Some(to_millis(expires_at)));
+        active.rotated_at = Set(Some(to_millis(now)));
+        let row = active.update(&txn).await?;
+        audit::record(
+            &txn,
+            Actor::Principal(caller),
+            None,
+            "personal_access_token.rotate",
+            Target::new(KIND, row.id, row.name.as_deref()),
+            now,
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(IssuedPersonalAccessToken {
+            token: row.try_into()?,
+            secret,
+        })
+    }
+
+    /// The caller's own tokens, newest first.
+    pub async fn personal_access_tokens(
+        &self,
+        caller: &Principal,
+    ) -> DomainResult<Vec<PersonalAccessToken>> {
+        let user = require_user(caller)?;
+        pat::Entity::find()
+            .filter(pat::Column::UserId.eq(user.user_id.0))
+            .order_by_desc(pat::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(PersonalAccessToken::try_from)
+            .collect()
+    }
+}

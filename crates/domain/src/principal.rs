@@ -1,0 +1,72 @@
+//! Who is calling: a user with their memberships, or a service account acting
+//! through one of its keys.
+
+use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
+use crate::role::Role;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub account_id: AccountId,
+    pub role: Role,
+}
+
+/// A human, authenticated by one of their personal access tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserPrincipal {
+    pub user_id: UserId,
+    pub username: String,
+    pub memberships: Vec<Membership>,
+    /// The token the request came with.
+    pub token_id: TokenId,
+}
+
+/// A service account, authenticated by one of its keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccountPrincipal {
+    pub service_account_id: ServiceAccountId,
+    pub name: String,
+    pub account_id: AccountId,
+    /// What the request may do: the lower of the service account's role and the
+    /// key's ceiling.
+    pub role: Role,
+    pub service_account_role: Role,
+    pub key_id: KeyId,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    User(UserPrincipal),
+    ServiceAccount(ServiceAccountPrincipal),
+}
+
+impl Principal {
+    pub fn id(&self) -> i64 {
+        match self {
+            Principal::User(u) => u.user_id.0,
+            Principal::ServiceAccount(s) => s.service_account_id.0,
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Principal::User(u) => &u.username,
+            Principal::ServiceAccount(s) => &s.name,
+        }
+    }
+
+    pub fn is_service_account(&self) -> bool {
+        matches!(self, Principal::ServiceAccount(_))
+    }
+
+    /// The caller's role in `account`, if it belongs to it at all.
+    pub fn role_in(&self, account: AccountId) -> Option<Role> {
+        match self {
+            Principal::User(u) => u
+                .memberships
+                .iter()
+                .find(|m| m.account_id == account)
+                .map(|m| m.role),
+            Principal::ServiceAccount(s) => (s.account_id == account).then_some(s.role),
+        }
+    }
+}

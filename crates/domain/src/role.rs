@@ -1,0 +1,64 @@
+//! The role hierarchy: `Admin` > `Editor` > `Viewer`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::DomainError;
+
+/// A role in an account. The order of the variants is the hierarchy: a higher
+/// role includes everything of the lower ones.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Editor, Role::Viewer];
+
+    /// The code used in the API and in storage.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "Admin",
+            Role::Editor => "Editor",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// A human-readable name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Admin => "Administrator",
+            Role::Editor => "Editor",
+            Role::Viewer => "Viewer",
+        }
+    }
+
+    /// Whether this role includes everything `other` may do.
+    pub fn includes(self, other: Role) -> bool {
+        self >= other
+    }
+
+    pub(crate) fn from_stored(s: &str) -> Result<Role, DomainError> {
+        s.parse()
+            .map_err(|_| DomainError::Internal(format!("stored role {s:?} is not a role")))
+    }
+}
+
+impl FromStr for Role {
+    type Err = DomainError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| DomainError::invalid("roleCode must be one of Admin, Editor, Viewer"))
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}

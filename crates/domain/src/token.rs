@@ -1,0 +1,445 @@
+//! Credential formats and digests.
+//!
+//! - service account key: `lmr_sa_{serviceAccountId}_{secret}`
+//! - personal access token: `lmr_pat_{secret}`
+//!
+//! `{secret}` is 32 base62 characters from the operating system's CSPRNG, then six
+//! base62 characters of the CRC32 of everything before them (prefix and id
+//! included). The checksum lets [`parse`] refuse a mistyped or made-up token
+//! without a database read, and lets secret scanners tell real tokens from noise.
+//!
+//! Only `HMAC-SHA256(pepper, token)` is stored. The [`Keyring`] holds the current
+//! pepper, which makes new digests, and any retired ones, which still verify.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::TryRngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::ids::ServiceAccountId;
+
+pub const SERVICE_ACCOUNT_KEY_PREFIX: &str = "lmr_sa_";
+pub const PERSONAL_ACCESS_TOKEN_PREFIX: &str = "lmr_pat_";
+const RANDOM_LEN: usize = 32;
+const CHECKSUM_LEN: usize = 6;
+const SECRET_LEN: usize = RANDOM_LEN + CHECKSUM_LEN;
+/// Longer than any token we issue: `lmr_sa_` + 19 digits + `_` + 38.
+const MAX_TOKEN_LEN: usize = 7 + 19 + 1 + SECRET_LEN;
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// Why a presented string is not a token we could have issued.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token is empty or too long")]
+    Length,
+    #[error("the token has characters no token contains")]
+    Character,
+    #[error("the token does not start with lmr_sa_ or lmr_pat_")]
+    Prefix,
+    #[error("the service account id in the token is not a valid id")]
+    Id,
+    #[error("the token's secret has the wrong length")]
+    SecretLength,
+    #[error("the token's checksum does not match")]
+    Checksum,
+}
+
+/// What a well-formed token claims to be.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    ServiceAccountKey(ServiceAccountId),
+    PersonalAccessToken,
+}
+
+/// A string that has the shape and checksum of a token we issue.
+#[derive(Copy, Clone, Debug)]
+pub struct ParsedToken<'a> {
+    raw: &'a str,
+    kind: TokenKind,
+}
+
+impl<'a> ParsedToken<'a> {
+    pub fn kind(&self) -> TokenKind {
+        self.kind
+    }
+
+    pub(crate) fn as_str(&self) -> &'a str {
+        self.raw
+    }
+}
+
+/// Checks the shape and checksum of `raw` without touching any storage.
+pub fn parse(raw: &str) -> Result<ParsedToken<'_>, TokenError> {
+    if raw.is_empty() || raw.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Length);
+    }
+    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(TokenError::Character);
+    }
+    let (kind, secret) = if let Some(rest) = raw.strip_prefix(SERVICE_ACCOUNT_KEY_PREFIX) {
+        let (id, secret) = rest.split_once('_').ok_or(TokenError::Id)?;
+        (TokenKind::ServiceAccountKey(parse_id(id)?), secret)
+    } else if let Some(secret) = raw.strip_prefix(PERSONAL_ACCESS_TOKEN_PREFIX) {
+        (TokenKind::PersonalAccessToken, secret)
+    } else {
+        return Err(TokenError::Prefix);
+    };
+    if secret.len() != SECRET_LEN || secret.contains('_') {
+        return Err(TokenError::SecretLength);
+    }
+    let (body, checksum) = raw.split_at(raw.len() - CHECKSUM_LEN);
+    // Public data, so an ordinary comparison is fine here.
+    if crc_base62(body).as_bytes() != checksum.as_bytes() {
+        return Err(TokenError::Checksum);
+    }
+    Ok(ParsedToken { raw, kind })
+}
+
+/// A canonical positive decimal id: no sign, no leading zero, fits in an `i64`.
+fn parse_id(id: &str) -> Result<ServiceAccountId, TokenError> {
+    if id.is_empty() || id.starts_with('0') || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(TokenError::Id);
+    }
+    id.parse::<i64>()
+        .map(ServiceAccountId)
+        .map_err(|_| TokenError::Id)
+}
+
+fn crc_base62(body: &str) -> String {
+    let mut n = u64::from(crc32fast::hash(body.as_bytes()));
+    let mut out = [b'0'; CHECKSUM_LEN];
+    for slot in out.iter_mut().rev() {
+        *slot = BASE62[(n % 62) as usize];
+        n /= 62;
+    }
+    out.iter().map(|&b| char::from(b)).collect()
+}
+
+/// 32 base62 characters straight from the operating system's CSPRNG, by rejection
+/// sampling so that every character is equally likely.
+fn random_base62() -> String {
+    let mut out = String::with_capacity(RANDOM_LEN);
+    let mut buf = [0u8; 64];
+    while out.len() < RANDOM_LEN {
+        // The OS random source failing is not something a token issuer can work around.
+        #[allow(clippy::expect_used)]
+        OsRng
+            .try_fill_bytes(&mut buf)
+            .expect("the operating system's random number generator failed");
+        for &b in &buf {
+            // 248 = 4 * 62: bytes at or above it would bias the first characters.
+            if b < 248 && out.len() < RANDOM_LEN {
+                out.push(char::from(BASE62[usize::from(b % 62)]));
+            }
+        }
+    }
+    out
+}
+
+fn issue(prefix: String) -> Secret {
+    let mut token = prefix;
+    token.push_str(&random_base62());
+    let checksum = crc_base62(&token);
+    token.push_str(&checksum);
+    Secret(token)
+}
+
+/// A new service account key for `id`.
+pub fn issue_service_account_key(id: ServiceAccountId) -> Secret {
+    issue(format!("{SERVICE_ACCOUNT_KEY_PREFIX}{id}_"))
+}
+
+/// A new personal access token.
+pub fn issue_personal_access_token() -> Secret {
+    issue(PERSONAL_ACCESS_TOKEN_PREFIX.to_owned())
+}
+
+/// A freshly issued credential. It exists only until the response that carries it
+/// is sent: it is never stored, and its `Debug` output hides it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The token itself, for the one response that shows it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// One HMAC key. Its id is derived from the key, so a configuration names a
+/// pepper by its value alone and the id never reveals it.
+#[derive(Clone)]
+pub struct Pepper {
+    id: String,
+    mac: Hmac<Sha256>,
+}
+
+impl Pepper {
+    /// The shortest pepper accepted, in bytes.
+    pub const MIN_LEN: usize = 32;
+
+    pub fn new(key: &[u8]) -> Result<Self, String> {
+        if key.len() < Self::MIN_LEN {
+            return Err(format!(
+                "a pepper must be at least {} bytes long (got {})",
+                Self::MIN_LEN,
+                key.len()
+            ));
+        }
+        let mac = Hmac::<Sha256>::new_from_slice(key).map_err(|e| e.to_string())?;
+        let mut hasher = Sha256::new();
+        hasher.update(b"keywarden pepper id\0");
+        hasher.update(key);
+        let id = hasher.finalize()[..4]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok(Self { id, mac })
+    }
+
+    /// A new random pepper, as the text to keep in a pepper file.
+    pub fn generate() -> String {
+        let mut bytes = [0u8; 32];
+        #[allow(clippy::expect_used)]
+        OsRng
+            .try_fill_bytes(&mut bytes)
+            .expect("the operating system's random number generator failed");
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn digest(&self, token: &str) -> [u8; 32] {
+        let mut mac = self.mac.clone();
+        mac.update(token.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+}
+
+impl fmt::Debug for Pepper {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pepper")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The current pepper and the retired ones that still verify.
+#[derive(Clone, Debug)]
+pub struct Keyring {
+    current: Pepper,
+    retired: Vec<Pepper>,
+}
+
+/// A digest and the id of the pepper that made it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StoredDigest {
+    pub pepper_id: String,
+    pub digest: [u8; 32],
+}
+
+impl Keyring {
+    pub fn new(current: Pepper, retired: Vec<Pepper>) -> Self {
+        Self { current, retired }
+    }
+
+    pub fn current_id(&self) -> &str {
+        self.current.id()
+    }
+
+    /// The digest to store for a newly issued token.
+    pub(crate) fn digest(&self, token: &Secret) -> StoredDigest {
+        StoredDigest {
+            pepper_id: self.current.id.clone(),
+            digest: self.current.digest(token.expose()),
+        }
+    }
+
+    /// Every digest the token could be stored under, one per known pepper.
+    pub(crate) fn candidates(&self, token: &ParsedToken<'_>) -> Vec<StoredDigest> {
+        std::iter::once(&self.current)
+            .chain(&self.retired)
+            .map(|p| StoredDigest {
+                pepper_id: p.id.clone(),
+                digest: p.digest(token.as_str()),
+            })
+            .collect()
+    }
+
+    /// Whether a stored row matches one of the candidates, compared in constant
+    /// time, and under the pepper the row says made it.
+    pub(crate) fn matches(candidates: &[StoredDigest], pepper_id: &str, stored: &[u8]) -> bool {
+        candidates
+            .iter()
+            .filter(|c| c.pepper_id == pepper_id)
+            .any(|c| bool::from(c.digest.as_slice().ct_eq(stored)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sa_key(id: i64) -> String {
+        issue_service_account_key(ServiceAccountId(id))
+            .expose()
+            .to_owned()
+    }
+
+    #[test]
+    fn issued_tokens_have_the_documented_shape_and_parse() {
+        let key = sa_key(123);
+        assert!(key.starts_with("lmr_sa_123_"));
+        assert_eq!(key.len(), "lmr_sa_123_".len() + 38);
+        assert_eq!(
+            parse(&key).map(|t| t.kind()),
+            Ok(TokenKind::ServiceAccountKey(ServiceAccountId(123)))
+        );
+        let pat = issue_personal_access_token().expose().to_owned();
+        assert!(pat.starts_with("lmr_pat_"));
+        assert_eq!(pat.len(), 8 + 38);
+        assert_eq!(
+            parse(&pat).map(|t| t.kind()),
+            Ok(TokenKind::PersonalAccessToken)
+        );
+    }
+
+    #[test]
+    fn issued_secrets_differ_and_use_the_whole_alphabet() {
+        let a = sa_key(1);
+        let b = sa_key(1);
+        assert_ne!(a, b);
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..200 {
+            seen.extend(issue_personal_access_token().expose()[8..40].chars());
+        }
+        assert_eq!(
+            seen.len(),
+            62,
+            "200 tokens should use every base62 character"
+        );
+    }
+
+    #[test]
+    fn checksum_is_six_base62_characters_of_crc32() {
+        // crc32("") is 0; crc32 of the maximum renders within six characters.
+        assert_eq!(crc_base62(""), "000000");
+        assert_eq!(crc_base62("a").len(), 6);
+        let body = "lmr_pat_0123456789abcdefghijABCDEFGHIJ";
+        let n = u64::from(crc32fast::hash(body.as_bytes()));
+        let decoded = crc_base62(body).bytes().fold(0u64, |acc, c| {
+            acc * 62 + BASE62.iter().position(|&x| x == c).unwrap_or(99) as u64
+        });
+        assert_eq!(decoded, n);
+    }
+
+    #[test]
+    fn malformed_tokens_are_refused_with_their_reason() {
+        let key = sa_key(42);
+        let secret = &key["lmr_sa_42_".len()..];
+        let mut flipped = key.clone().into_bytes();
+        let last = flipped.len() - 1;
+        flipped[last] = if flipped[last] == b'A' { b'B' } else { b'A' };
+        let flipped = String::from_utf8(flipped).unwrap_or_default();
+        let cases: Vec<(String, TokenError)> = vec![
+            (String::new(), TokenError::Length),
+            ("x".repeat(200), TokenError::Length),
+            (format!("lmr_sk_42_{secret}"), TokenError::Prefix),
+            (format!("LMR_SA_42_{secret}"), TokenError::Prefix),
+            (format!("ghp_{secret}"), TokenError::Prefix),
+            (flipped, TokenError::Checksum),
+            (format!("lmr_sa_43_{secret}"), TokenError::Checksum),
+            (key[..key.len() - 1].to_owned(), TokenError::SecretLength),
+            (format!("{key}A"), TokenError::SecretLength),
+            (format!("lmr_sa_042_{secret}"), TokenError::Id),
+            (format!("lmr_sa_0_{secret}"), TokenError::Id),
+            (format!("lmr_sa__{secret}"), TokenError::Id),
+            (
+                format!("lmr_sa_99999999999999999999_{}", &secret[..30]),
+                TokenError::Id,
+            ),
+            ("lmr_sa_42".to_owned(), TokenError::Id),
+            (
+                format!("lmr_sa_42_{}é", &secret[..36]),
+                TokenError::Character,
+            ),
+            (
+                format!("lmr_sa_42_{} ", &secret[..37]),
+                TokenError::Character,
+            ),
+            (
+                format!("lmr_sa_42_{}-", &secret[..37]),
+                TokenError::Character,
+            ),
+            (
+                format!("lmr_pat_{}_{}", &secret[..18], &secret[..19]),
+                TokenError::SecretLength,
+            ),
+        ];
+        for (token, reason) in cases {
+            assert_eq!(parse(&token).map(|t| t.kind()), Err(reason), "{token:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_with_a_swapped_id_fails_its_checksum() {
+        // The checksum covers the id, so editing the id is caught before any lookup.
+        let key = sa_key(7);
+        let forged = key.replacen("lmr_sa_7_", "lmr_sa_8_", 1);
+        assert_eq!(parse(&forged).map(|t| t.kind()), Err(TokenError::Checksum));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let secret = issue_personal_access_token();
+        assert!(!format!("{secret:?}").contains(&secret.expose()[8..]));
+        let pepper = Pepper::new(&[7u8; 32]).map_err(|e| e.to_string());
+        assert!(pepper.is_ok());
+    }
+
+    #[test]
+    fn peppers_are_long_and_named_by_a_stable_id() {
+        assert!(Pepper::new(b"short").is_err());
+        let a = Pepper::new(&[1u8; 32]).map(|p| p.id().to_owned());
+        let b = Pepper::new(&[1u8; 32]).map(|p| p.id().to_owned());
+        let c = Pepper::new(&[2u8; 32]).map(|p| p.id().to_owned());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(Pepper::generate().len(), 64);
+    }
+
+    #[test]
+    fn a_retired_pepper_still_verifies_and_the_current_one_issues() -> Result<(), String> {
+        let old = Pepper::new(&[1u8; 32])?;
+        let new = Pepper::new(&[2u8; 32])?;
+        let token = issue_personal_access_token();
+        let stored_under_old = Keyring::new(old.clone(), vec![]).digest(&token);
+        let rotated = Keyring::new(new.clone(), vec![old.clone()]);
+        let parsed = parse(token.expose()).map_err(|e| e.to_string())?;
+        let candidates = rotated.candidates(&parsed);
+        assert!(Keyring::matches(
+            &candidates,
+            old.id(),
+            &stored_under_old.digest
+        ));
+        // The same bytes under another pepper id do not match.
+        assert!(!Keyring::matches(
+            &candidates,
+            new.id(),
+            &stored_under_old.digest
+        ));
+        assert_eq!(rotated.digest(&token).pepper_id, new.id());
+        Ok(())
+    }
+}

@@ -1,0 +1,197 @@
+//! Members and accounts: the last-Admin rule, initial tokens, bootstrap.
+
+use domain::ids::UserId;
+use domain::{AccountName, AddMember, DomainError, Email, Role, Username};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::support::{World, t0};
+
+fn add(tenant: &crate::support::Tenant, username: &str, role: Role) -> AddMember {
+    AddMember {
+        account_id: tenant.id,
+        username: Username::parse(username).unwrap(),
+        email: Some(Email::parse(&format!("{username}@example.com")).unwrap()),
+        role,
+    }
+}
+
+async fn row_counts(w: &World) -> (u64, u64, u64) {
+    let db = w.kw.db();
+    (
+        entity::user::Entity::find().count(db).await.unwrap(),
+        entity::membership::Entity::find().count(db).await.unwrap(),
+        entity::personal_access_token::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn adding_a_new_user_returns_their_first_token_once() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let added =
+        w.kw.add_member(&acme.admin, add(&acme, "bob", Role::Editor), true, t0())
+            .await
+            .unwrap();
+    assert_eq!(added.member.username, "bob");
+    assert_eq!(added.member.email.as_deref(), Some("bob@example.com"));
+    assert_eq!(added.member.role, Role::Editor);
+    let token = added.initial_token.expect("a new user gets a token");
+    let bob = w.auth(token.secret.expose()).await.unwrap();
+    assert_eq!(bob.role_in(acme.id), Some(Role::Editor));
+}
+
+#[tokio::test]
+async fn adding_a_new_user_without_taking_the_token_writes_nothing() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let before = (row_counts(&w).await, w.audit_count().await);
+    match w
+        .kw
+        .add_member(&acme.admin, add(&acme, "bob", Role::Editor), false, t0())
+        .await
+    {
+        Err(DomainError::Invalid(m)) => assert!(m.contains("initialToken"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!((row_counts(&w).await, w.audit_count().await), before);
+}
+
+#[tokio::test]
+async fn adding_an_existing_user_issues_no_token_and_a_second_add_conflicts() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let globex = w.tenant("Globex", "gina").await;
+    let added =
+        w.kw.add_member(
+            &globex.admin,
+            add(&globex, "alice", Role::Viewer),
+            false,
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(added.initial_token.is_none());
+    assert_eq!(added.member.user_id.0, acme.admin.id());
+    assert!(matches!(
+        w.kw.add_member(
+            &globex.admin,
+            add(&globex, "alice", Role::Viewer),
+            false,
+            t0()
+        )
+        .await,
+        Err(DomainError::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn the_last_admin_can_be_neither_demoted_nor_removed() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let alice = UserId(acme.admin.id());
+    assert!(matches!(
+        w.kw.update_member(&acme.admin, acme.id, alice, Role::Editor, t0())
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    assert!(matches!(
+        w.kw.remove_member(&acme.admin, acme.id, alice, t0()).await,
+        Err(DomainError::Conflict(_))
+    ));
+    // With a second Admin, either may go.
+    let (bob, _) = w.member(&acme, "bob", Role::Admin).await;
+    w.kw.update_member(&acme.admin, acme.id, alice, Role::Viewer, t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.kw.remove_member(&bob, acme.id, UserId(bob.id()), t0())
+            .await,
+        Err(DomainError::Conflict(_))
+    ));
+    let members = w.kw.members(&bob, acme.id).await.unwrap();
+    let roles: Vec<_> = members
+        .iter()
+        .map(|m| (m.username.as_str(), m.role))
+        .collect();
+    assert_eq!(roles, vec![("alice", Role::Viewer), ("bob", Role::Admin)]);
+}
+
+#[tokio::test]
+async fn only_admins_manage_members_and_outsiders_see_nothing() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let globex = w.tenant("Globex", "gina").await;
+    let (editor, _) = w.member(&acme, "ed", Role::Editor).await;
+    let (_, robot, _) = w.robot(&acme, Role::Admin).await;
+    for caller in [&editor, &robot] {
+        assert!(matches!(
+            w.kw.members(caller, acme.id).await,
+            Err(DomainError::Unauthorized(_))
+        ));
+        assert!(matches!(
+            w.kw.add_member(caller, add(&acme, "zed", Role::Viewer), true, t0())
+                .await,
+            Err(DomainError::Unauthorized(_))
+        ));
+    }
+    assert!(matches!(
+        w.kw.members(&globex.admin, acme.id).await,
+        Err(DomainError::NotFound("Account"))
+    ));
+    assert!(matches!(
+        w.kw.update_member(
+            &globex.admin,
+            acme.id,
+            UserId(editor.id()),
+            Role::Admin,
+            t0()
+        )
+        .await,
+        Err(DomainError::NotFound("Account"))
+    ));
+    assert!(matches!(
+        w.kw.remove_member(&acme.admin, acme.id, UserId(globex.admin.id()), t0())
+            .await,
+        Err(DomainError::NotFound("User"))
+    ));
+}
+
+#[tokio::test]
+async fn bootstrap_refuses_a_duplicate_account_name_and_reuses_an_existing_user() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let again =
+        w.kw.bootstrap(
+            AccountName::parse("Acme").unwrap(),
+            Username::parse("zoe").unwrap(),
+            None,
+            t0(),
+        )
+        .await;
+    assert!(matches!(again, Err(DomainError::Conflict(_))));
+    assert_eq!(
+        row_counts(&w).await.0,
+        1,
+        "the failed bootstrap left no user behind"
+    );
+    let second = w.tenant("Second", "alice").await;
+    assert_eq!(second.admin.id(), acme.admin.id());
+}
+
+#[tokio::test]
+async fn the_first_start_bootstrap_runs_once_on_an_empty_database() {
+    let w = World::new().await;
+    let made =
+        w.kw.bootstrap_if_empty(t0())
+            .await
+            .unwrap()
+            .expect("empty database");
+    assert_eq!(made.account.name, "Default");
+    let admin = w.auth(made.token.expose()).await.unwrap();
+    assert_eq!(admin.name(), "admin");
+    assert_eq!(admin.role_in(made.account.id), Some(Role::Admin));
+    assert!(w.kw.bootstrap_if_empty(t0()).await.unwrap().is_none());
+}

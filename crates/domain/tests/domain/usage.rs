@@ -1,0 +1,101 @@
+//! `lastUsedAt`: to the minute, written off the request path, at most once a
+//! minute per credential.
+
+use domain::Role;
+use sea_orm::EntityTrait;
+
+use crate::support::{World, minutes, t0};
+
+async fn stored_last_used(w: &World, key: i64) -> Option<i64> {
+    entity::service_account_key::Entity::find_by_id(key)
+        .one(w.kw.db())
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+}
+
+#[tokio::test]
+async fn verification_writes_nothing_and_a_flush_writes_once_per_minute() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Viewer).await;
+    let (issued, token) = w.key(&acme, sa.id).await;
+    let id = issued.key.id.0;
+    w.kw.flush_usage().await.unwrap();
+
+    for i in 0..100 {
+        w.auth_at(&token, t0() + chrono::Duration::milliseconds(i))
+            .await
+            .unwrap();
+    }
+    // Nothing is written on the request path.
+    assert_eq!(stored_last_used(&w, id).await, None);
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 1);
+    assert_eq!(
+        stored_last_used(&w, id).await,
+        Some(t0().timestamp_millis())
+    );
+
+    // Within the minute, further uses write nothing.
+    for s in [1, 30, 59] {
+        w.auth_at(&token, t0() + chrono::Duration::seconds(s))
+            .await
+            .unwrap();
+    }
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 0);
+    assert_eq!(
+        stored_last_used(&w, id).await,
+        Some(t0().timestamp_millis())
+    );
+
+    // A minute later, one more write.
+    let later = t0() + minutes(1);
+    w.auth_at(&token, later).await.unwrap();
+    w.auth_at(&token, later).await.unwrap();
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 1);
+    assert_eq!(
+        stored_last_used(&w, id).await,
+        Some(later.timestamp_millis())
+    );
+}
+
+#[tokio::test]
+async fn two_processes_on_one_database_write_a_credential_once_a_minute_between_them() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, principal, token) = w.robot(&acme, Role::Viewer).await;
+    w.kw.flush_usage().await.unwrap();
+    let other = World::open(
+        &w.url,
+        domain::Keyring::new(crate::support::pepper(1), vec![]),
+    )
+    .await;
+    let at = t0() + minutes(5);
+    w.auth_at(&token, at).await.unwrap();
+    other
+        .authenticate(&token, at + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 1);
+    assert_eq!(other.flush_usage().await.unwrap(), 0);
+    let domain::Principal::ServiceAccount(p) = principal else {
+        unreachable!()
+    };
+    assert_eq!(
+        stored_last_used(&w, p.key_id.0).await,
+        Some(at.timestamp_millis())
+    );
+}
+
+#[tokio::test]
+async fn personal_access_tokens_record_their_use_too() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (bob, token) = w.member(&acme, "bob", Role::Viewer).await;
+    w.kw.flush_usage().await.unwrap();
+    w.auth_at(&token, t0() + minutes(3)).await.unwrap();
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 1);
+    let tokens = w.kw.personal_access_tokens(&bob).await.unwrap();
+    assert_eq!(tokens[0].last_used_at, Some(t0() + minutes(3)));
+}

@@ -1,0 +1,322 @@
+//! Verification: every condition under which a credential is refused.
+
+use domain::ids::ServiceAccountId;
+use domain::token::{issue_personal_access_token, issue_service_account_key};
+use domain::{AuthError, CreateKey, Keyring, Principal, Role, TokenError, UpdateServiceAccount};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+use crate::support::{World, minutes, pepper, t0};
+
+#[tokio::test]
+async fn a_new_key_authenticates_as_its_service_account() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (sa, principal, _) = w.robot(&acme, Role::Editor).await;
+    match principal {
+        Principal::ServiceAccount(p) => {
+            assert_eq!(p.service_account_id, sa.id);
+            assert_eq!(p.account_id, acme.id);
+            assert_eq!(p.role, Role::Editor);
+            assert_eq!(p.name, "robot");
+        }
+        other => panic!("expected a service account, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_personal_access_token_authenticates_as_its_user_with_memberships() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let globex = w.tenant("Globex", "alice").await;
+    let Principal::User(alice) = &globex.admin else {
+        panic!("bootstrap token is a user's");
+    };
+    assert_eq!(alice.username, "alice");
+    let accounts: Vec<_> = alice
+        .memberships
+        .iter()
+        .map(|m| (m.account_id, m.role))
+        .collect();
+    assert_eq!(
+        accounts,
+        vec![(acme.id, Role::Admin), (globex.id, Role::Admin)]
+    );
+}
+
+#[tokio::test]
+async fn malformed_tokens_are_refused_before_any_database_read() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, good) = w
+        .key(&acme, w.service_account(&acme, "ci", Role::Viewer).await.id)
+        .await;
+    // Take the tables away: any lookup would now fail with a database error.
+    for table in [
+        "service_account_keys",
+        "personal_access_tokens",
+        "memberships",
+    ] {
+        w.kw.db()
+            .execute_unprepared(&format!("DROP TABLE {table}"))
+            .await
+            .unwrap();
+    }
+    let secret = &good[good.rfind('_').unwrap() + 1..];
+    let mut checksum_broken = good.clone();
+    checksum_broken.pop();
+    checksum_broken.push(if good.ends_with('0') { '1' } else { '0' });
+    let malformed = [
+        String::new(),
+        "Bearer".to_owned(),
+        format!("lmr_xx_1_{secret}"),
+        format!("sk_live_{secret}"),
+        checksum_broken,
+        good.replacen("lmr_sa_", "lmr_sa_9", 1),
+        good[..good.len() - 5].to_owned(),
+        format!("{}ü", &good[..good.len() - 1]),
+        format!("{good}\n"),
+        "lmr_pat_".to_owned(),
+        "x".repeat(10_000),
+    ];
+    for token in &malformed {
+        match w.auth(token).await {
+            Err(AuthError::Malformed(_)) => {}
+            other => panic!("{token:?} should be malformed, got {other:?}"),
+        }
+    }
+    // The same broken database does fail a well-formed token, so the test can tell.
+    assert!(matches!(w.auth(&good).await, Err(AuthError::Db(_))));
+}
+
+#[tokio::test]
+async fn a_well_formed_token_that_was_never_issued_is_unknown() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Viewer).await;
+    let forged_key = issue_service_account_key(sa.id);
+    assert!(matches!(
+        w.auth(forged_key.expose()).await,
+        Err(AuthError::Unknown)
+    ));
+    let forged_pat = issue_personal_access_token();
+    assert!(matches!(
+        w.auth(forged_pat.expose()).await,
+        Err(AuthError::Unknown)
+    ));
+}
+
+#[tokio::test]
+async fn a_revoked_key_is_refused() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, token) = w.robot(&acme, Role::Viewer).await;
+    let key_id = match w.auth(&token).await.unwrap() {
+        Principal::ServiceAccount(p) => p.key_id,
+        _ => unreachable!(),
+    };
+    w.kw.revoke_key(&acme.admin, key_id, t0()).await.unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Revoked)));
+}
+
+#[tokio::test]
+async fn an_expired_key_is_refused_from_its_expiry_on() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Viewer).await;
+    let expires = t0() + minutes(30);
+    let (_, token) = w
+        .key_with(
+            &acme,
+            CreateKey {
+                expires_at: Some(expires),
+                ..crate::support::create_key(sa.id)
+            },
+        )
+        .await;
+    assert!(
+        w.auth_at(&token, expires - chrono::Duration::milliseconds(1))
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        w.auth_at(&token, expires).await,
+        Err(AuthError::Expired)
+    ));
+    assert!(matches!(
+        w.auth_at(&token, expires + minutes(1)).await,
+        Err(AuthError::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_disabled_service_accounts_keys_are_refused_until_it_is_enabled() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (sa, _, token) = w.robot(&acme, Role::Viewer).await;
+    let toggle = |enabled| UpdateServiceAccount {
+        enabled: Some(enabled),
+        ..Default::default()
+    };
+    w.kw.update_service_account(&acme.admin, sa.id, toggle(false), t0())
+        .await
+        .unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Disabled)));
+    w.kw.update_service_account(&acme.admin, sa.id, toggle(true), t0())
+        .await
+        .unwrap();
+    assert!(w.auth(&token).await.is_ok());
+}
+
+#[tokio::test]
+async fn a_deleted_service_accounts_keys_are_refused_and_gone() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (sa, _, token) = w.robot(&acme, Role::Admin).await;
+    w.kw.delete_service_account(&acme.admin, sa.id, t0())
+        .await
+        .unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Unknown)));
+    let keys = entity::service_account_key::Entity::find()
+        .all(w.kw.db())
+        .await
+        .unwrap();
+    assert!(
+        keys.is_empty(),
+        "the keys go with their service account: {keys:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_key_whose_row_names_another_service_account_is_refused() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, principal, token) = w.robot(&acme, Role::Viewer).await;
+    let other = w.service_account(&acme, "other", Role::Viewer).await;
+    let Principal::ServiceAccount(p) = principal else {
+        unreachable!()
+    };
+    // Move the stored key to another service account behind keywarden's back.
+    let row = entity::service_account_key::Entity::find_by_id(p.key_id.0)
+        .one(w.kw.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut row: entity::service_account_key::ActiveModel = row.into();
+    row.service_account_id = Set(other.id.0);
+    row.update(w.kw.db()).await.unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Mismatch)));
+}
+
+#[tokio::test]
+async fn a_role_change_shows_on_the_next_verification() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (sa, _, token) = w.robot(&acme, Role::Viewer).await;
+    let change = UpdateServiceAccount {
+        role: Some(Role::Admin),
+        ..Default::default()
+    };
+    w.kw.update_service_account(&acme.admin, sa.id, change, t0())
+        .await
+        .unwrap();
+    match w.auth(&token).await.unwrap() {
+        Principal::ServiceAccount(p) => assert_eq!(p.role, Role::Admin),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_key_acts_with_the_lower_of_its_ceiling_and_its_service_accounts_role() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let with_ceiling = |role| CreateKey {
+        role_ceiling: Some(role),
+        ..crate::support::create_key(sa.id)
+    };
+    let (_, capped) = w.key_with(&acme, with_ceiling(Role::Viewer)).await;
+    let (_, roomy) = w.key_with(&acme, with_ceiling(Role::Admin)).await;
+    let role_of = |p: Principal| match p {
+        Principal::ServiceAccount(p) => (p.role, p.service_account_role),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        role_of(w.auth(&capped).await.unwrap()),
+        (Role::Viewer, Role::Editor)
+    );
+    assert_eq!(
+        role_of(w.auth(&roomy).await.unwrap()),
+        (Role::Editor, Role::Editor)
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_or_expired_personal_access_token_is_refused() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (bob, token) = w.member(&acme, "bob", Role::Viewer).await;
+    let Principal::User(u) = &bob else {
+        unreachable!()
+    };
+    w.kw.revoke_personal_access_token(&bob, u.token_id, t0())
+        .await
+        .unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Revoked)));
+
+    let made =
+        w.kw.create_personal_access_token(
+            &acme.admin,
+            domain::CreatePersonalAccessToken {
+                name: None,
+                expires_at: Some(t0() + minutes(5)),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let token = w.remember(&made.secret);
+    assert!(w.auth(&token).await.is_ok());
+    assert!(matches!(
+        w.auth_at(&token, t0() + minutes(5)).await,
+        Err(AuthError::Expired)
+    ));
+}
+
+#[tokio::test]
+async fn a_deleted_users_token_is_refused() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (bob, token) = w.member(&acme, "bob", Role::Viewer).await;
+    entity::user::Entity::delete_by_id(bob.id())
+        .exec(w.kw.db())
+        .await
+        .unwrap();
+    assert!(matches!(w.auth(&token).await, Err(AuthError::Unknown)));
+}
+
+#[tokio::test]
+async fn a_token_digested_under_a_retired_pepper_still_verifies() {
+    let w = World::with_keyring(Keyring::new(pepper(1), vec![])).await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, key) = w.robot(&acme, Role::Viewer).await;
+    // Restart on a new pepper with the old one retired.
+    let rotated = World::open(&w.url, Keyring::new(pepper(2), vec![pepper(1)])).await;
+    assert!(rotated.authenticate(&key, t0()).await.is_ok());
+    // Without the old pepper, the key is unknown.
+    let forgotten = World::open(&w.url, Keyring::new(pepper(2), vec![])).await;
+    assert!(matches!(
+        forgotten.authenticate(&key, t0()).await,
+        Err(AuthError::Unknown)
+    ));
+}
+
+#[tokio::test]
+async fn token_parse_errors_reach_the_caller_with_their_reason() {
+    let w = World::new().await;
+    let forged = issue_service_account_key(ServiceAccountId(5));
+    let tampered = forged.expose().replacen("lmr_sa_5_", "lmr_sa_6_", 1);
+    assert!(matches!(
+        w.auth(&tampered).await,
+        Err(AuthError::Malformed(TokenError::Checksum))
+    ));
+}

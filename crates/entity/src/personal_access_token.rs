@@ -1,0 +1,25 @@
+//! A user's personal access token. Only its digest is stored.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "personal_access_tokens")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub user_id: i64,
+    pub name: Option<String>,
+    /// HMAC-SHA256 of the whole token under the pepper named by `pepper_id`.
+    #[sea_orm(unique)]
+    pub digest: Vec<u8>,
+    pub pepper_id: String,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    pub rotated_at: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,42 @@
+//! An API key of a service account. Only its digest is stored.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "service_account_keys")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub service_account_id: i64,
+    pub name: Option<String>,
+    /// HMAC-SHA256 of the whole token under the pepper named by `pepper_id`.
+    #[sea_orm(unique)]
+    pub digest: Vec<u8>,
+    pub pepper_id: String,
+    /// The highest role this key may act with, whatever its service account's role.
+    pub role_ceiling: Option<String>,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+    /// The key this one replaced through rotation.
+    pub rotated_from_id: Option<i64>,
+    pub created_by_user_id: Option<i64>,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "super::service_account::Entity",
+        from = "Column::ServiceAccountId",
+        to = "super::service_account::Column::Id"
+    )]
+    ServiceAccount,
+}
+
+impl Related<super::service_account::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ServiceAccount.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

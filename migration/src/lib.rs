@@ -1,0 +1,18 @@
+//! keywarden's schema migrations.
+//!
+//! Each migration names its own tables and columns and never imports the entity
+//! crate, so that a migration, once released, stays exactly as it was.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_initial;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_initial::Migration)]
+    }
+}
