@@ -1,1 +1,7 @@
+//! End-to-end tests: start the real `keywarden` binary and talk to it over HTTP.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cli;
+mod support;
+mod verify;

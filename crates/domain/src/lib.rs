@@ -13,6 +13,7 @@ mod error;
 pub mod ids;
 mod keys;
 mod names;
+pub mod object_id;
 mod personal_tokens;
 mod policy;
 mod principal;

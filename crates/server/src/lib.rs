@@ -1,1 +1,154 @@
+//! The keywarden server: configuration, the commands, and the HTTP app.
 
+pub mod auth;
+pub mod config;
+pub mod http;
+mod pepper;
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Context;
+use domain::db::{DbOptions, connect, migrate};
+use domain::{AccountName, Email, Keywarden, Username};
+
+use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
+use crate::http::{AppState, app};
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        None => serve(&cli.common, &cli.serve).await,
+        Some(Command::Serve(args)) => serve(&cli.common, &args).await,
+        Some(Command::Migrate) => {
+            let db = open_db(&cli.common).await?;
+            migrate(&db).await.context("applying migrations")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &args).await,
+    }
+}
+
+async fn open_db(common: &CommonArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let options = DbOptions {
+        max_connections: common.db_max_connections,
+        acquire_timeout: Duration::from_secs(common.db_acquire_timeout),
+        ..DbOptions::default()
+    };
+    connect(&common.database_url, &options)
+        .await
+        .context("connecting to the database (is --database-url / KEYWARDEN_DATABASE_URL right?)")
+}
+
+/// Connects, migrates and loads the pepper.
+async fn open(common: &CommonArgs) -> anyhow::Result<Keywarden> {
+    let keyring = pepper::keyring(common)?;
+    let db = open_db(common).await?;
+    migrate(&db).await.context("applying migrations")?;
+    Ok(Keywarden::new(db, keyring))
+}
+
+async fn bootstrap(common: &CommonArgs, args: &BootstrapArgs) -> anyhow::Result<()> {
+    let name = AccountName::parse(&args.account).context("--account")?;
+    let admin = Username::parse(&args.admin).context("--admin")?;
+    let email = args
+        .email
+        .as_deref()
+        .map(Email::parse)
+        .transpose()
+        .context("--email")?;
+    let kw = open(common).await?;
+    let made = kw
+        .bootstrap(name, admin, email, domain::time::now())
+        .await
+        .context("bootstrapping the account")?;
+    tracing::info!(account = %made.account.name, account_id = %made.account.id, "account created");
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{}", made.token.expose())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
+    let kw = open(common).await?;
+    if let Some(made) = kw
+        .bootstrap_if_empty(domain::time::now())
+        .await
+        .context("setting up the first account")?
+    {
+        print_banner(&made);
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!("listening on http://{address}");
+
+    let flusher = tokio::spawn(flush_usage_every(
+        kw.clone(),
+        Duration::from_secs(args.usage_flush_interval.max(1)),
+    ));
+    let router = app(AppState { kw: kw.clone() });
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    flusher.abort();
+    if let Err(e) = kw.flush_usage().await {
+        tracing::warn!(error = %e, "could not write the last lastUsedAt times");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The one time the first Admin's token is shown: on stderr, at first start.
+fn print_banner(made: &domain::Bootstrapped) {
+    let rule = "=".repeat(72);
+    eprintln!(
+        "\n{rule}\n keywarden made the account \"{}\" and its Admin \"admin\".\n \
+         The Admin's token, shown this once:\n\n    {}\n\n \
+         Send it as `x-api-key: <token>`. Lost it? Run `keywarden bootstrap` for another account.\n{rule}\n",
+        made.account.name,
+        made.token.expose()
+    );
+}
+
+async fn flush_usage_every(kw: Keywarden, every: Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(e) = kw.flush_usage().await {
+            tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry");
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

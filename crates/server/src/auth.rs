@@ -1,0 +1,116 @@
+//! Authentication at the edge: from request headers to a [`Principal`].
+//!
+//! The credential is read from `x-api-key` first, then from `Authorization` with
+//! the scheme `Bearer`, `ApiKey` or `Key`. A header that is there but unusable (no
+//! token, an unknown scheme, bytes no token has) counts as a presented credential
+//! that is malformed, not as no credential.
+
+use axum::http::HeaderMap;
+use axum::http::header::AUTHORIZATION;
+use domain::{AuthError, Keywarden, Principal, TokenError};
+
+/// What a request carries.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Presented<'a> {
+    Nothing,
+    Token(&'a str),
+    /// A credential header that holds nothing we could verify.
+    Unusable,
+}
+
+const SCHEMES: [&str; 3] = ["Bearer", "ApiKey", "Key"];
+
+pub fn presented(headers: &HeaderMap) -> Presented<'_> {
+    if let Some(value) = headers.get("x-api-key") {
+        return match value.to_str() {
+            Ok(token) if !token.trim().is_empty() => Presented::Token(token.trim()),
+            _ => Presented::Unusable,
+        };
+    }
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Presented::Nothing;
+    };
+    let Ok(value) = value.to_str() else {
+        return Presented::Unusable;
+    };
+    let Some((scheme, token)) = value.trim().split_once(' ') else {
+        return Presented::Unusable;
+    };
+    let token = token.trim();
+    if token.is_empty() || !SCHEMES.iter().any(|s| s.eq_ignore_ascii_case(scheme)) {
+        return Presented::Unusable;
+    }
+    Presented::Token(token)
+}
+
+/// The outcome of authenticating one request.
+#[derive(Debug)]
+pub enum Authentication {
+    /// No credential: the request goes on unauthenticated.
+    Anonymous,
+    Principal(Principal),
+    /// A credential was presented and refused.
+    Refused(AuthError),
+}
+
+pub async fn authenticate(kw: &Keywarden, headers: &HeaderMap) -> Authentication {
+    let outcome = match presented(headers) {
+        Presented::Nothing => return Authentication::Anonymous,
+        Presented::Unusable => Err(AuthError::Malformed(TokenError::Prefix)),
+        Presented::Token(token) => kw.authenticate(token, domain::time::now()).await,
+    };
+    match outcome {
+        Ok(principal) => Authentication::Principal(principal),
+        Err(AuthError::Db(e)) => {
+            tracing::error!(error = %e, "credential lookup failed");
+            Authentication::Refused(AuthError::Db(e))
+        }
+        Err(reason) => {
+            tracing::info!(%reason, "credential refused");
+            Authentication::Refused(reason)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn x_api_key_comes_first_then_the_authorization_schemes() {
+        let both = headers(&[("x-api-key", "lmr_a"), ("authorization", "Bearer lmr_b")]);
+        assert_eq!(presented(&both), Presented::Token("lmr_a"));
+        for (value, token) in [
+            ("Bearer t1", "t1"),
+            ("ApiKey t2", "t2"),
+            ("Key t3", "t3"),
+            ("bearer t4", "t4"),
+        ] {
+            let h = headers(&[("authorization", value)]);
+            assert_eq!(presented(&h), Presented::Token(token), "{value}");
+        }
+    }
+
+    #[test]
+    fn unusable_credential_headers_are_not_taken_for_no_credential() {
+        for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "token"] {
+            let h = headers(&[("authorization", value)]);
+            assert_eq!(presented(&h), Presented::Unusable, "{value}");
+        }
+        assert_eq!(
+            presented(&headers(&[("x-api-key", " ")])),
+            Presented::Unusable
+        );
+        assert_eq!(presented(&HeaderMap::new()), Presented::Nothing);
+    }
+}

@@ -1,0 +1,109 @@
+//! The command line and its `KEYWARDEN_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://keywarden.db?mode=rwc";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keywarden",
+    version,
+    about = "Service accounts, their API keys and the check that lets a request in",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// `serve` is the default: its flags work without the word `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create an account and its first Admin; print the Admin's token alone on stdout.
+    Bootstrap(BootstrapArgs),
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct CommonArgs {
+    /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long, env = "KEYWARDEN_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// The pepper (at least 32 bytes) keyed into every credential digest.
+    #[arg(long, env = "KEYWARDEN_PEPPER", hide_env_values = true, global = true)]
+    pub pepper: Option<String>,
+
+    /// A file holding the pepper; made with a new random pepper if missing. By
+    /// default, on SQLite, `<database file>.pepper` beside the database.
+    #[arg(long, env = "KEYWARDEN_PEPPER_FILE", global = true)]
+    pub pepper_file: Option<PathBuf>,
+
+    /// Earlier peppers, comma-separated: digests they made still verify, new ones use the current pepper.
+    #[arg(
+        long,
+        env = "KEYWARDEN_RETIRED_PEPPERS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        global = true
+    )]
+    pub retired_peppers: Vec<String>,
+
+    /// Most pooled database connections.
+    #[arg(
+        long,
+        env = "KEYWARDEN_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// Seconds to wait for a pooled connection.
+    #[arg(
+        long,
+        env = "KEYWARDEN_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_acquire_timeout: u64,
+
+    /// Log filter, as in `info` or `keywarden=debug,info`.
+    #[arg(long, env = "KEYWARDEN_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KEYWARDEN_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Seconds between writes of `lastUsedAt` times.
+    #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_INTERVAL", default_value_t = 10)]
+    pub usage_flush_interval: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BootstrapArgs {
+    /// Name of the new account.
+    #[arg(long)]
+    pub account: String,
+    /// Username of its first Admin; an existing user is reused.
+    #[arg(long)]
+    pub admin: String,
+    /// Email of the Admin, if the user is new.
+    #[arg(long)]
+    pub email: Option<String>,
+}

@@ -1,0 +1,29 @@
+# keywarden's everyday commands. `just` alone lists them.
+
+default:
+    @just --list
+
+# Run the server on 127.0.0.1:8080 with a SQLite database in this directory.
+run *ARGS:
+    cargo run --release -- {{ARGS}}
+
+# Run every test.
+test:
+    cargo test --workspace
+
+# Format, then lint with warnings as errors.
+lint:
+    cargo fmt --all
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Create an account and its first Admin; prints the Admin's token.
+bootstrap ACCOUNT ADMIN:
+    cargo run --release -- bootstrap --account "{{ACCOUNT}}" --admin "{{ADMIN}}"
+
+# Everything CI checks.
+ci:
+    bash .ci/run

@@ -1,0 +1,49 @@
+//! `GET /v1/verify`, the gateway check, over real HTTP.
+
+use crate::support::{Server, client};
+
+#[tokio::test]
+async fn every_documented_header_form_is_accepted_and_bad_credentials_get_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let token = server.banner_token().unwrap();
+    let http = client();
+    let verify = |name: &'static str, value: String| {
+        let request = http.get(server.url("/v1/verify")).header(name, value);
+        async move { request.send().await.unwrap() }
+    };
+    for (name, value) in [
+        ("x-api-key", token.clone()),
+        ("authorization", format!("Bearer {token}")),
+        ("authorization", format!("ApiKey {token}")),
+        ("authorization", format!("Key {token}")),
+    ] {
+        let response = verify(name, value.clone()).await;
+        assert_eq!(response.status(), 200, "{name}: {value}");
+        assert!(response.headers().contains_key("x-keywarden-principal"));
+    }
+    let unknown = format!("lmr_pat_{}", "A".repeat(38));
+    let mut wrong_checksum = token.clone();
+    wrong_checksum.pop();
+    wrong_checksum.push(if token.ends_with('x') { 'y' } else { 'x' });
+    for (name, value) in [
+        ("x-api-key", unknown.clone()),
+        ("x-api-key", wrong_checksum),
+        ("x-api-key", "nonsense".to_owned()),
+        ("authorization", "Basic dXNlcjpwYXNz".to_owned()),
+        ("authorization", "Bearer".to_owned()),
+    ] {
+        let response = verify(name, value.clone()).await;
+        assert_eq!(response.status(), 401, "{name}: {value}");
+        assert!(
+            response.headers().contains_key("www-authenticate"),
+            "{value}"
+        );
+    }
+    let none = http.get(server.url("/v1/verify")).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    assert!(
+        !server.log().contains(&unknown),
+        "a presented token reached the log"
+    );
+}

@@ -1,1 +1,0 @@
-//! Shared helpers live in the e2e test binary itself; this library is empty on purpose.
