@@ -27,3 +27,7 @@ bootstrap ACCOUNT ADMIN:
 # Everything CI checks.
 ci:
     bash .ci/run
+
+# Write schema.graphql from the running schema.
+schema:
+    cargo run -- print-schema > schema.graphql

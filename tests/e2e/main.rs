@@ -2,6 +2,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod access;
 mod cli;
+mod errors;
+mod lifecycle;
+mod lumar;
 mod support;
 mod verify;

@@ -77,6 +77,18 @@ impl Server {
         self.log.lock().unwrap().clone()
     }
 
+    /// Whether the log shows `text` within a moment (the log is read by another thread).
+    pub fn log_contains(&self, text: &str) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// The first Admin's token from the first-start banner, if one was shown.
     pub fn banner_token(&self) -> Option<String> {
         let log = self.log();
@@ -133,4 +145,233 @@ pub fn is_personal_access_token(s: &str) -> bool {
 
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
+}
+
+/// The seed's account id, `N007Account715`: the test server's Default account.
+pub const ACCOUNT_715: &str = "TjAwN0FjY291bnQ3MTU";
+
+/// A GraphQL document from the seed, copied verbatim into tests/lumar/.
+pub fn lumar(name: &str) -> &'static str {
+    match name {
+        "CreateServiceAccount" => include_str!("../lumar/CreateServiceAccount.graphql"),
+        "GetServiceAccounts" => include_str!("../lumar/GetServiceAccounts.graphql"),
+        "GetServiceAccount" => include_str!("../lumar/GetServiceAccount.graphql"),
+        "UpdateServiceAccount" => include_str!("../lumar/UpdateServiceAccount.graphql"),
+        "DeleteServiceAccount" => include_str!("../lumar/DeleteServiceAccount.graphql"),
+        "CreateServiceAccountKey" => include_str!("../lumar/CreateServiceAccountKey.graphql"),
+        "GetServiceAccountKeys" => include_str!("../lumar/GetServiceAccountKeys.graphql"),
+        "RevokeServiceAccountKey" => include_str!("../lumar/RevokeServiceAccountKey.graphql"),
+        "CurlNodeAccount" => include_str!("../lumar/CurlNodeAccount.graphql"),
+        other => panic!("no seed document {other}"),
+    }
+}
+
+/// A server whose first-start account is number 715, as in the seed, with the
+/// Admin's token at hand.
+pub struct Api {
+    pub server: Server,
+    pub dir: tempfile::TempDir,
+    pub admin: String,
+    pub http: reqwest::Client,
+}
+
+/// One HTTP answer: status, headers and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    /// The `data`, after checking that there are no errors.
+    pub fn data(&self) -> &serde_json::Value {
+        assert_eq!(self.status, 200, "{:#}", self.body);
+        assert!(
+            self.body.get("errors").is_none(),
+            "unexpected errors: {:#}",
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    /// The first error's code and message.
+    pub fn error(&self) -> (String, String) {
+        let error = &self.body["errors"][0];
+        assert!(error.is_object(), "expected an error: {:#}", self.body);
+        (
+            error["extensions"]["code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    }
+
+    pub fn code(&self) -> String {
+        self.error().0
+    }
+}
+
+impl Api {
+    pub async fn start() -> Api {
+        let dir = tempfile::tempdir().unwrap();
+        let migrated = run(dir.path(), &["migrate"]);
+        assert!(
+            migrated.status.success(),
+            "{}",
+            String::from_utf8_lossy(&migrated.stderr)
+        );
+        let url = format!("sqlite://{}", dir.path().join("keywarden.db").display());
+        let db = sea_orm::Database::connect(url).await.unwrap();
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &db,
+            "INSERT INTO sqlite_sequence (name, seq) VALUES ('accounts', 714)",
+        )
+        .await
+        .unwrap();
+        db.close().await.unwrap();
+        let server = Server::start(dir.path(), &[]);
+        let admin = server.banner_token().expect("first-start token");
+        Api {
+            server,
+            dir,
+            admin,
+            http: client(),
+        }
+    }
+
+    pub async fn post(&self, headers: &[(&str, &str)], body: serde_json::Value) -> Answer {
+        let mut request = self.http.post(self.server.url("/graphql")).json(&body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Runs a document as `token` (none when `None`), sent as `x-api-key`.
+    pub async fn gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Answer {
+        let body = serde_json::json!({ "query": query, "variables": variables });
+        match token {
+            Some(t) => self.post(&[("x-api-key", t)], body).await,
+            None => self.post(&[], body).await,
+        }
+    }
+
+    /// Runs a document as the Admin and returns its data.
+    pub async fn admin(&self, query: &str, variables: serde_json::Value) -> serde_json::Value {
+        self.gql(Some(&self.admin), query, variables)
+            .await
+            .data()
+            .clone()
+    }
+
+    /// Creates a service account in account 715 and returns its id.
+    pub async fn service_account(&self, name: &str, role: &str) -> String {
+        let data = self
+            .admin(
+                lumar("CreateServiceAccount"),
+                serde_json::json!({ "input": { "accountId": ACCOUNT_715, "name": name, "roleCode": role } }),
+            )
+            .await;
+        data["createServiceAccount"]["serviceAccount"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Issues a key for a service account and returns (key id, secret).
+    pub async fn key(&self, service_account: &str) -> (String, String) {
+        let data = self
+            .admin(
+                lumar("CreateServiceAccountKey"),
+                serde_json::json!({ "input": { "serviceAccountId": service_account } }),
+            )
+            .await;
+        let key = &data["createServiceAccountKey"];
+        (
+            key["id"].as_str().unwrap().to_owned(),
+            key["secret"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Adds a new user with `role` to an account and returns (user id, token).
+    pub async fn member(
+        &self,
+        admin: &str,
+        account: &str,
+        username: &str,
+        role: &str,
+    ) -> (String, String) {
+        let answer = self
+            .gql(
+                Some(admin),
+                "mutation($input: AddAccountMemberInput!) { addAccountMember(input: $input) { \
+                 accountMember { user { id } } initialToken } }",
+                serde_json::json!({ "input": { "accountId": account, "username": username, "roleCode": role } }),
+            )
+            .await;
+        let payload = &answer.data()["addAccountMember"];
+        (
+            payload["accountMember"]["user"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            payload["initialToken"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// Makes another account with its own Admin, through `keywarden bootstrap`;
+    /// returns (account id, admin token).
+    pub async fn other_account(&self, name: &str, admin: &str) -> (String, String) {
+        let out = run(
+            self.dir.path(),
+            &["bootstrap", "--account", name, "--admin", admin],
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let me = self
+            .gql(
+                Some(&token),
+                "{ me { ... on User { accounts { id name } } } }",
+                serde_json::json!({}),
+            )
+            .await;
+        let accounts = me.data()["me"]["accounts"].as_array().unwrap().clone();
+        let id = accounts.iter().find(|a| a["name"] == name).unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        (id, token)
+    }
+}
+
+/// The shape of a `DateTime`: RFC 3339 in UTC with milliseconds.
+pub fn is_datetime(v: &serde_json::Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        s.len() == 24 && s.ends_with('Z') && s.as_bytes()[19] == b'.' && chrono_like(s)
+    })
+}
+
+fn chrono_like(s: &str) -> bool {
+    let digits = |r: std::ops::Range<usize>| s[r].bytes().all(|b| b.is_ascii_digit());
+    digits(0..4) && &s[4..5] == "-" && digits(5..7) && &s[10..11] == "T" && digits(20..23)
 }

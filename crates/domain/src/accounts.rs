@@ -11,7 +11,7 @@ use sea_orm::{
 use crate::audit::{self, Actor, AuditPage, AuditQuery, Target};
 use crate::db::write_txn;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{AccountId, UserId};
+use crate::ids::{AccountId, MemberId, UserId};
 use crate::names::{AccountName, Email, Username};
 use crate::personal_tokens::{self, IssuedPersonalAccessToken};
 use crate::policy::{Action, authorize};
@@ -46,6 +46,7 @@ impl TryFrom<account::Model> for Account {
 /// A user's place in an account.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
+    pub id: MemberId,
     pub account_id: AccountId,
     pub user_id: UserId,
     pub username: String,
@@ -53,16 +54,20 @@ pub struct Member {
     pub role: Role,
     /// When the user joined the account.
     pub created_at: DateTime<Utc>,
+    /// When the user was created.
+    pub user_created_at: DateTime<Utc>,
 }
 
 fn member(m: membership::Model, u: user::Model) -> DomainResult<Member> {
     Ok(Member {
+        id: MemberId(m.id),
         account_id: AccountId(m.account_id),
         user_id: UserId(u.id),
         username: u.username,
         email: u.email,
         role: Role::from_stored(&m.role)?,
         created_at: from_millis(m.created_at)?,
+        user_created_at: from_millis(u.created_at)?,
     })
 }
 
@@ -202,6 +207,22 @@ impl Keywarden {
             out.push((a.try_into()?, Role::from_stored(&m.role)?));
         }
         Ok(out)
+    }
+
+    /// One membership, for an Admin of its account.
+    pub async fn member(&self, caller: &Principal, id: MemberId) -> DomainResult<Member> {
+        let (m, u) = membership::Entity::find_by_id(id.0)
+            .find_also_related(user::Entity)
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::NotFound("AccountMember"))?;
+        authorize(
+            caller,
+            AccountId(m.account_id),
+            Action::ManageMembers,
+            "AccountMember",
+        )?;
+        member(m, u.ok_or(DomainError::NotFound("AccountMember"))?)
     }
 
     pub async fn members(&self, caller: &Principal, id: AccountId) -> DomainResult<Vec<Member>> {

@@ -12,8 +12,10 @@ use sea_orm::{
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, AuditEventId, UserId};
+use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::time::{from_millis, to_millis};
+use crate::warden::Keywarden;
 
 /// Who did it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -206,4 +208,31 @@ pub(crate) async fn list<C: ConnectionTrait>(
         has_more,
         total,
     })
+}
+
+impl Keywarden {
+    /// One event: for an Admin of its account, or, for an event about a user's
+    /// own tokens, for that user.
+    pub async fn audit_event(
+        &self,
+        caller: &Principal,
+        id: AuditEventId,
+    ) -> DomainResult<AuditEvent> {
+        let event: AuditEvent = audit_event::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await?
+            .ok_or(DomainError::NotFound("AuditEvent"))?
+            .try_into()?;
+        match event.account_id {
+            Some(account) => authorize(caller, account, Action::ReadAuditLog, "AuditEvent")?,
+            None => {
+                let own = matches!(caller, Principal::User(u) if event.actor_kind == ActorKind::User
+                    && event.actor_id == u.user_id.0);
+                if !own {
+                    return Err(DomainError::NotFound("AuditEvent"));
+                }
+            }
+        }
+        Ok(event)
+    }
 }

@@ -16,6 +16,7 @@ macro_rules! ids {
 ids!(
     AccountId,
     UserId,
+    MemberId,
     ServiceAccountId,
     KeyId,
     TokenId,

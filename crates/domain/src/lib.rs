@@ -22,6 +22,7 @@ mod service_accounts;
 pub mod time;
 pub mod token;
 mod usage;
+mod users;
 mod verify;
 mod warden;
 
@@ -40,5 +41,6 @@ pub use role::Role;
 pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
 pub use token::{Keyring, Pepper, Secret, TokenError};
 pub use usage::{Credential, UsageTracker};
+pub use users::User;
 pub use verify::AuthError;
 pub use warden::Keywarden;

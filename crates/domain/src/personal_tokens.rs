@@ -268,6 +268,18 @@ impl Keywarden {
         })
     }
 
+    /// One of the caller's own tokens.
+    pub async fn personal_access_token(
+        &self,
+        caller: &Principal,
+        id: TokenId,
+    ) -> DomainResult<PersonalAccessToken> {
+        let user = require_user(caller)?;
+        load_own(&self.db, user.user_id, id, false)
+            .await?
+            .try_into()
+    }
+
     /// The caller's own tokens, newest first.
     pub async fn personal_access_tokens(
         &self,

@@ -34,6 +34,8 @@ pub enum Command {
     Migrate,
     /// Create an account and its first Admin; print the Admin's token alone on stdout.
     Bootstrap(BootstrapArgs),
+    /// Print the GraphQL schema (SDL) on stdout.
+    PrintSchema,
 }
 
 #[derive(Clone, Debug, Args)]

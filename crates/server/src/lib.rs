@@ -26,6 +26,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &args).await,
+        Some(Command::PrintSchema) => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
     }
 }
 
@@ -89,7 +93,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         kw.clone(),
         Duration::from_secs(args.usage_flush_interval.max(1)),
     ));
-    let router = app(AppState { kw: kw.clone() });
+    let router = app(AppState::new(kw.clone()));
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

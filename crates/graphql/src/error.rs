@@ -1,0 +1,83 @@
+//! The one place where domain errors become GraphQL errors.
+//!
+//! Each error carries `extensions.code`. Database and internal errors are logged
+//! with their cause and shown only as `Internal server error`.
+
+use async_graphql::{Error, ErrorExtensions};
+use domain::DomainError;
+
+pub const UNAUTHENTICATED_MESSAGE: &str =
+    "Unauthorized. Please provide a valid authentication token.";
+pub const INTERNAL_MESSAGE: &str = "Internal server error";
+pub const SECRET_MESSAGE: &str =
+    "The 'secret' field must be requested when creating a key: it is shown only once.";
+
+/// The codes a client can see.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Code {
+    Unauthenticated,
+    Unauthorized,
+    EntityNotFound,
+    BadUserInput,
+    LimitExceeded,
+    Internal,
+}
+
+impl Code {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Unauthenticated => "UNAUTHENTICATED",
+            Code::Unauthorized => "UNAUTHORIZED",
+            Code::EntityNotFound => "ENTITY_NOT_FOUND",
+            Code::BadUserInput => "BAD_USER_INPUT",
+            Code::LimitExceeded => "LIMIT_EXCEEDED",
+            Code::Internal => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+pub fn coded(code: Code, message: impl Into<String>) -> Error {
+    Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
+}
+
+pub fn unauthenticated() -> Error {
+    coded(Code::Unauthenticated, UNAUTHENTICATED_MESSAGE)
+}
+
+pub fn bad_input(message: impl Into<String>) -> Error {
+    coded(Code::BadUserInput, message)
+}
+
+pub fn not_found(kind: &str) -> Error {
+    coded(Code::EntityNotFound, format!("{kind} not found"))
+}
+
+/// Converts a domain error. Resolvers call this and never `?` a domain error
+/// straight into an `async_graphql::Error`.
+pub fn api(e: DomainError) -> Error {
+    match e {
+        DomainError::NotFound(kind) => not_found(kind),
+        DomainError::Unauthorized(why) => coded(Code::Unauthorized, format!("Unauthorized: {why}")),
+        DomainError::Invalid(message) | DomainError::Conflict(message) => bad_input(message),
+        DomainError::LimitExceeded(message) => coded(Code::LimitExceeded, message),
+        DomainError::Db(cause) => {
+            tracing::error!(error = %cause, "database error");
+            coded(Code::Internal, INTERNAL_MESSAGE)
+        }
+        DomainError::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error");
+            coded(Code::Internal, INTERNAL_MESSAGE)
+        }
+    }
+}
+
+/// Shorthand: `kw.op(..).await.map_err(api)?` reads as `domain(kw.op(..).await)?`.
+pub trait ApiResult<T> {
+    fn api(self) -> async_graphql::Result<T>;
+}
+
+impl<T> ApiResult<T> for Result<T, DomainError> {
+    fn api(self) -> async_graphql::Result<T> {
+        self.map_err(api)
+    }
+}

@@ -1,0 +1,100 @@
+//! keywarden's GraphQL schema: the Lumar service-account surface over the domain.
+//!
+//! One [`schema_builder`] serves the server and the exported `schema.graphql`.
+//! Requests carry the caller as request data (a [`domain::Principal`]); resolvers
+//! ask the domain, which decides what the caller may do.
+
+mod context;
+pub mod error;
+mod inputs;
+mod mutation;
+mod query;
+pub mod scalars;
+pub mod types;
+
+use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, Value};
+use domain::Keywarden;
+
+pub use mutation::Mutation;
+pub use query::Query;
+
+pub type KeywardenSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema, without its data. Add a [`Keywarden`] with `.data(..)`, or call
+/// [`schema`].
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
+}
+
+pub fn schema(kw: Keywarden) -> KeywardenSchema {
+    schema_builder().data(kw).finish()
+}
+
+/// The schema's SDL, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}
+
+/// What kind of failure a response reports, for the transport's status code.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Executed; any errors are field errors.
+    Executed,
+    /// The document did not parse or validate, or its variables did not fit.
+    Rejected,
+}
+
+pub const VALIDATION_CODE: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// The last look at every error before it leaves: request-level errors (parse,
+/// validation, variables) get `GRAPHQL_VALIDATION_FAILED`; an argument that did
+/// not parse as its scalar (a malformed `ObjectID` or `DateTime`) is
+/// `BAD_USER_INPUT`; any other field error that came out without a code is an
+/// error nobody mapped, so its text is logged and replaced by `Internal server
+/// error`.
+pub fn finish(response: &mut Response) -> Outcome {
+    let mut outcome = Outcome::Executed;
+    for error in &mut response.errors {
+        let coded = error
+            .extensions
+            .as_ref()
+            .is_some_and(|x| x.get("code").is_some());
+        if coded {
+            continue;
+        }
+        let code = if error.path.is_empty() {
+            outcome = Outcome::Rejected;
+            VALIDATION_CODE
+        } else if is_argument_error(&error.message) {
+            error::Code::BadUserInput.as_str()
+        } else {
+            tracing::error!(message = %error.message, path = ?error.path, "unmapped error");
+            error.message = error::INTERNAL_MESSAGE.to_owned();
+            error::Code::Internal.as_str()
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", Value::from(code));
+    }
+    outcome
+}
+
+/// The messages async-graphql gives an argument whose value does not fit its type.
+fn is_argument_error(message: &str) -> bool {
+    message.starts_with("Failed to parse \"") || message.starts_with("Invalid value for argument")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_checked_in_schema_is_the_running_schema() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../schema.graphql");
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            checked_in == super::sdl(),
+            "schema.graphql is stale: regenerate it with \
+             `cargo run -- print-schema > schema.graphql` (or `just schema`)"
+        );
+    }
+}

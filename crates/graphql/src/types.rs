@@ -1,0 +1,669 @@
+//! The object types of the schema. Each wraps a domain value; fields that reach
+//! further (an account's service accounts, a key's creator) ask the domain, with
+//! the caller, so that every read is authorised where the rules live.
+
+use async_graphql::{Context, Enum, Interface, Object, Result, SimpleObject};
+use domain::ids::{AccountId, ServiceAccountId, UserId};
+use domain::{Action, ActorKind, AuditQuery, Principal, Role};
+
+use crate::context::{caller, kw, or_null};
+use crate::error::{ApiResult, Code, bad_input, coded};
+use crate::scalars::{DateTime, ObjectId};
+
+/// The role codes, spelled as the API spells them.
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(name = "RoleCode", rename_items = "PascalCase")]
+pub enum RoleCode {
+    Admin,
+    Editor,
+    Viewer,
+}
+
+impl From<Role> for RoleCode {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Admin => RoleCode::Admin,
+            Role::Editor => RoleCode::Editor,
+            Role::Viewer => RoleCode::Viewer,
+        }
+    }
+}
+
+impl From<RoleCode> for Role {
+    fn from(r: RoleCode) -> Self {
+        match r {
+            RoleCode::Admin => Role::Admin,
+            RoleCode::Editor => Role::Editor,
+            RoleCode::Viewer => Role::Viewer,
+        }
+    }
+}
+
+/// A role, with its code and a readable name.
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Role")]
+pub struct RoleInfo {
+    pub code: RoleCode,
+    pub name: String,
+}
+
+impl From<Role> for RoleInfo {
+    fn from(r: Role) -> Self {
+        RoleInfo {
+            code: r.into(),
+            name: r.name().to_owned(),
+        }
+    }
+}
+
+/// Every object with a global id.
+#[derive(Interface, Debug)]
+#[graphql(field(name = "id", ty = "ObjectId"))]
+pub enum Node {
+    Account(Account),
+    User(User),
+    ServiceAccount(ServiceAccount),
+    ServiceAccountKey(ServiceAccountKey),
+    PersonalAccessToken(PersonalAccessToken),
+    AccountMember(AccountMember),
+    AuditEvent(AuditEvent),
+}
+
+/// Whoever makes a request: a user or a service account.
+#[derive(Interface, Debug)]
+#[graphql(
+    name = "Principal",
+    field(name = "id", ty = "ObjectId"),
+    field(name = "name", ty = "String"),
+    field(name = "is_service_account", ty = "bool")
+)]
+pub enum PrincipalNode {
+    User(User),
+    ServiceAccount(ServiceAccount),
+}
+
+#[derive(Debug)]
+pub struct Account(pub domain::Account);
+
+/// A tenant: everything else belongs to one.
+#[Object]
+impl Account {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("Account", self.0.id.0)
+    }
+
+    async fn name(&self) -> String {
+        self.0.name.clone()
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    /// The caller's role in this account.
+    async fn viewer_role_code(&self, ctx: &Context<'_>) -> Result<Option<RoleCode>> {
+        Ok(caller(ctx)?.role_in(self.0.id).map(RoleCode::from))
+    }
+
+    async fn service_accounts(&self, ctx: &Context<'_>) -> Option<Vec<ServiceAccount>> {
+        let found: Result<Option<Vec<ServiceAccount>>> = async {
+            let list = kw(ctx)
+                .service_accounts(caller(ctx)?, self.0.id)
+                .await
+                .api()?;
+            Ok(Some(list.into_iter().map(ServiceAccount).collect()))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// The users of this account and their roles. Service accounts are not members.
+    async fn members(&self, ctx: &Context<'_>) -> Option<Vec<AccountMember>> {
+        let found: Result<Option<Vec<AccountMember>>> = async {
+            let list = kw(ctx).members(caller(ctx)?, self.0.id).await.api()?;
+            Ok(Some(list.into_iter().map(AccountMember).collect()))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// The audit log, oldest first.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Option<AuditEventConnection> {
+        let found: Result<Option<AuditEventConnection>> = async {
+            let query = page_query(first, after.as_deref(), last, before.as_deref())?;
+            let page = kw(ctx)
+                .audit_events(caller(ctx)?, self.0.id, &query)
+                .await
+                .api()?;
+            let (has_next, has_previous) = if query.from_end {
+                (query.before.is_some(), page.has_more)
+            } else {
+                (page.has_more, query.after.is_some())
+            };
+            let nodes: Vec<AuditEvent> = page.events.into_iter().map(AuditEvent).collect();
+            let cursor = |e: &AuditEvent| cursor_of(e.0.id.0);
+            Ok(Some(AuditEventConnection {
+                page_info: PageInfo {
+                    has_next_page: has_next,
+                    has_previous_page: has_previous,
+                    start_cursor: nodes.first().map(cursor),
+                    end_cursor: nodes.last().map(cursor),
+                },
+                edges: nodes
+                    .iter()
+                    .map(|n| AuditEventEdge {
+                        cursor: cursor(n),
+                        node: AuditEvent(n.0.clone()),
+                    })
+                    .collect(),
+                total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+                nodes,
+            }))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+}
+
+/// The most items one page may hold, and the size of a page when none is asked for.
+pub const MAX_PAGE: i32 = 100;
+const DEFAULT_PAGE: i32 = 50;
+
+fn cursor_of(id: i64) -> String {
+    domain::object_id::encode("AuditEvent", id)
+}
+
+fn parse_cursor(name: &str, cursor: &str) -> Result<domain::ids::AuditEventId> {
+    match domain::object_id::decode(cursor) {
+        Some((kind, id)) if kind == "AuditEvent" => Ok(domain::ids::AuditEventId(id)),
+        _ => Err(bad_input(format!(
+            "{name} is not a cursor from this connection"
+        ))),
+    }
+}
+
+fn page_query(
+    first: Option<i32>,
+    after: Option<&str>,
+    last: Option<i32>,
+    before: Option<&str>,
+) -> Result<AuditQuery> {
+    let check = |name: &str, n: i32| {
+        if (0..=MAX_PAGE).contains(&n) {
+            Ok(u64::try_from(n).unwrap_or(0))
+        } else {
+            Err(bad_input(format!(
+                "{name} must be between 0 and {MAX_PAGE}"
+            )))
+        }
+    };
+    let (limit, from_end) = match (first, last) {
+        (Some(_), Some(_)) => return Err(bad_input("use first or last, not both")),
+        (Some(n), None) => (check("first", n)?, false),
+        (None, Some(n)) => (check("last", n)?, true),
+        (None, None) => (check("first", DEFAULT_PAGE)?, false),
+    };
+    Ok(AuditQuery {
+        after: after.map(|c| parse_cursor("after", c)).transpose()?,
+        before: before.map(|c| parse_cursor("before", c)).transpose()?,
+        limit,
+        from_end,
+    })
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct PageInfo {
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+    pub start_cursor: Option<String>,
+    pub end_cursor: Option<String>,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct AuditEventEdge {
+    pub cursor: String,
+    pub node: AuditEvent,
+}
+
+/// A page of audit events.
+#[derive(SimpleObject, Debug)]
+pub struct AuditEventConnection {
+    pub nodes: Vec<AuditEvent>,
+    pub edges: Vec<AuditEventEdge>,
+    pub page_info: PageInfo,
+    /// Events in the whole log, not just this page.
+    pub total_count: i64,
+}
+
+#[derive(Debug)]
+pub struct User(pub domain::User);
+
+/// A person. Authenticates with personal access tokens.
+#[Object]
+impl User {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("User", self.0.id.0)
+    }
+
+    async fn username(&self) -> String {
+        self.0.username.clone()
+    }
+
+    /// The username: a user's name as a principal.
+    async fn name(&self) -> String {
+        self.0.username.clone()
+    }
+
+    async fn email(&self) -> Option<String> {
+        self.0.email.clone()
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    async fn is_service_account(&self) -> bool {
+        false
+    }
+
+    /// The accounts this user belongs to. Only for the user themself.
+    async fn accounts(&self, ctx: &Context<'_>) -> Option<Vec<Account>> {
+        let found: Result<Option<Vec<Account>>> = async {
+            self.only_self(ctx)?;
+            let list = kw(ctx).accounts_of(self.0.id).await.api()?;
+            Ok(Some(list.into_iter().map(|(a, _)| Account(a)).collect()))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// This user's tokens, newest first. Only for the user themself.
+    async fn personal_access_tokens(&self, ctx: &Context<'_>) -> Option<Vec<PersonalAccessToken>> {
+        let found: Result<Option<Vec<PersonalAccessToken>>> = async {
+            self.only_self(ctx)?;
+            let list = kw(ctx).personal_access_tokens(caller(ctx)?).await.api()?;
+            Ok(Some(
+                list.into_iter()
+                    .map(|t| PersonalAccessToken {
+                        token: t,
+                        secret: None,
+                    })
+                    .collect(),
+            ))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+}
+
+impl User {
+    fn only_self(&self, ctx: &Context<'_>) -> Result<()> {
+        match caller(ctx)? {
+            Principal::User(u) if u.user_id == self.0.id => Ok(()),
+            _ => Err(coded(
+                Code::Unauthorized,
+                "Unauthorized: only a user can see their own accounts and tokens",
+            )),
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ServiceAccount(pub domain::ServiceAccount);
+
+/// A machine identity in one account.
+#[Object]
+impl ServiceAccount {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("ServiceAccount", self.0.id.0)
+    }
+
+    async fn name(&self) -> String {
+        self.0.name.clone()
+    }
+
+    async fn description(&self) -> Option<String> {
+        self.0.description.clone()
+    }
+
+    async fn role_code(&self) -> RoleCode {
+        self.0.role.into()
+    }
+
+    async fn role(&self) -> RoleInfo {
+        self.0.role.into()
+    }
+
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+
+    async fn updated_at(&self) -> DateTime {
+        self.0.updated_at.into()
+    }
+
+    async fn is_service_account(&self) -> bool {
+        true
+    }
+
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        let account = kw(ctx)
+            .account(caller(ctx)?, self.0.account_id)
+            .await
+            .api()?;
+        Ok(Account(account))
+    }
+
+    /// The user who created it, while that user exists.
+    async fn created_by_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match self.0.created_by_user_id {
+            Some(id) => {
+                user_seen_from(ctx, self.0.account_id, Action::ReadServiceAccounts, id).await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The user its actions are attributed to: its creator while a member of the
+    /// account, otherwise the account's oldest Admin.
+    async fn attributed_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let who = kw(ctx)
+            .attributed_user(caller(ctx)?, self.0.id)
+            .await
+            .api()?;
+        match who {
+            Some(id) => {
+                user_seen_from(ctx, self.0.account_id, Action::ReadServiceAccounts, id).await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Its keys, newest first, revoked and expired ones included.
+    async fn keys(&self, ctx: &Context<'_>) -> Option<Vec<ServiceAccountKey>> {
+        let found: Result<Option<Vec<ServiceAccountKey>>> = async {
+            let list = kw(ctx).keys(caller(ctx)?, self.0.id).await.api()?;
+            Ok(Some(
+                list.into_iter()
+                    .map(|key| ServiceAccountKey { key, secret: None })
+                    .collect(),
+            ))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+}
+
+async fn user_seen_from(
+    ctx: &Context<'_>,
+    account: AccountId,
+    action: Action,
+    id: UserId,
+) -> Result<Option<User>> {
+    let user = kw(ctx)
+        .user_seen_from(caller(ctx)?, account, action, id)
+        .await
+        .api()?;
+    Ok(user.map(User))
+}
+
+pub struct ServiceAccountKey {
+    pub key: domain::ServiceAccountKey,
+    /// Present only in the response of the mutation that made the key.
+    pub secret: Option<String>,
+}
+
+/// An API key of a service account.
+#[Object]
+impl ServiceAccountKey {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("ServiceAccountKey", self.key.id.0)
+    }
+
+    async fn name(&self) -> Option<String> {
+        self.key.name.clone()
+    }
+
+    /// The key itself: only in the response that created it, never again.
+    async fn secret(&self) -> Option<String> {
+        self.secret.clone()
+    }
+
+    /// The highest role this key acts with, if it is capped below its service account's.
+    async fn role_code(&self) -> Option<RoleCode> {
+        self.key.role_ceiling.map(RoleCode::from)
+    }
+
+    async fn last_used_at(&self) -> Option<DateTime> {
+        self.key.last_used_at.map(DateTime)
+    }
+
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.key.expires_at.map(DateTime)
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.key.revoked_at.map(DateTime)
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.key.created_at.into()
+    }
+
+    /// The key this one replaced, when it was made by rotation.
+    async fn rotated_from_id(&self) -> Option<ObjectId> {
+        self.key
+            .rotated_from
+            .map(|k| ObjectId::new("ServiceAccountKey", k.0))
+    }
+
+    async fn created_by_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.key.created_by_user_id else {
+            return Ok(None);
+        };
+        let sa = self.owner(ctx).await?;
+        user_seen_from(ctx, sa.account_id, Action::ManageKeys, id).await
+    }
+
+    async fn service_account(&self, ctx: &Context<'_>) -> Result<ServiceAccount> {
+        Ok(ServiceAccount(self.owner(ctx).await?))
+    }
+}
+
+impl std::fmt::Debug for ServiceAccountKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccountKey")
+            .field("key", &self.key)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl ServiceAccountKey {
+    async fn owner(&self, ctx: &Context<'_>) -> Result<domain::ServiceAccount> {
+        kw(ctx)
+            .service_account(
+                caller(ctx)?,
+                ServiceAccountId(self.key.service_account_id.0),
+            )
+            .await
+            .api()
+    }
+}
+
+pub struct PersonalAccessToken {
+    pub token: domain::PersonalAccessToken,
+    /// Present only in the response of the mutation that made or rotated it.
+    pub secret: Option<String>,
+}
+
+/// A user's own credential.
+#[Object]
+impl PersonalAccessToken {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("PersonalAccessToken", self.token.id.0)
+    }
+
+    async fn name(&self) -> Option<String> {
+        self.token.name.clone()
+    }
+
+    /// The token itself: only in the response that created or rotated it.
+    async fn secret(&self) -> Option<String> {
+        self.secret.clone()
+    }
+
+    async fn last_used_at(&self) -> Option<DateTime> {
+        self.token.last_used_at.map(DateTime)
+    }
+
+    async fn expires_at(&self) -> Option<DateTime> {
+        self.token.expires_at.map(DateTime)
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.token.revoked_at.map(DateTime)
+    }
+
+    async fn rotated_at(&self) -> Option<DateTime> {
+        self.token.rotated_at.map(DateTime)
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.token.created_at.into()
+    }
+}
+
+impl std::fmt::Debug for PersonalAccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PersonalAccessToken")
+            .field("token", &self.token)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+#[derive(Debug)]
+pub struct AccountMember(pub domain::Member);
+
+/// A user's membership of an account.
+#[Object]
+impl AccountMember {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("AccountMember", self.0.id.0)
+    }
+
+    async fn user(&self) -> User {
+        User(domain::User {
+            id: self.0.user_id,
+            username: self.0.username.clone(),
+            email: self.0.email.clone(),
+            created_at: self.0.user_created_at,
+        })
+    }
+
+    async fn role_code(&self) -> RoleCode {
+        self.0.role.into()
+    }
+
+    async fn role(&self) -> RoleInfo {
+        self.0.role.into()
+    }
+
+    /// When the user joined the account.
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
+
+#[derive(Debug)]
+pub struct AuditEvent(pub domain::AuditEvent);
+
+/// One successful change: who did what to which object, and when.
+#[Object]
+impl AuditEvent {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("AuditEvent", self.0.id.0)
+    }
+
+    /// What was done, as in `service_account.create`.
+    async fn action(&self) -> String {
+        self.0.action.clone()
+    }
+
+    /// Who did it, while they still exist and the caller may see them.
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<PrincipalNode>> {
+        let kw = kw(ctx);
+        let caller = caller(ctx)?;
+        match self.0.actor_kind {
+            ActorKind::User => {
+                let id = UserId(self.0.actor_id);
+                let user = match self.0.account_id {
+                    Some(account) => kw
+                        .user_seen_from(caller, account, Action::ReadAuditLog, id)
+                        .await
+                        .api()?,
+                    None => kw.user(caller, id).await.ok(),
+                };
+                Ok(user.map(|u| PrincipalNode::User(User(u))))
+            }
+            ActorKind::ServiceAccount => {
+                let sa = kw
+                    .service_account(caller, ServiceAccountId(self.0.actor_id))
+                    .await
+                    .ok();
+                Ok(sa.map(|s| PrincipalNode::ServiceAccount(ServiceAccount(s))))
+            }
+            ActorKind::System => Ok(None),
+        }
+    }
+
+    /// `User`, `ServiceAccount`, or `System` for keywarden itself.
+    async fn actor_type(&self) -> String {
+        format!("{:?}", self.0.actor_kind)
+    }
+
+    /// The actor's name when the event was written.
+    async fn actor_name(&self) -> String {
+        self.0.actor_name.clone()
+    }
+
+    /// The human the action is attributed to.
+    async fn attributed_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match (self.0.attributed_user_id, self.0.account_id) {
+            (Some(id), Some(account)) => {
+                user_seen_from(ctx, account, Action::ReadAuditLog, id).await
+            }
+            (Some(id), None) => Ok(kw(ctx).user(caller(ctx)?, id).await.ok().map(User)),
+            (None, _) => Ok(None),
+        }
+    }
+
+    async fn target_type(&self) -> String {
+        self.0.target_type.clone()
+    }
+
+    async fn target_id(&self) -> ObjectId {
+        ObjectId::new(&self.0.target_type, self.0.target_id)
+    }
+
+    /// The target's name when the event was written.
+    async fn target_name(&self) -> Option<String> {
+        self.0.target_name.clone()
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.0.created_at.into()
+    }
+}
