@@ -95,8 +95,13 @@ pub struct Bootstrapped {
     pub token: Secret,
 }
 
-fn is_unique_violation(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+/// Turns a unique-index violation into a `Conflict` saying `message`; any other
+/// error stays a database error.
+fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
+    move |e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::Conflict(message),
+        _ => e.into(),
+    }
 }
 
 /// The account row, locked on PostgreSQL: member changes of one account queue up,
@@ -172,13 +177,10 @@ async fn insert_user<C: ConnectionTrait>(
     }
     .insert(conn)
     .await
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            DomainError::Conflict(format!("a user named {} already exists", username.as_str()))
-        } else {
-            e.into()
-        }
-    })
+    .map_err(duplicate_is_conflict(format!(
+        "a user named {} already exists",
+        username.as_str()
+    )))
 }
 
 impl Keywarden {
@@ -437,13 +439,10 @@ impl Keywarden {
         }
         .insert(txn)
         .await
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DomainError::Conflict(format!("an account named {} already exists", name.as_str()))
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_is_conflict(format!(
+            "an account named {} already exists",
+            name.as_str()
+        )))?;
         let account = AccountId(account_row.id);
         let user_row = match user::Entity::find()
             .filter(user::Column::Username.eq(admin.as_str()))
