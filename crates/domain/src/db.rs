@@ -20,7 +20,10 @@ use sea_orm::{
 #[derive(Clone, Debug)]
 pub struct DbOptions {
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection.
     pub acquire_timeout: Duration,
+    /// How long an unused pooled connection is kept.
+    pub idle_timeout: Duration,
     /// How long a SQLite writer waits for another to finish.
     pub busy_timeout: Duration,
 }
@@ -30,6 +33,7 @@ impl Default for DbOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(600),
             busy_timeout: Duration::from_secs(15),
         }
     }
@@ -40,6 +44,8 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<DatabaseConnectio
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        .connect_timeout(options.acquire_timeout)
+        .idle_timeout(options.idle_timeout)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         let busy = options.busy_timeout;
@@ -63,9 +69,21 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<DatabaseConnectio
     Database::connect(opts).await
 }
 
-/// Applies every pending migration.
+/// A key for PostgreSQL's advisory lock that serialises migrations.
+const MIGRATION_LOCK: i64 = 0x6b77_6d69_6772;
+
+/// Applies every pending migration, in one transaction. Processes that start at
+/// the same moment queue up: on SQLite behind the write lock the `IMMEDIATE`
+/// transaction takes, on PostgreSQL behind an advisory lock held until commit.
+/// The first migrates; the others then find nothing to do.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    migration::Migrator::up(db, None).await
+    let txn = write_txn(db).await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await?;
+    }
+    migration::Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Starts a transaction for an operation that writes.

@@ -12,6 +12,7 @@ async fn a_hundred_concurrent_key_creations_leave_exactly_fifty() {
     let w = Arc::new(World::new().await);
     let acme = Arc::new(w.tenant("Acme", "alice").await);
     let sa = w.service_account(&acme, "ci", Role::Viewer).await;
+    w.warm_pool().await;
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (w, acme) = (w.clone(), acme.clone());
@@ -39,6 +40,7 @@ async fn a_hundred_concurrent_key_creations_leave_exactly_fifty() {
 async fn concurrent_token_creations_stop_at_five() {
     let w = Arc::new(World::new().await);
     let acme = Arc::new(w.tenant("Acme", "alice").await);
+    w.warm_pool().await;
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (w, acme) = (w.clone(), acme.clone());
@@ -80,6 +82,7 @@ async fn concurrent_rotations_of_one_token_rotate_it_once() {
         .await
         .unwrap();
     let id = made.token.id;
+    w.warm_pool().await;
     let tasks: Vec<_> = (0..20)
         .map(|_| {
             let (w, acme) = (w.clone(), acme.clone());
@@ -107,6 +110,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
     let acme = Arc::new(w.tenant("Acme", "alice").await);
     let (bob, _) = w.member(&acme, "bob", Role::Admin).await;
     let alice = acme.admin.clone();
+    w.warm_pool().await;
     let pairs: [(Principal, i64); 2] = [(alice.clone(), bob.id()), (bob.clone(), alice.id())];
     let tasks: Vec<_> = pairs
         .into_iter()

@@ -10,6 +10,7 @@ use domain::{
     Keywarden, Pepper, Principal, Role, Secret, ServiceAccount, ServiceAccountName, Username,
 };
 use tempfile::TempDir;
+use test_support::{TestDatabase, postgres_server};
 
 /// A fixed "now" for every test: no test waits for time to pass.
 pub fn t0() -> DateTime<Utc> {
@@ -27,12 +28,17 @@ pub fn pepper(byte: u8) -> Pepper {
 }
 
 /// One test's world: its own database file and a keywarden over it.
+///
+/// The database is a SQLite file in a temporary directory, or, when
+/// `KEYWARDEN_TEST_POSTGRES_URL` names a PostgreSQL server, a database of its own
+/// on that server, dropped after the test.
 pub struct World {
     pub kw: Keywarden,
     pub dir: TempDir,
     pub url: String,
     /// Every secret this world issued, for the leak scans.
     pub issued: std::sync::Mutex<Vec<String>>,
+    postgres: Option<TestDatabase>,
 }
 
 /// An account with its first Admin.
@@ -48,17 +54,94 @@ impl World {
 
     pub async fn with_keyring(keyring: Keyring) -> World {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("keywarden.db").display()
-        );
+        let postgres = match postgres_server() {
+            Some(server) => Some(TestDatabase::create(&server).await),
+            None => None,
+        };
+        let url = match &postgres {
+            Some(db) => db.url(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("keywarden.db").display()
+            ),
+        };
         let kw = Self::open(&url, keyring).await;
         World {
             kw,
             dir,
             url,
             issued: std::sync::Mutex::new(Vec::new()),
+            postgres,
         }
+    }
+
+    /// Opens every pooled connection before a burst, so that the burst's
+    /// transactions really overlap instead of waiting for connections to be made
+    /// one at a time. (SQLite's are opened with the pool.)
+    pub async fn warm_pool(&self) {
+        use sea_orm::ConnectionTrait;
+        if !self.is_postgres() {
+            return;
+        }
+        let sleepers: Vec<_> = (0..domain::db::DbOptions::default().max_connections)
+            .map(|_| {
+                let db = self.kw.db().clone();
+                tokio::spawn(async move { db.execute_unprepared("SELECT pg_sleep(0.1)").await })
+            })
+            .collect();
+        for sleeper in sleepers {
+            sleeper.await.unwrap().unwrap();
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// Everything the database holds, as text to search: the SQLite file itself
+    /// (with its write-ahead log), or every row of every PostgreSQL table as JSON,
+    /// where binary columns show as hex.
+    pub async fn dump(&self) -> String {
+        use sea_orm::{ConnectionTrait, Statement};
+        let db = self.kw.db();
+        if !self.is_postgres() {
+            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+                .unwrap();
+            let mut bytes = std::fs::read(self.db_path()).unwrap();
+            for suffix in ["-wal", "-shm"] {
+                let mut path = self.db_path().into_os_string();
+                path.push(suffix);
+                if let Ok(more) = std::fs::read(path) {
+                    bytes.extend(more);
+                }
+            }
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
+        let backend = db.get_database_backend();
+        let sql = |text: String| Statement::from_string(backend, text);
+        let tables = db
+            .query_all_raw(sql(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'".to_owned(),
+            ))
+            .await
+            .unwrap();
+        let mut out = String::new();
+        for table in tables {
+            let name: String = table.try_get("", "tablename").unwrap();
+            let rows = db
+                .query_all_raw(sql(format!(
+                    "SELECT row_to_json(t)::text AS row FROM \"{name}\" t"
+                )))
+                .await
+                .unwrap();
+            for row in rows {
+                out.push_str(&row.try_get::<String>("", "row").unwrap());
+                out.push('\n');
+            }
+        }
+        assert!(out.contains("service_account"), "the dump reads the tables");
+        out
     }
 
     pub async fn open(url: &str, keyring: Keyring) -> Keywarden {
