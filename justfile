@@ -31,3 +31,7 @@ ci:
 # Write schema.graphql from the running schema.
 schema:
     cargo run -- print-schema > schema.graphql
+
+# Run every test on PostgreSQL (a database per test on this server).
+test-pg URL="postgres://postgres@127.0.0.1:5432/postgres":
+    KEYWARDEN_TEST_POSTGRES_URL={{URL}} cargo test --workspace

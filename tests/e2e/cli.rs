@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{Server, client, is_personal_access_token, run};
+use crate::support::{Backend, Server, client, is_personal_access_token, run};
 
 #[tokio::test]
 async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_admin_token() {
@@ -36,7 +36,8 @@ async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_
 #[tokio::test]
 async fn a_restart_keeps_the_pepper_and_the_tokens_and_shows_no_second_banner() {
     let dir = tempfile::tempdir().unwrap();
-    let first = Server::start(dir.path(), &[]);
+    let backend = Backend::new(dir.path()).await;
+    let first = Server::start(dir.path(), &backend.with(&[]));
     let token = first.banner_token().unwrap();
     let (status, log) = first.terminate();
     assert!(
@@ -45,7 +46,7 @@ async fn a_restart_keeps_the_pepper_and_the_tokens_and_shows_no_second_banner() 
     );
     assert!(log.contains("stopped"));
 
-    let second = Server::start(dir.path(), &[]);
+    let second = Server::start(dir.path(), &backend.with(&[]));
     assert_eq!(second.banner_token(), None, "{}", second.log());
     let response = client()
         .get(second.url("/v1/verify"))
@@ -59,10 +60,11 @@ async fn a_restart_keeps_the_pepper_and_the_tokens_and_shows_no_second_banner() 
 #[tokio::test]
 async fn bootstrap_prints_only_the_token_even_while_a_server_runs() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let backend = Backend::new(dir.path()).await;
+    let server = Server::start(dir.path(), &backend.with(&[]));
     let out = run(
         dir.path(),
-        &["bootstrap", "--account", "Acme", "--admin", "alice"],
+        &backend.with(&["bootstrap", "--account", "Acme", "--admin", "alice"]),
     );
     assert!(
         out.status.success(),
@@ -90,7 +92,7 @@ async fn bootstrap_prints_only_the_token_even_while_a_server_runs() {
     // The same account again is refused, with nothing on stdout.
     let again = run(
         dir.path(),
-        &["bootstrap", "--account", "Acme", "--admin", "bob"],
+        &backend.with(&["bootstrap", "--account", "Acme", "--admin", "bob"]),
     );
     assert!(!again.status.success());
     assert!(again.stdout.is_empty());
@@ -100,9 +102,10 @@ async fn bootstrap_prints_only_the_token_even_while_a_server_runs() {
 #[tokio::test]
 async fn bootstrap_on_a_fresh_database_works_without_a_server() {
     let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
     let out = run(
         dir.path(),
-        &["bootstrap", "--account", "Acme", "--admin", "alice"],
+        &backend.with(&["bootstrap", "--account", "Acme", "--admin", "alice"]),
     );
     assert!(
         out.status.success(),
@@ -112,7 +115,7 @@ async fn bootstrap_on_a_fresh_database_works_without_a_server() {
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     // A server started afterwards shares the pepper, accepts the token and,
     // finding an account, makes no Default one.
-    let server = Server::start(dir.path(), &[]);
+    let server = Server::start(dir.path(), &backend.with(&[]));
     assert_eq!(server.banner_token(), None);
     let response = client()
         .get(server.url("/v1/verify"))
@@ -167,17 +170,17 @@ fn bad_configuration_is_refused_with_a_clear_message() {
     }
 }
 
-#[test]
-fn migrate_applies_the_schema_and_exits() {
+#[tokio::test]
+async fn migrate_applies_the_schema_and_exits() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(dir.path(), &["migrate"]);
+    let backend = Backend::new(dir.path()).await;
+    let out = run(dir.path(), &backend.with(&["migrate"]));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(dir.path().join("keywarden.db").exists());
-    let again = run(dir.path(), &["migrate"]);
+    let again = run(dir.path(), &backend.with(&["migrate"]));
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("No pending migrations"));
 }

@@ -195,8 +195,7 @@ async fn each_error_code_appears_where_it_should() {
 #[tokio::test]
 async fn a_database_failure_is_internal_server_error_with_no_detail() {
     let api = Api::start().await;
-    let url = format!("sqlite://{}", api.dir.path().join("keywarden.db").display());
-    let db = sea_orm::Database::connect(url).await.unwrap();
+    let db = api.backend.connect().await;
     sea_orm::ConnectionTrait::execute_unprepared(&db, "DROP TABLE audit_events")
         .await
         .unwrap();

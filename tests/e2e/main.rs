@@ -7,5 +7,6 @@ mod cli;
 mod errors;
 mod lifecycle;
 mod lumar;
+mod scale;
 mod support;
 mod verify;

@@ -170,6 +170,7 @@ pub fn lumar(name: &str) -> &'static str {
 /// Admin's token at hand.
 pub struct Api {
     pub server: Server,
+    pub backend: Backend,
     pub dir: tempfile::TempDir,
     pub admin: String,
     pub http: reqwest::Client,
@@ -216,25 +217,19 @@ impl Answer {
 impl Api {
     pub async fn start() -> Api {
         let dir = tempfile::tempdir().unwrap();
-        let migrated = run(dir.path(), &["migrate"]);
+        let backend = Backend::new(dir.path()).await;
+        let migrated = run(dir.path(), &backend.with(&["migrate"]));
         assert!(
             migrated.status.success(),
             "{}",
             String::from_utf8_lossy(&migrated.stderr)
         );
-        let url = format!("sqlite://{}", dir.path().join("keywarden.db").display());
-        let db = sea_orm::Database::connect(url).await.unwrap();
-        sea_orm::ConnectionTrait::execute_unprepared(
-            &db,
-            "INSERT INTO sqlite_sequence (name, seq) VALUES ('accounts', 714)",
-        )
-        .await
-        .unwrap();
-        db.close().await.unwrap();
-        let server = Server::start(dir.path(), &[]);
+        backend.next_account_id(715).await;
+        let server = Server::start(dir.path(), &backend.with(&[]));
         let admin = server.banner_token().expect("first-start token");
         Api {
             server,
+            backend,
             dir,
             admin,
             http: client(),
@@ -340,7 +335,9 @@ impl Api {
     pub async fn other_account(&self, name: &str, admin: &str) -> (String, String) {
         let out = run(
             self.dir.path(),
-            &["bootstrap", "--account", name, "--admin", admin],
+            &self
+                .backend
+                .with(&["bootstrap", "--account", name, "--admin", admin]),
         );
         assert!(
             out.status.success(),
@@ -374,4 +371,75 @@ pub fn is_datetime(v: &serde_json::Value) -> bool {
 fn chrono_like(s: &str) -> bool {
     let digits = |r: std::ops::Range<usize>| s[r].bytes().all(|b| b.is_ascii_digit());
     digits(0..4) && &s[4..5] == "-" && digits(5..7) && &s[10..11] == "T" && digits(20..23)
+}
+
+/// The pepper the tests give a server on PostgreSQL.
+pub const TEST_PEPPER: &str = "a pepper for the end-to-end tests, long enough";
+
+/// Where a test's server keeps its data: the default SQLite file in the test's
+/// directory, or, when `KEYWARDEN_TEST_POSTGRES_URL` names a server, a PostgreSQL
+/// database of its own there.
+pub struct Backend {
+    pub url: String,
+    args: Vec<String>,
+    _database: Option<test_support::TestDatabase>,
+}
+
+impl Backend {
+    pub async fn new(dir: &Path) -> Backend {
+        match test_support::postgres_server() {
+            Some(server) => {
+                let database = test_support::TestDatabase::create(&server).await;
+                let url = database.url();
+                Backend {
+                    args: vec![
+                        "--database-url".to_owned(),
+                        url.clone(),
+                        "--pepper".to_owned(),
+                        TEST_PEPPER.to_owned(),
+                    ],
+                    url,
+                    _database: Some(database),
+                }
+            }
+            None => Backend {
+                url: format!("sqlite://{}?mode=rwc", dir.join("keywarden.db").display()),
+                args: Vec::new(),
+                _database: None,
+            },
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self._database.is_some()
+    }
+
+    /// `args` followed by the flags that point a command at this backend.
+    pub fn with<'a>(&'a self, args: &[&'a str]) -> Vec<&'a str> {
+        args.iter()
+            .copied()
+            .chain(self.args.iter().map(String::as_str))
+            .collect()
+    }
+
+    pub async fn connect(&self) -> sea_orm::DatabaseConnection {
+        sea_orm::Database::connect(self.url.as_str()).await.unwrap()
+    }
+
+    /// Makes the next account created get `id`.
+    pub async fn next_account_id(&self, id: i64) {
+        let sql = if self.is_postgres() {
+            format!("SELECT setval('accounts_id_seq', {})", id - 1)
+        } else {
+            format!(
+                "INSERT INTO sqlite_sequence (name, seq) VALUES ('accounts', {})",
+                id - 1
+            )
+        };
+        let db = self.connect().await;
+        sea_orm::ConnectionTrait::execute_unprepared(&db, &sql)
+            .await
+            .unwrap();
+        db.close().await.unwrap();
+    }
 }

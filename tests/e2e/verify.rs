@@ -1,11 +1,12 @@
 //! `GET /v1/verify`, the gateway check, over real HTTP.
 
-use crate::support::{Server, client};
+use crate::support::{Backend, Server, client};
 
 #[tokio::test]
 async fn every_documented_header_form_is_accepted_and_bad_credentials_get_401() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(dir.path(), &[]);
+    let backend = Backend::new(dir.path()).await;
+    let server = Server::start(dir.path(), &backend.with(&[]));
     let token = server.banner_token().unwrap();
     let http = client();
     let verify = |name: &'static str, value: String| {

@@ -72,7 +72,7 @@ pub struct CommonArgs {
     )]
     pub db_max_connections: u32,
 
-    /// Seconds to wait for a pooled connection.
+    /// Seconds to wait for a pooled connection, and for a new one to connect.
     #[arg(
         long,
         env = "KEYWARDEN_DB_ACQUIRE_TIMEOUT",
@@ -80,6 +80,15 @@ pub struct CommonArgs {
         global = true
     )]
     pub db_acquire_timeout: u64,
+
+    /// Seconds an unused pooled connection is kept open.
+    #[arg(
+        long,
+        env = "KEYWARDEN_DB_IDLE_TIMEOUT",
+        default_value_t = 600,
+        global = true
+    )]
+    pub db_idle_timeout: u64,
 
     /// Log filter, as in `info` or `keywarden=debug,info`.
     #[arg(long, env = "KEYWARDEN_LOG", default_value = "info", global = true)]

@@ -37,6 +37,7 @@ async fn open_db(common: &CommonArgs) -> anyhow::Result<sea_orm::DatabaseConnect
     let options = DbOptions {
         max_connections: common.db_max_connections,
         acquire_timeout: Duration::from_secs(common.db_acquire_timeout),
+        idle_timeout: Duration::from_secs(common.db_idle_timeout),
         ..DbOptions::default()
     };
     connect(&common.database_url, &options)

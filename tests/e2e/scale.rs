@@ -1,0 +1,145 @@
+//! Several `keywarden serve` processes on one database: whatever one of them
+//! changes, every other honours on its very next request.
+
+use serde_json::{Value, json};
+
+use crate::support::{Backend, Server, client, lumar, run};
+
+async fn gql(server: &Server, token: &str, query: &str, variables: Value) -> (u16, Value) {
+    let response = client()
+        .post(server.url("/graphql"))
+        .header("x-api-key", token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+const ME: &str = "{ me { ... on ServiceAccount { roleCode } } }";
+
+#[tokio::test]
+async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let migrated = run(dir.path(), &backend.with(&["migrate"]));
+    assert!(migrated.status.success());
+    let first = Server::start(dir.path(), &backend.with(&[]));
+    let second = Server::start(dir.path(), &backend.with(&[]));
+    let admin = first
+        .banner_token()
+        .expect("the first server sets up the account");
+    assert_eq!(second.banner_token(), None, "only one first start");
+
+    // An Admin token made through the first works through the second.
+    let (_, me) = gql(
+        &second,
+        &admin,
+        "{ me { ... on User { accounts { id } } } }",
+        json!({}),
+    )
+    .await;
+    let account = me["data"]["me"]["accounts"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, created) = gql(
+        &first,
+        &admin,
+        lumar("CreateServiceAccount"),
+        json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Admin" } }),
+    )
+    .await;
+    let sa = created["data"]["createServiceAccount"]["serviceAccount"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, key) = gql(
+        &first,
+        &admin,
+        lumar("CreateServiceAccountKey"),
+        json!({ "input": { "serviceAccountId": sa } }),
+    )
+    .await;
+    let key_id = key["data"]["createServiceAccountKey"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let secret = key["data"]["createServiceAccountKey"]["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, me) = gql(&second, &secret, ME, json!({})).await;
+    assert_eq!(
+        (status, me["data"]["me"]["roleCode"].as_str()),
+        (200, Some("Admin"))
+    );
+
+    let update = |server: &'static str, input: Value| {
+        let (first, second, admin) = (&first, &second, &admin);
+        async move {
+            let server = if server == "first" { first } else { second };
+            let (status, body) = gql(
+                server,
+                admin,
+                lumar("UpdateServiceAccount"),
+                json!({ "input": input }),
+            )
+            .await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "{body}");
+        }
+    };
+    // Disable through the first: refused by the second at once.
+    update("first", json!({ "serviceAccountId": sa, "enabled": false })).await;
+    assert_eq!(gql(&second, &secret, ME, json!({})).await.0, 401);
+    // Enable through the second: accepted by the first at once.
+    update("second", json!({ "serviceAccountId": sa, "enabled": true })).await;
+    assert_eq!(gql(&first, &secret, ME, json!({})).await.0, 200);
+    // A role change through the first shows on the second.
+    update(
+        "first",
+        json!({ "serviceAccountId": sa, "roleCode": "Viewer" }),
+    )
+    .await;
+    let (_, me) = gql(&second, &secret, ME, json!({})).await;
+    assert_eq!(me["data"]["me"]["roleCode"], "Viewer");
+    // A revoke through the second is refused by the first.
+    let (status, _) = gql(
+        &second,
+        &admin,
+        lumar("RevokeServiceAccountKey"),
+        json!({ "input": { "serviceAccountKeyId": key_id } }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(gql(&first, &secret, ME, json!({})).await.0, 401);
+    assert_eq!(gql(&second, &secret, ME, json!({})).await.0, 401);
+}
+
+#[tokio::test]
+async fn servers_started_together_migrate_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let args = backend.with(&["migrate"]);
+    let migrations: Vec<_> = (0..4)
+        .map(|_| {
+            crate::support::keywarden(dir.path())
+                .args(&args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in migrations {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = Server::start(dir.path(), &backend.with(&[]));
+    assert!(server.banner_token().is_some());
+}
