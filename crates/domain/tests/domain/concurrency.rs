@@ -41,7 +41,7 @@ async fn concurrent_token_creations_stop_at_five() {
     let w = Arc::new(World::new().await);
     let acme = Arc::new(w.tenant("Acme", "alice").await);
     w.warm_pool().await;
-    let tasks: Vec<_> = (0..20)
+    let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (w, acme) = (w.clone(), acme.clone());
             tokio::spawn(async move {
@@ -83,7 +83,7 @@ async fn concurrent_rotations_of_one_token_rotate_it_once() {
         .unwrap();
     let id = made.token.id;
     w.warm_pool().await;
-    let tasks: Vec<_> = (0..20)
+    let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (w, acme) = (w.clone(), acme.clone());
             tokio::spawn(async move {
