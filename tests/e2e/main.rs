@@ -6,6 +6,7 @@ mod access;
 mod cli;
 mod errors;
 mod lifecycle;
+mod limits;
 mod lumar;
 mod scale;
 mod support;

@@ -216,6 +216,11 @@ impl Answer {
 
 impl Api {
     pub async fn start() -> Api {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts the server with extra `serve` flags.
+    pub async fn start_with(flags: &[&str]) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let backend = Backend::new(dir.path()).await;
         let migrated = run(dir.path(), &backend.with(&["migrate"]));
@@ -225,7 +230,7 @@ impl Api {
             String::from_utf8_lossy(&migrated.stderr)
         );
         backend.next_account_id(715).await;
-        let server = Server::start(dir.path(), &backend.with(&[]));
+        let server = Server::start(dir.path(), &backend.with(flags));
         let admin = server.banner_token().expect("first-start token");
         Api {
             server,

@@ -7,6 +7,7 @@
 mod context;
 pub mod error;
 mod inputs;
+mod limits;
 mod mutation;
 mod query;
 pub mod scalars;
@@ -15,6 +16,7 @@ pub mod types;
 use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, Value};
 use domain::Keywarden;
 
+pub use limits::Limits;
 pub use mutation::Mutation;
 pub use query::Query;
 
@@ -26,8 +28,34 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
-pub fn schema(kw: Keywarden) -> KeywardenSchema {
-    schema_builder().data(kw).finish()
+/// The schemas a server runs: one for authenticated callers, and one for
+/// callers with no credential, which gives no field suggestions (they would
+/// describe the API to whoever asks).
+#[derive(Clone)]
+pub struct Schemas {
+    pub authenticated: KeywardenSchema,
+    pub anonymous: KeywardenSchema,
+}
+
+impl std::fmt::Debug for Schemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Schemas")
+    }
+}
+
+pub fn schemas(kw: Keywarden, limits: &Limits) -> Schemas {
+    let build = || {
+        schema_builder()
+            .data(kw.clone())
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity)
+            .limit_directives(limits.max_directives)
+            .extension(limits::AliasLimit(limits.max_aliases))
+    };
+    Schemas {
+        authenticated: build().finish(),
+        anonymous: build().disable_suggestions().finish(),
+    }
 }
 
 /// The schema's SDL, as checked in at `schema.graphql`.

@@ -1,4 +1,4 @@
-//! Authentication at the edge: from request headers to a [`Principal`].
+//! Authentication at the edge: which credential a request presents.
 //!
 //! The credential is read from `x-api-key` first, then from `Authorization` with
 //! the scheme `Bearer`, `ApiKey` or `Key`. A header that is there but unusable (no
@@ -7,7 +7,6 @@
 
 use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
-use domain::{AuthError, Keywarden, Principal, TokenError};
 
 /// What a request carries.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,35 +40,6 @@ pub fn presented(headers: &HeaderMap) -> Presented<'_> {
         return Presented::Unusable;
     }
     Presented::Token(token)
-}
-
-/// The outcome of authenticating one request.
-#[derive(Debug)]
-pub enum Authentication {
-    /// No credential: the request goes on unauthenticated.
-    Anonymous,
-    Principal(Principal),
-    /// A credential was presented and refused.
-    Refused(AuthError),
-}
-
-pub async fn authenticate(kw: &Keywarden, headers: &HeaderMap) -> Authentication {
-    let outcome = match presented(headers) {
-        Presented::Nothing => return Authentication::Anonymous,
-        Presented::Unusable => Err(AuthError::Malformed(TokenError::Prefix)),
-        Presented::Token(token) => kw.authenticate(token, domain::time::now()).await,
-    };
-    match outcome {
-        Ok(principal) => Authentication::Principal(principal),
-        Err(AuthError::Db(e)) => {
-            tracing::error!(error = %e, "credential lookup failed");
-            Authentication::Refused(AuthError::Db(e))
-        }
-        Err(reason) => {
-            tracing::info!(%reason, "credential refused");
-            Authentication::Refused(reason)
-        }
-    }
 }
 
 #[cfg(test)]

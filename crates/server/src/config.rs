@@ -101,6 +101,38 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
+    /// Largest request body, in bytes; a larger one is answered 413.
+    #[arg(long, env = "KEYWARDEN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Deepest nesting of fields in one GraphQL document.
+    #[arg(long, env = "KEYWARDEN_MAX_DEPTH", default_value_t = graphql::Limits::default().max_depth)]
+    pub max_depth: usize,
+
+    /// Most fields one GraphQL document may resolve.
+    #[arg(long, env = "KEYWARDEN_MAX_COMPLEXITY", default_value_t = graphql::Limits::default().max_complexity)]
+    pub max_complexity: usize,
+
+    /// Most aliases in one GraphQL document.
+    #[arg(long, env = "KEYWARDEN_MAX_ALIASES", default_value_t = graphql::Limits::default().max_aliases)]
+    pub max_aliases: usize,
+
+    /// Most directives on one field.
+    #[arg(long, env = "KEYWARDEN_MAX_DIRECTIVES", default_value_t = graphql::Limits::default().max_directives)]
+    pub max_directives: usize,
+
+    /// Most operations in one batched GraphQL request.
+    #[arg(long, env = "KEYWARDEN_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
+    /// Milliseconds one GraphQL request may run before it is stopped (503).
+    #[arg(long, env = "KEYWARDEN_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    pub request_timeout_ms: u64,
+
+    /// Refused credentials allowed per client address per minute before 429.
+    #[arg(long, env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE", default_value_t = std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN))]
+    pub auth_failures_per_minute: std::num::NonZeroU32,
+
     /// Seconds between writes of `lastUsedAt` times.
     #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_INTERVAL", default_value_t = 10)]
     pub usage_flush_interval: u64,

@@ -1,51 +1,134 @@
 //! The HTTP surface: GraphQL, health, readiness and the gateway check.
 //!
 //! HTTP statuses are decided here and nowhere else: 401 with `WWW-Authenticate`
-//! for a presented credential that is refused, 400 for a document that does not
-//! parse or validate, 200 for everything GraphQL executed, field errors included.
+//! for a presented credential that is refused, 429 with `Retry-After` for an
+//! address that has had too many refused, 413 for a body over the limit, 400 for a
+//! document that does not parse or validate (or a batch that is too long), 503 for
+//! a request that ran out of time, and 200 for everything GraphQL executed, field
+//! errors included.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::GraphQLRequest;
-use axum::extract::State;
-use axum::http::header::WWW_AUTHENTICATE;
+use async_graphql::{BatchRequest, BatchResponse};
+use async_graphql_axum::GraphQLBatchRequest;
+use async_graphql_axum::rejection::GraphQLRejection;
+use axum::extract::rejection::ExtensionRejection;
+use axum::extract::{ConnectInfo, State};
+use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::{AuthError, Keywarden, Principal};
 use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
-use graphql::{KeywardenSchema, Outcome};
+use graphql::{Outcome, Schemas};
+use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{Authentication, authenticate};
+use crate::auth::{Presented, presented};
+use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
 
-#[derive(Clone)]
+/// Limits enforced at the HTTP layer.
+#[derive(Clone, Debug)]
+pub struct HttpLimits {
+    pub max_body_bytes: usize,
+    /// Most operations in one batched request.
+    pub max_batch: usize,
+    /// How long one request may run.
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            max_batch: 10,
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct AppState {
     pub kw: Keywarden,
-    pub schema: KeywardenSchema,
-}
-
-impl AppState {
-    pub fn new(kw: Keywarden) -> Self {
-        let schema = graphql::schema(kw.clone());
-        Self { kw, schema }
-    }
-}
-
-impl std::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState")
-            .field("kw", &self.kw)
-            .finish_non_exhaustive()
-    }
+    pub schemas: Schemas,
+    pub limits: HttpLimits,
+    pub throttle: Arc<FailedAuthLimiter>,
 }
 
 pub fn app(state: AppState) -> Router {
+    let max_body = state.limits.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_request))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/verify", get(verify))
+        .layer(RequestBodyLimitLayer::new(max_body))
         .with_state(state)
+}
+
+const CHALLENGE: &str = r#"Bearer realm="keywarden""#;
+
+/// Why a request's credential did not let it in.
+#[derive(Debug)]
+enum Refusal {
+    Unauthenticated,
+    RateLimited(Duration),
+    Internal,
+}
+
+/// The caller of a request: `None` when it presents no credential.
+async fn identify(
+    state: &AppState,
+    address: Option<IpAddr>,
+    headers: &HeaderMap,
+) -> Result<Option<Principal>, Refusal> {
+    let token = match presented(headers) {
+        Presented::Nothing => return Ok(None),
+        Presented::Token(token) => Some(token),
+        Presented::Unusable => None,
+    };
+    if let Some(wait) = address.and_then(|a| state.throttle.cooling_down(a)) {
+        return Err(Refusal::RateLimited(wait));
+    }
+    let outcome = match token {
+        Some(token) => state.kw.authenticate(token, domain::time::now()).await,
+        None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
+    };
+    match outcome {
+        Ok(principal) => Ok(Some(principal)),
+        Err(AuthError::Db(e)) => {
+            tracing::error!(error = %e, "credential lookup failed");
+            Err(Refusal::Internal)
+        }
+        Err(reason) => {
+            tracing::info!(%reason, client = ?address, "credential refused");
+            match address.and_then(|a| state.throttle.refused(a)) {
+                Some(wait) => Err(Refusal::RateLimited(wait)),
+                None => Err(Refusal::Unauthenticated),
+            }
+        }
+    }
+}
+
+fn client_address(info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>) -> Option<IpAddr> {
+    info.ok().map(|ConnectInfo(address)| address.ip())
+}
+
+fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
+    let headers = response.headers_mut();
+    match refusal {
+        Refusal::Unauthenticated => {
+            headers.insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
+        }
+        Refusal::RateLimited(wait) => {
+            headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds(*wait)));
+        }
+        Refusal::Internal => {}
+    }
+    response
 }
 
 async fn graphiql() -> Html<String> {
@@ -53,48 +136,114 @@ async fn graphiql() -> Html<String> {
 }
 
 /// A GraphQL-shaped body holding one error.
-fn graphql_error(status: StatusCode, code: Code, message: &str) -> Response {
+fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": message, "extensions": { "code": code.as_str() } }],
+        "errors": [{ "message": message, "extensions": { "code": code } }],
     });
     (status, Json(body)).into_response()
 }
 
+fn graphql_refusal(refusal: Refusal) -> Response {
+    let response = match &refusal {
+        Refusal::Unauthenticated => graphql_error(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated.as_str(),
+            UNAUTHENTICATED_MESSAGE,
+        ),
+        Refusal::RateLimited(_) => graphql_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "Too many refused credentials from this address: try again later.",
+        ),
+        Refusal::Internal => graphql_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Code::Internal.as_str(),
+            INTERNAL_MESSAGE,
+        ),
+    };
+    with_refusal_headers(response, &refusal)
+}
+
 async fn graphql_request(
     State(state): State<AppState>,
+    info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
     headers: HeaderMap,
-    request: GraphQLRequest,
+    request: Result<GraphQLBatchRequest, GraphQLRejection>,
 ) -> Response {
-    let mut request = request.into_inner();
-    match authenticate(&state.kw, &headers).await {
-        Authentication::Anonymous => {}
-        Authentication::Principal(principal) => request = request.data(principal),
-        Authentication::Refused(AuthError::Db(_)) => {
+    let batch = match request {
+        Ok(request) => request.into_inner(),
+        Err(rejection) => {
+            // The parser's own words stay in the log.
+            tracing::info!(error = %rejection.0, "a request that is not GraphQL");
+            if too_large(&rejection) {
+                return graphql_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    &format!("The body is over {} bytes", state.limits.max_body_bytes),
+                );
+            }
             return graphql_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                Code::Internal,
-                INTERNAL_MESSAGE,
+                StatusCode::BAD_REQUEST,
+                graphql::VALIDATION_CODE,
+                "The body is not a GraphQL request: send JSON with a \"query\" string.",
             );
         }
-        Authentication::Refused(_) => {
-            let mut response = graphql_error(
-                StatusCode::UNAUTHORIZED,
-                Code::Unauthenticated,
-                UNAUTHENTICATED_MESSAGE,
-            );
-            response
-                .headers_mut()
-                .insert(WWW_AUTHENTICATE, HeaderValue::from_static(CHALLENGE));
-            return response;
-        }
+    };
+    let operations = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(list) => list.len(),
+    };
+    if operations > state.limits.max_batch || operations == 0 {
+        return graphql_error(
+            StatusCode::BAD_REQUEST,
+            graphql::VALIDATION_CODE,
+            &format!(
+                "A batch holds 1 to {} operations (this one has {operations})",
+                state.limits.max_batch
+            ),
+        );
     }
-    let mut response = state.schema.execute(request).await;
-    let status = match graphql::finish(&mut response) {
-        Outcome::Executed => StatusCode::OK,
-        Outcome::Rejected => StatusCode::BAD_REQUEST,
+    let (schema, batch) = match identify(&state, client_address(info), &headers).await {
+        Ok(None) => (&state.schemas.anonymous, batch),
+        Ok(Some(principal)) => (&state.schemas.authenticated, batch.data(principal)),
+        Err(refusal) => return graphql_refusal(refusal),
+    };
+    let executed = tokio::time::timeout(state.limits.request_timeout, schema.execute_batch(batch));
+    let mut response = match executed.await {
+        Ok(response) => response,
+        Err(_) => {
+            return graphql_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TIMEOUT",
+                "The request took too long and was stopped.",
+            );
+        }
+    };
+    let status = match &mut response {
+        BatchResponse::Single(single) => match graphql::finish(single) {
+            Outcome::Executed => StatusCode::OK,
+            Outcome::Rejected => StatusCode::BAD_REQUEST,
+        },
+        BatchResponse::Batch(list) => {
+            for single in list.iter_mut() {
+                graphql::finish(single);
+            }
+            StatusCode::OK
+        }
     };
     (status, Json(response)).into_response()
+}
+
+/// Whether the body was cut off by the size limit while it streamed in (a body
+/// that declares its length is refused before it is read, by the limit layer).
+fn too_large(rejection: &GraphQLRejection) -> bool {
+    use async_graphql::ParseRequestError;
+    match &rejection.0 {
+        ParseRequestError::PayloadTooLarge => true,
+        ParseRequestError::Io(e) => e.to_string().contains("length limit exceeded"),
+        _ => false,
+    }
 }
 
 async fn healthz() -> &'static str {
@@ -111,37 +260,40 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// The response to a request whose credential is missing or refused.
-pub fn unauthenticated() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(WWW_AUTHENTICATE, CHALLENGE)],
-        UNAUTHENTICATED_MESSAGE,
-    )
-        .into_response()
-}
-
-const CHALLENGE: &str = r#"Bearer realm="keywarden""#;
-
-fn internal() -> Response {
-    (StatusCode::INTERNAL_SERVER_ERROR, "Internal server error").into_response()
-}
-
 /// For gateways (nginx `auth_request`, Traefik ForwardAuth, Envoy): 200 with the
 /// principal in headers for a good credential, 401 otherwise.
-async fn verify(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let principal = match authenticate(&state.kw, &headers).await {
-        Authentication::Principal(p) => p,
-        Authentication::Refused(AuthError::Db(_)) => return internal(),
-        Authentication::Anonymous | Authentication::Refused(_) => return unauthenticated(),
+async fn verify(
+    State(state): State<AppState>,
+    info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let refusal = match identify(&state, client_address(info), &headers).await {
+        Ok(Some(principal)) => return verified(&principal),
+        Ok(None) => Refusal::Unauthenticated,
+        Err(refusal) => refusal,
     };
+    let response = match &refusal {
+        Refusal::Unauthenticated => {
+            (StatusCode::UNAUTHORIZED, UNAUTHENTICATED_MESSAGE).into_response()
+        }
+        Refusal::RateLimited(_) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many refused credentials",
+        )
+            .into_response(),
+        Refusal::Internal => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response(),
+    };
+    with_refusal_headers(response, &refusal)
+}
+
+fn verified(principal: &Principal) -> Response {
     let mut out = HeaderMap::new();
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             out.insert(HeaderName::from_static(name), v);
         }
     };
-    match &principal {
+    match principal {
         Principal::ServiceAccount(s) => {
             put(
                 "x-keywarden-principal",

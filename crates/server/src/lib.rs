@@ -4,8 +4,10 @@ pub mod auth;
 pub mod config;
 pub mod http;
 mod pepper;
+pub mod throttle;
 
 use std::io::Write;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -13,7 +15,8 @@ use domain::db::{DbOptions, connect, migrate};
 use domain::{AccountName, Email, Keywarden, Username};
 
 use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
-use crate::http::{AppState, app};
+use crate::http::{AppState, HttpLimits, app};
+use crate::throttle::FailedAuthLimiter;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -90,16 +93,33 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!("listening on http://{address}");
 
-    let flusher = tokio::spawn(flush_usage_every(
+    let limits = graphql::Limits {
+        max_depth: args.max_depth,
+        max_complexity: args.max_complexity,
+        max_aliases: args.max_aliases,
+        max_directives: args.max_directives,
+    };
+    let state = AppState {
+        kw: kw.clone(),
+        schemas: graphql::schemas(kw.clone(), &limits),
+        limits: HttpLimits {
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch,
+            request_timeout: Duration::from_millis(args.request_timeout_ms),
+        },
+        throttle: Arc::new(FailedAuthLimiter::new(args.auth_failures_per_minute)),
+    };
+    let background = tokio::spawn(housekeeping(
         kw.clone(),
+        state.throttle.clone(),
         Duration::from_secs(args.usage_flush_interval.max(1)),
     ));
-    let router = app(AppState::new(kw.clone()));
+    let router = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving HTTP")?;
-    flusher.abort();
+    background.abort();
     if let Err(e) = kw.flush_usage().await {
         tracing::warn!(error = %e, "could not write the last lastUsedAt times");
     }
@@ -119,7 +139,9 @@ fn print_banner(made: &domain::Bootstrapped) {
     );
 }
 
-async fn flush_usage_every(kw: Keywarden, every: Duration) {
+/// Off the request path: writes `lastUsedAt` times and forgets addresses whose
+/// failed-authentication quota has refilled.
+async fn housekeeping(kw: Keywarden, throttle: Arc<FailedAuthLimiter>, every: Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -127,6 +149,7 @@ async fn flush_usage_every(kw: Keywarden, every: Duration) {
         if let Err(e) = kw.flush_usage().await {
             tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry");
         }
+        throttle.prune();
     }
 }
 

@@ -1,0 +1,281 @@
+//! Every limit on what one request may ask, each shown to hold, including the
+//! shapes that get past naive checks.
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use serde_json::{Value, json};
+
+use crate::support::{ACCOUNT_715, Api};
+
+/// A document nested `levels` deep, alternating account and service accounts.
+fn deep(levels: usize) -> String {
+    let mut inner = "id".to_owned();
+    for level in 0..levels {
+        // Built from the inside out: the outermost field must be `account`.
+        let field = if (levels - 1 - level).is_multiple_of(2) {
+            "account"
+        } else {
+            "serviceAccounts"
+        };
+        inner = format!("{field} {{ {inner} }}");
+    }
+    format!("{{ me {{ ... on ServiceAccount {{ {inner} }} }} }}")
+}
+
+/// The same depth through a chain of fragments, one level each.
+fn deep_through_fragments(levels: usize, first_fragment: &str) -> String {
+    let mut fragments = String::new();
+    for level in 0..levels {
+        let name = if level == 0 {
+            first_fragment.to_owned()
+        } else {
+            format!("F{level}")
+        };
+        let next = format!("F{}", level + 1);
+        let (on, field) = if level.is_multiple_of(2) {
+            ("ServiceAccount", "account")
+        } else {
+            ("Account", "serviceAccounts")
+        };
+        let body = if level + 1 == levels {
+            "id".to_owned()
+        } else {
+            format!("...{next}")
+        };
+        fragments.push_str(&format!(
+            "fragment {name} on {on} {{ {field} {{ {body} }} }}\n"
+        ));
+    }
+    format!("{{ me {{ ...{first_fragment} }} }}\n{fragments}")
+}
+
+async fn rejected(api: &Api, query: &str) -> String {
+    let answer = api.gql(Some(&api.admin), query, json!({})).await;
+    assert_eq!(answer.status, 400, "{query}\n{:#}", answer.body);
+    assert_eq!(answer.code(), "GRAPHQL_VALIDATION_FAILED");
+    answer.error().1
+}
+
+#[tokio::test]
+async fn depth_is_limited_however_the_nesting_is_written() {
+    let api = Api::start().await;
+    let shallow = api.gql(Some(&api.admin), &deep(6), json!({})).await;
+    assert_eq!(shallow.status, 200, "{:#}", shallow.body);
+    for query in [
+        deep(25),
+        deep_through_fragments(25, "F0"),
+        // Names that a naive check might take for introspection change nothing.
+        format!("query __schema {}", deep(25)),
+        deep_through_fragments(25, "__schema"),
+    ] {
+        // Refused by the depth limit, or, where fragments nest, by the parser's
+        // recursion limit first: either way, before anything runs.
+        let message = rejected(&api, &query).await;
+        assert!(
+            message.contains("too deep") || message.contains("recursion depth"),
+            "{message}\n{query}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn complexity_aliases_and_directives_are_limited() {
+    let api = Api::start().await;
+    let wide = format!("{{ me {{ {} }} }}", "id ".repeat(600));
+    assert!(rejected(&api, &wide).await.contains("too complex"));
+
+    let thousand: String = (0..1000).map(|i| format!("a{i}: __typename ")).collect();
+    assert!(
+        rejected(&api, &format!("{{ {thousand} }}"))
+            .await
+            .contains("aliases")
+    );
+
+    // Ten aliases in a fragment are fine once, too many when spread four times.
+    let fragment: String = (0..10).map(|i| format!("n{i}: name ")).collect();
+    let once = format!("{{ me {{ ...P }} }} fragment P on Principal {{ {fragment} }}");
+    assert_eq!(
+        api.gql(Some(&api.admin), &once, json!({})).await.status,
+        200
+    );
+    let spread = format!(
+        "query($id: ObjectID!) {{ me {{ ...P }} a: getAccount(id: $id) {{ serviceAccounts {{ ...P }} }} \
+         b: node(id: $id) {{ ... on Account {{ serviceAccounts {{ ...P }} }} }} c: serviceAccount(id: $id) {{ ...P }} }} \
+         fragment P on Principal {{ {fragment} }}"
+    );
+    let answer = api
+        .gql(Some(&api.admin), &spread, json!({ "id": ACCOUNT_715 }))
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(answer.error().1.contains("aliases"), "{:?}", answer.error());
+
+    let directives = format!("{{ me {{ id {} }} }}", "@include(if: true) ".repeat(6));
+    let answer = api.gql(Some(&api.admin), &directives, json!({})).await;
+    assert_eq!(answer.status, 400, "{:#}", answer.body);
+}
+
+#[tokio::test]
+async fn a_huge_body_is_refused_with_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let api = Api::start().await;
+    // Raw HTTP, so the answer can be read although the server stops reading the
+    // body as soon as its declared length is over the limit.
+    let address = api.server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let length = 10 * 1024 * 1024;
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Content-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    // Send the body until the server closes its side; it may not read it at all.
+    let chunk = vec![b' '; 64 * 1024];
+    for _ in 0..(length / chunk.len()) {
+        if stream.write_all(&chunk).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    // The server is still there.
+    assert_eq!(api.gql(None, "{ __typename }", json!({})).await.status, 200);
+}
+
+#[tokio::test]
+async fn batches_are_capped() {
+    let api = Api::start().await;
+    let op = json!({ "query": "{ me { name } }" });
+    let two = api
+        .post(&[("x-api-key", &api.admin)], json!([op, op]))
+        .await;
+    assert_eq!(two.status, 200);
+    assert_eq!(
+        two.body,
+        json!([{ "data": { "me": { "name": "admin" } } }, { "data": { "me": { "name": "admin" } } }])
+    );
+    let hundred = api
+        .post(
+            &[("x-api-key", &api.admin)],
+            Value::Array(vec![op.clone(); 100]),
+        )
+        .await;
+    assert_eq!(hundred.status, 400);
+    assert!(hundred.error().1.contains("batch"), "{:?}", hundred.error());
+    let empty = api.post(&[("x-api-key", &api.admin)], json!([])).await;
+    assert_eq!(empty.status, 400);
+}
+
+#[tokio::test]
+async fn only_authenticated_callers_get_field_suggestions() {
+    let api = Api::start().await;
+    let anonymous = api.gql(None, "{ nod { id } }", json!({})).await;
+    assert_eq!(anonymous.status, 400);
+    assert!(
+        !anonymous.error().1.contains("Did you mean"),
+        "{:?}",
+        anonymous.error()
+    );
+    let known = api.gql(Some(&api.admin), "{ nod { id } }", json!({})).await;
+    assert!(
+        known.error().1.contains("Did you mean"),
+        "{:?}",
+        known.error()
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_graphql_gets_a_plain_message() {
+    let api = Api::start().await;
+    let response = api
+        .http
+        .post(api.server.url("/graphql"))
+        .header("content-type", "application/json")
+        .body("{ \"query\": 12, trailing")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: Value = response.json().await.unwrap();
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("The body is not a GraphQL request"),
+        "{message}"
+    );
+    assert!(
+        !message.contains("line") && !message.contains("column"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_request_that_runs_too_long_is_stopped() {
+    let api = Api::start_with(&["--request-timeout-ms", "1"]).await;
+    let sa = api.service_account("ci", "Viewer").await;
+    // About four hundred lookups: far more than a millisecond's work.
+    let ids = vec![sa; 100];
+    let answer = api
+        .gql(
+            Some(&api.admin),
+            "query($ids: [ObjectID!]!) { nodes(ids: $ids) { ... on ServiceAccount { keys { id } account { name } } } }",
+            json!({ "ids": ids }),
+        )
+        .await;
+    assert_eq!(
+        (answer.status, answer.code()),
+        (503, "TIMEOUT".to_owned()),
+        "{:#}",
+        answer.body
+    );
+}
+
+fn client_from(address: Ipv4Addr) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(IpAddr::V4(address))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refused_credentials_are_rate_limited_per_address_and_good_keys_elsewhere_go_on() {
+    let api = Api::start_with(&["--auth-failures-per-minute", "3"]).await;
+    let sa = api.service_account("ci", "Viewer").await;
+    let (_, key) = api.key(&sa).await;
+    let attacker = client_from(Ipv4Addr::new(127, 0, 0, 2));
+    let bystander = client_from(Ipv4Addr::new(127, 0, 0, 3));
+    let send = |client: &reqwest::Client, token: Option<&str>| {
+        let mut request = client
+            .post(api.server.url("/graphql"))
+            .json(&json!({ "query": "{ __typename }" }));
+        if let Some(token) = token {
+            request = request.header("x-api-key", token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let guess = format!("lmr_pat_{}", "A".repeat(38));
+    for _ in 0..3 {
+        assert_eq!(send(&attacker, Some(&guess)).await.status(), 401);
+    }
+    let limited = send(&attacker, Some(&guess)).await;
+    assert_eq!(limited.status(), 429);
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    // While it cools down, even a good key from that address waits...
+    assert_eq!(send(&attacker, Some(&key)).await.status(), 429);
+    // ...but not a request with no credential, and not any other address.
+    assert_eq!(send(&attacker, None).await.status(), 200);
+    assert_eq!(send(&bystander, Some(&key)).await.status(), 200);
+    assert_eq!(send(&bystander, Some(&guess)).await.status(), 401);
+    let verify = attacker
+        .get(api.server.url("/v1/verify"))
+        .header("x-api-key", &key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(verify.status(), 429);
+}
