@@ -8,6 +8,8 @@ mod errors;
 mod lifecycle;
 mod limits;
 mod lumar;
+mod races;
 mod scale;
+mod secrets;
 mod support;
 mod verify;

@@ -87,4 +87,27 @@ mod tests {
             assert_eq!(decode(&bad), None, "{bad:?}");
         }
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn decoding_never_panics_on_any_input(input in ".{0,300}") {
+                let _ = decode(&input);
+            }
+
+            #[test]
+            fn decoding_never_panics_on_any_base64_payload(payload in ".{0,120}") {
+                let _ = decode(&STANDARD_NO_PAD.encode(&payload));
+            }
+
+            #[test]
+            fn every_id_round_trips(type_name in "[A-Za-z]{1,40}", id in 0i64..i64::MAX) {
+                prop_assert_eq!(decode(&encode(&type_name, id)), Some((type_name, id)));
+            }
+        }
+    }
 }

@@ -442,4 +442,56 @@ mod tests {
         assert_eq!(rotated.digest(&token).pepper_id, new.id());
         Ok(())
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn parsing_never_panics_on_any_input(input in ".{0,120}") {
+                let _ = parse(&input);
+            }
+
+            #[test]
+            fn parsing_never_panics_on_near_tokens(
+                prefix in prop::sample::select(vec!["lmr_sa_", "lmr_pat_", "lmr_", "lmr_sa_1_", ""]),
+                rest in "[0-9A-Za-z_]{0,70}",
+            ) {
+                let _ = parse(&format!("{prefix}{rest}"));
+            }
+
+            /// CRC32 catches every change of one character, so no single typo in a
+            /// real token yields another token that parses.
+            #[test]
+            fn any_one_character_changed_is_refused(
+                id in 1i64..i64::MAX,
+                pat in any::<bool>(),
+                position in any::<prop::sample::Index>(),
+                replacement in prop::sample::select(BASE62.to_vec()),
+            ) {
+                let token = if pat {
+                    issue_personal_access_token()
+                } else {
+                    issue_service_account_key(ServiceAccountId(id))
+                };
+                let mut bytes = token.expose().as_bytes().to_vec();
+                let at = position.index(bytes.len());
+                prop_assume!(bytes[at] != replacement);
+                bytes[at] = replacement;
+                let changed = String::from_utf8(bytes).unwrap_or_default();
+                prop_assert!(parse(&changed).is_err(), "{changed} parsed");
+            }
+
+            #[test]
+            fn issued_tokens_always_parse_to_their_kind(id in 1i64..i64::MAX) {
+                let key = issue_service_account_key(ServiceAccountId(id));
+                prop_assert_eq!(
+                    parse(key.expose()).map(|t| t.kind()),
+                    Ok(TokenKind::ServiceAccountKey(ServiceAccountId(id)))
+                );
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
 /// The variable that names the PostgreSQL server to test against.
 pub const POSTGRES_VAR: &str = "KEYWARDEN_TEST_POSTGRES_URL";
@@ -89,4 +89,54 @@ impl Drop for TestDatabase {
             eprintln!("could not drop the test database {}", self.name);
         }
     }
+}
+
+/// Everything a database holds, as text to search for things that must not be
+/// there: a SQLite file read whole (with its write-ahead log, after a
+/// checkpoint), or every row of every PostgreSQL table as JSON, where binary
+/// columns show as hex.
+pub async fn dump(db: &DatabaseConnection, sqlite_file: &std::path::Path) -> String {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await
+            .expect("checkpoint");
+        let mut bytes = std::fs::read(sqlite_file).expect("read the database file");
+        for suffix in ["-wal", "-shm"] {
+            let mut path = sqlite_file.as_os_str().to_owned();
+            path.push(suffix);
+            if let Ok(more) = std::fs::read(path) {
+                bytes.extend(more);
+            }
+        }
+        return String::from_utf8_lossy(&bytes).into_owned();
+    }
+    let sql = |text: String| Statement::from_string(backend, text);
+    let tables = db
+        .query_all_raw(sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'".to_owned(),
+        ))
+        .await
+        .expect("list tables");
+    let mut out = String::new();
+    for table in tables {
+        let name: String = table.try_get("", "tablename").expect("table name");
+        let rows = db
+            .query_all_raw(sql(format!(
+                "SELECT row_to_json(t)::text AS row FROM \"{name}\" t"
+            )))
+            .await
+            .expect("read rows");
+        for row in rows {
+            out.push_str(&row.try_get::<String>("", "row").expect("row text"));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Whether `haystack` holds `secret` as text or as the hex of its bytes.
+pub fn holds(haystack: &str, secret: &str) -> bool {
+    let hex: String = secret.bytes().map(|b| format!("{b:02x}")).collect();
+    haystack.contains(secret) || haystack.contains(&hex)
 }

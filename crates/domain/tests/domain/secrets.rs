@@ -63,14 +63,15 @@ async fn no_issued_secret_appears_anywhere_in_the_database() {
     for secret in &issued {
         // The random part alone, in case a prefix were stripped before storing.
         let random = &secret[secret.len() - 38..secret.len() - 6];
-        assert!(!haystack.contains(random), "a secret was stored: {secret}");
-        let hex: String = random.bytes().map(|b| format!("{b:02x}")).collect();
         assert!(
-            !haystack.contains(&hex),
-            "a secret was stored as bytes: {secret}"
+            !test_support::holds(&haystack, random),
+            "a secret was stored: {secret}"
         );
     }
-    assert!(!haystack.contains(pepper_text), "the pepper was stored");
+    assert!(
+        !test_support::holds(&haystack, pepper_text),
+        "the pepper was stored"
+    );
     // The scan does see what is stored: names are there in plain text.
     assert!(haystack.contains("robot") && haystack.contains("Acme"));
 }

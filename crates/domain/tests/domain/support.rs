@@ -102,44 +102,7 @@ impl World {
     /// (with its write-ahead log), or every row of every PostgreSQL table as JSON,
     /// where binary columns show as hex.
     pub async fn dump(&self) -> String {
-        use sea_orm::{ConnectionTrait, Statement};
-        let db = self.kw.db();
-        if !self.is_postgres() {
-            db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await
-                .unwrap();
-            let mut bytes = std::fs::read(self.db_path()).unwrap();
-            for suffix in ["-wal", "-shm"] {
-                let mut path = self.db_path().into_os_string();
-                path.push(suffix);
-                if let Ok(more) = std::fs::read(path) {
-                    bytes.extend(more);
-                }
-            }
-            return String::from_utf8_lossy(&bytes).into_owned();
-        }
-        let backend = db.get_database_backend();
-        let sql = |text: String| Statement::from_string(backend, text);
-        let tables = db
-            .query_all_raw(sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'".to_owned(),
-            ))
-            .await
-            .unwrap();
-        let mut out = String::new();
-        for table in tables {
-            let name: String = table.try_get("", "tablename").unwrap();
-            let rows = db
-                .query_all_raw(sql(format!(
-                    "SELECT row_to_json(t)::text AS row FROM \"{name}\" t"
-                )))
-                .await
-                .unwrap();
-            for row in rows {
-                out.push_str(&row.try_get::<String>("", "row").unwrap());
-                out.push('\n');
-            }
-        }
+        let out = test_support::dump(self.kw.db(), &self.db_path()).await;
         assert!(out.contains("service_account"), "the dump reads the tables");
         out
     }
