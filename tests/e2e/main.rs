@@ -8,6 +8,7 @@ mod errors;
 mod lifecycle;
 mod limits;
 mod lumar;
+mod matrix;
 mod races;
 mod scale;
 mod secrets;

@@ -1,0 +1,462 @@
+//! The authorization matrix: every operation against every kind of caller, each
+//! cell checked against the table of the contract (who may do what). The table
+//! checked here is written to docs/authorization.md by this same code; the test
+//! fails when that file differs (`KEYWARDEN_WRITE_DOCS=1` rewrites it).
+
+use serde_json::{Value, json};
+
+use crate::support::{ACCOUNT_715, Answer, Api, lumar};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Caller {
+    Nobody,
+    Malformed,
+    Unknown,
+    Expired,
+    Revoked,
+    Disabled,
+    RobotViewer,
+    RobotEditor,
+    RobotAdmin,
+    Viewer,
+    Editor,
+    Admin,
+    OtherAdmin,
+}
+
+const CALLERS: [Caller; 13] = [
+    Caller::Nobody,
+    Caller::Malformed,
+    Caller::Unknown,
+    Caller::Expired,
+    Caller::Revoked,
+    Caller::Disabled,
+    Caller::RobotViewer,
+    Caller::RobotEditor,
+    Caller::RobotAdmin,
+    Caller::Viewer,
+    Caller::Editor,
+    Caller::Admin,
+    Caller::OtherAdmin,
+];
+
+impl Caller {
+    fn label(self) -> &'static str {
+        match self {
+            Caller::Nobody => "no credential",
+            Caller::Malformed => "malformed key",
+            Caller::Unknown => "unknown key",
+            Caller::Expired => "expired key",
+            Caller::Revoked => "revoked key",
+            Caller::Disabled => "key of a disabled service account",
+            Caller::RobotViewer => "service account, Viewer",
+            Caller::RobotEditor => "service account, Editor",
+            Caller::RobotAdmin => "service account, Admin",
+            Caller::Viewer => "user, Viewer",
+            Caller::Editor => "user, Editor",
+            Caller::Admin => "user, Admin",
+            Caller::OtherAdmin => "user, Admin of another account",
+        }
+    }
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Op {
+    Me,
+    GetAccount,
+    NodeAccount,
+    ServiceAccount,
+    ListServiceAccounts,
+    ListMembers,
+    AuditLog,
+    CreateServiceAccount,
+    UpdateServiceAccount,
+    DeleteServiceAccount,
+    CreateKey,
+    RevokeKey,
+    RotateKey,
+    AddMember,
+    UpdateMember,
+    RemoveMember,
+    CreateToken,
+    RevokeToken,
+    RotateToken,
+}
+
+const OPS: [Op; 19] = [
+    Op::Me,
+    Op::GetAccount,
+    Op::NodeAccount,
+    Op::ServiceAccount,
+    Op::ListServiceAccounts,
+    Op::ListMembers,
+    Op::AuditLog,
+    Op::CreateServiceAccount,
+    Op::UpdateServiceAccount,
+    Op::DeleteServiceAccount,
+    Op::CreateKey,
+    Op::RevokeKey,
+    Op::RotateKey,
+    Op::AddMember,
+    Op::UpdateMember,
+    Op::RemoveMember,
+    Op::CreateToken,
+    Op::RevokeToken,
+    Op::RotateToken,
+];
+
+impl Op {
+    fn label(self) -> &'static str {
+        match self {
+            Op::Me => "`me`",
+            Op::GetAccount => "`getAccount`",
+            Op::NodeAccount => "`node` (the account)",
+            Op::ServiceAccount => "`serviceAccount`",
+            Op::ListServiceAccounts => "`Account.serviceAccounts`",
+            Op::ListMembers => "`Account.members`",
+            Op::AuditLog => "`Account.auditEvents`",
+            Op::CreateServiceAccount => "`createServiceAccount`",
+            Op::UpdateServiceAccount => "`updateServiceAccount`",
+            Op::DeleteServiceAccount => "`deleteServiceAccount`",
+            Op::CreateKey => "`createServiceAccountKey`",
+            Op::RevokeKey => "`revokeServiceAccountKey`",
+            Op::RotateKey => "`rotateServiceAccountKey`",
+            Op::AddMember => "`addAccountMember`",
+            Op::UpdateMember => "`updateAccountMember`",
+            Op::RemoveMember => "`removeAccountMember`",
+            Op::CreateToken => "`createPersonalAccessToken` (own)",
+            Op::RevokeToken => "`revokePersonalAccessToken` (own)",
+            Op::RotateToken => "`rotatePersonalAccessToken` (own)",
+        }
+    }
+}
+
+/// The contract's table: what each caller gets for each operation on the
+/// objects of account 715.
+fn expected(caller: Caller, op: Op) -> &'static str {
+    use Caller::*;
+    use Op::*;
+    match caller {
+        Nobody => "UNAUTHENTICATED",
+        Malformed | Unknown | Expired | Revoked | Disabled => "401",
+        Admin => "ok",
+        OtherAdmin => match op {
+            Me | CreateToken | RevokeToken | RotateToken => "ok",
+            NodeAccount => "null",
+            _ => "ENTITY_NOT_FOUND",
+        },
+        Viewer | Editor => match op {
+            Me | GetAccount | NodeAccount | CreateToken | RevokeToken | RotateToken => "ok",
+            _ => "UNAUTHORIZED",
+        },
+        RobotViewer | RobotEditor | RobotAdmin => match op {
+            Me | GetAccount | NodeAccount => "ok",
+            _ => "UNAUTHORIZED",
+        },
+    }
+}
+
+/// What a response says, in the table's words.
+fn outcome(answer: &Answer, op: Op) -> String {
+    if answer.status == 401 {
+        return "401".to_owned();
+    }
+    if let Some(code) = answer.body["errors"][0]["extensions"]["code"].as_str() {
+        return code.to_owned();
+    }
+    if op == Op::NodeAccount && answer.body["data"]["node"].is_null() {
+        return "null".to_owned();
+    }
+    if answer.status == 200 {
+        "ok".to_owned()
+    } else {
+        format!("HTTP {}", answer.status)
+    }
+}
+
+fn render() -> String {
+    let mut out = String::from(
+        "# Who may do what\n\n\
+         Written by the authorization matrix test (`tests/e2e/matrix.rs`), which checks every\n\
+         cell against a running server; regenerate with `KEYWARDEN_WRITE_DOCS=1 cargo test -p keywarden --test e2e matrix`.\n\n\
+         Rows are operations on the objects of one account; columns are callers. `ok`: allowed;\n\
+         `401`: the credential is refused (HTTP 401 with `WWW-Authenticate`); `UNAUTHENTICATED`: no\n\
+         credential (HTTP 200, the error code); `UNAUTHORIZED`: known, and not allowed;\n\
+         `ENTITY_NOT_FOUND` and `null`: another account's objects do not exist for the caller.\n\n",
+    );
+    out.push_str("| operation |");
+    for caller in CALLERS {
+        out.push_str(&format!(" {} |", caller.label()));
+    }
+    out.push_str("\n|---|");
+    for _ in CALLERS {
+        out.push_str("---|");
+    }
+    out.push('\n');
+    for op in OPS {
+        out.push_str(&format!("| {} |", op.label()));
+        for caller in CALLERS {
+            out.push_str(&format!(" {} |", expected(caller, op)));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Objects a single cell may act on, made fresh so that no cell depends on another.
+struct Targets {
+    service_account: String,
+    key: String,
+    member: String,
+}
+
+async fn targets(api: &Api, n: usize) -> Targets {
+    let service_account = api.service_account(&format!("target-{n}"), "Viewer").await;
+    let (key, _) = api.key(&service_account).await;
+    let (member, _) = api
+        .member(&api.admin, ACCOUNT_715, &format!("member{n}"), "Viewer")
+        .await;
+    Targets {
+        service_account,
+        key,
+        member,
+    }
+}
+
+fn document(op: Op, t: &Targets, n: usize, own_token: &str) -> (String, Value) {
+    let mutation = |name: &str, input: &str, selection: &str, vars: Value| {
+        (
+            format!("mutation($input: {input}!) {{ {name}(input: $input) {{ {selection} }} }}"),
+            json!({ "input": vars }),
+        )
+    };
+    let account = json!({ "id": ACCOUNT_715 });
+    match op {
+        Op::Me => ("{ me { id } }".to_owned(), json!({})),
+        Op::GetAccount => (
+            "query($id: ObjectID!) { getAccount(id: $id) { id name } }".to_owned(),
+            account,
+        ),
+        Op::NodeAccount => (
+            "query($id: ObjectID!) { node(id: $id) { id } }".to_owned(),
+            account,
+        ),
+        Op::ServiceAccount => (
+            "query($id: ObjectID!) { serviceAccount(id: $id) { id } }".to_owned(),
+            json!({ "id": t.service_account }),
+        ),
+        Op::ListServiceAccounts => (
+            "query($id: ObjectID!) { getAccount(id: $id) { serviceAccounts { id } } }".to_owned(),
+            account,
+        ),
+        Op::ListMembers => (
+            "query($id: ObjectID!) { getAccount(id: $id) { members { roleCode } } }".to_owned(),
+            account,
+        ),
+        Op::AuditLog => (
+            "query($id: ObjectID!) { getAccount(id: $id) { auditEvents { totalCount } } }"
+                .to_owned(),
+            account,
+        ),
+        Op::CreateServiceAccount => mutation(
+            "createServiceAccount",
+            "CreateServiceAccountInput",
+            "serviceAccount { id }",
+            json!({ "accountId": ACCOUNT_715, "name": format!("new-{n}"), "roleCode": "Viewer" }),
+        ),
+        Op::UpdateServiceAccount => mutation(
+            "updateServiceAccount",
+            "UpdateServiceAccountInput",
+            "serviceAccount { id }",
+            json!({ "serviceAccountId": t.service_account, "name": format!("renamed-{n}") }),
+        ),
+        Op::DeleteServiceAccount => mutation(
+            "deleteServiceAccount",
+            "DeleteServiceAccountInput",
+            "serviceAccount { id }",
+            json!({ "serviceAccountId": t.service_account }),
+        ),
+        Op::CreateKey => mutation(
+            "createServiceAccountKey",
+            "CreateServiceAccountKeyInput",
+            "id secret",
+            json!({ "serviceAccountId": t.service_account }),
+        ),
+        Op::RevokeKey => mutation(
+            "revokeServiceAccountKey",
+            "RevokeServiceAccountKeyInput",
+            "serviceAccountKey { id }",
+            json!({ "serviceAccountKeyId": t.key }),
+        ),
+        Op::RotateKey => mutation(
+            "rotateServiceAccountKey",
+            "RotateServiceAccountKeyInput",
+            "id secret",
+            json!({ "serviceAccountKeyId": t.key }),
+        ),
+        Op::AddMember => mutation(
+            "addAccountMember",
+            "AddAccountMemberInput",
+            "initialToken",
+            json!({ "accountId": ACCOUNT_715, "username": format!("added{n}"), "roleCode": "Viewer" }),
+        ),
+        Op::UpdateMember => mutation(
+            "updateAccountMember",
+            "UpdateAccountMemberInput",
+            "accountMember { id }",
+            json!({ "accountId": ACCOUNT_715, "userId": t.member, "roleCode": "Editor" }),
+        ),
+        Op::RemoveMember => mutation(
+            "removeAccountMember",
+            "RemoveAccountMemberInput",
+            "accountMember { id }",
+            json!({ "accountId": ACCOUNT_715, "userId": t.member }),
+        ),
+        Op::CreateToken => mutation(
+            "createPersonalAccessToken",
+            "CreatePersonalAccessTokenInput",
+            "id secret",
+            json!({ "name": format!("t{n}") }),
+        ),
+        Op::RevokeToken => mutation(
+            "revokePersonalAccessToken",
+            "RevokePersonalAccessTokenInput",
+            "personalAccessToken { id }",
+            json!({ "personalAccessTokenId": own_token }),
+        ),
+        Op::RotateToken => mutation(
+            "rotatePersonalAccessToken",
+            "RotatePersonalAccessTokenInput",
+            "id secret",
+            json!({ "personalAccessTokenId": own_token, "expiresAt": "2099-06-01T00:00:00Z" }),
+        ),
+    }
+}
+
+/// A key of a new service account with `role`.
+async fn robot(api: &Api, name: &str, role: &str) -> (String, String, String) {
+    let sa = api.service_account(name, role).await;
+    let (key_id, key) = api.key(&sa).await;
+    (sa, key_id, key)
+}
+
+/// One of the caller's own tokens that expires, for the token operations.
+async fn own_expiring_token(api: &Api, token: &str) -> Option<String> {
+    let made = api
+        .gql(
+            Some(token),
+            "mutation { createPersonalAccessToken(input: { name: \"matrix\", expiresAt: \"2099-01-01T00:00:00Z\" }) { id secret } }",
+            json!({}),
+        )
+        .await;
+    made.body["data"]["createPersonalAccessToken"]["id"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn every_operation_against_every_caller_follows_the_contract() {
+    let documented = render();
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/authorization.md");
+    if std::env::var("KEYWARDEN_WRITE_DOCS").is_ok() {
+        std::fs::write(path, &documented).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(path).unwrap_or_default(),
+        documented,
+        "docs/authorization.md is stale: run KEYWARDEN_WRITE_DOCS=1 cargo test -p keywarden --test e2e matrix"
+    );
+
+    let api = Api::start_with(&["--auth-failures-per-minute", "100000"]).await;
+    let db = api.backend.connect().await;
+    let mut credentials: Vec<(Caller, Option<String>)> = Vec::new();
+    for caller in CALLERS {
+        let token = match caller {
+            Caller::Nobody => None,
+            Caller::Malformed => Some("lmr_sa_12_not-a-real-key".to_owned()),
+            Caller::Unknown => Some(
+                domain::token::issue_personal_access_token()
+                    .expose()
+                    .to_owned(),
+            ),
+            Caller::Expired => {
+                let (_, key_id, key) = robot(&api, "expired", "Admin").await;
+                let (_, id) = domain::object_id::decode(&key_id).unwrap();
+                sea_orm::ConnectionTrait::execute_unprepared(
+                    &db,
+                    &format!("UPDATE service_account_keys SET expires_at = 1 WHERE id = {id}"),
+                )
+                .await
+                .unwrap();
+                Some(key)
+            }
+            Caller::Revoked => {
+                let (_, key_id, key) = robot(&api, "revoked", "Admin").await;
+                api.admin(
+                    lumar("RevokeServiceAccountKey"),
+                    json!({ "input": { "serviceAccountKeyId": key_id } }),
+                )
+                .await;
+                Some(key)
+            }
+            Caller::Disabled => {
+                let (sa, _, key) = robot(&api, "disabled", "Admin").await;
+                api.admin(
+                    lumar("UpdateServiceAccount"),
+                    json!({ "input": { "serviceAccountId": sa, "enabled": false } }),
+                )
+                .await;
+                Some(key)
+            }
+            Caller::RobotViewer => Some(robot(&api, "robot-viewer", "Viewer").await.2),
+            Caller::RobotEditor => Some(robot(&api, "robot-editor", "Editor").await.2),
+            Caller::RobotAdmin => Some(robot(&api, "robot-admin", "Admin").await.2),
+            Caller::Viewer => Some(
+                api.member(&api.admin, ACCOUNT_715, "viewer", "Viewer")
+                    .await
+                    .1,
+            ),
+            Caller::Editor => Some(
+                api.member(&api.admin, ACCOUNT_715, "editor", "Editor")
+                    .await
+                    .1,
+            ),
+            Caller::Admin => Some(api.member(&api.admin, ACCOUNT_715, "ada", "Admin").await.1),
+            Caller::OtherAdmin => Some(api.other_account("Globex", "gina").await.1),
+        };
+        credentials.push((caller, token));
+    }
+
+    let mut wrong = Vec::new();
+    let mut n = 0;
+    for (caller, token) in &credentials {
+        for op in OPS {
+            n += 1;
+            let t = targets(&api, n).await;
+            // A token of the caller's own for each token operation, where it has any.
+            let own = match (token, op) {
+                (Some(t), Op::RevokeToken | Op::RotateToken) => own_expiring_token(&api, t).await,
+                _ => None,
+            };
+            let own = own.unwrap_or_else(|| domain::object_id::encode("PersonalAccessToken", 1));
+            let (query, variables) = document(op, &t, n, &own);
+            let answer = api.gql(token.as_deref(), &query, variables).await;
+            let got = outcome(&answer, op);
+            if got != expected(*caller, op) {
+                wrong.push(format!(
+                    "{} / {}: expected {}, got {got}: {}",
+                    op.label(),
+                    caller.label(),
+                    expected(*caller, op),
+                    answer.body
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells differ:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
