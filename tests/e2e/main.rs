@@ -4,6 +4,7 @@
 
 mod access;
 mod cli;
+mod crash;
 mod errors;
 mod lifecycle;
 mod limits;

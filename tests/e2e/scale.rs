@@ -3,19 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Backend, Server, client, lumar, run};
-
-async fn gql(server: &Server, token: &str, query: &str, variables: Value) -> (u16, Value) {
-    let response = client()
-        .post(server.url("/graphql"))
-        .header("x-api-key", token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
+use crate::support::{Backend, Server, lumar, run};
 
 const ME: &str = "{ me { ... on ServiceAccount { roleCode } } }";
 
@@ -33,35 +21,35 @@ async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
     assert_eq!(second.banner_token(), None, "only one first start");
 
     // An Admin token made through the first works through the second.
-    let (_, me) = gql(
-        &second,
-        &admin,
-        "{ me { ... on User { accounts { id } } } }",
-        json!({}),
-    )
-    .await;
+    let (_, me) = second
+        .gql(
+            &admin,
+            "{ me { ... on User { accounts { id } } } }",
+            json!({}),
+        )
+        .await;
     let account = me["data"]["me"]["accounts"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, created) = gql(
-        &first,
-        &admin,
-        lumar("CreateServiceAccount"),
-        json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Admin" } }),
-    )
-    .await;
+    let (_, created) = first
+        .gql(
+            &admin,
+            lumar("CreateServiceAccount"),
+            json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Admin" } }),
+        )
+        .await;
     let sa = created["data"]["createServiceAccount"]["serviceAccount"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (_, key) = gql(
-        &first,
-        &admin,
-        lumar("CreateServiceAccountKey"),
-        json!({ "input": { "serviceAccountId": sa } }),
-    )
-    .await;
+    let (_, key) = first
+        .gql(
+            &admin,
+            lumar("CreateServiceAccountKey"),
+            json!({ "input": { "serviceAccountId": sa } }),
+        )
+        .await;
     let key_id = key["data"]["createServiceAccountKey"]["id"]
         .as_str()
         .unwrap()
@@ -70,7 +58,7 @@ async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let (status, me) = gql(&second, &secret, ME, json!({})).await;
+    let (status, me) = second.gql(&secret, ME, json!({})).await;
     assert_eq!(
         (status, me["data"]["me"]["roleCode"].as_str()),
         (200, Some("Admin"))
@@ -80,42 +68,42 @@ async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
         let (first, second, admin) = (&first, &second, &admin);
         async move {
             let server = if server == "first" { first } else { second };
-            let (status, body) = gql(
-                server,
-                admin,
-                lumar("UpdateServiceAccount"),
-                json!({ "input": input }),
-            )
-            .await;
+            let (status, body) = server
+                .gql(
+                    admin,
+                    lumar("UpdateServiceAccount"),
+                    json!({ "input": input }),
+                )
+                .await;
             assert_eq!(status, 200, "{body}");
             assert!(body.get("errors").is_none(), "{body}");
         }
     };
     // Disable through the first: refused by the second at once.
     update("first", json!({ "serviceAccountId": sa, "enabled": false })).await;
-    assert_eq!(gql(&second, &secret, ME, json!({})).await.0, 401);
+    assert_eq!(second.gql(&secret, ME, json!({})).await.0, 401);
     // Enable through the second: accepted by the first at once.
     update("second", json!({ "serviceAccountId": sa, "enabled": true })).await;
-    assert_eq!(gql(&first, &secret, ME, json!({})).await.0, 200);
+    assert_eq!(first.gql(&secret, ME, json!({})).await.0, 200);
     // A role change through the first shows on the second.
     update(
         "first",
         json!({ "serviceAccountId": sa, "roleCode": "Viewer" }),
     )
     .await;
-    let (_, me) = gql(&second, &secret, ME, json!({})).await;
+    let (_, me) = second.gql(&secret, ME, json!({})).await;
     assert_eq!(me["data"]["me"]["roleCode"], "Viewer");
     // A revoke through the second is refused by the first.
-    let (status, _) = gql(
-        &second,
-        &admin,
-        lumar("RevokeServiceAccountKey"),
-        json!({ "input": { "serviceAccountKeyId": key_id } }),
-    )
-    .await;
+    let (status, _) = second
+        .gql(
+            &admin,
+            lumar("RevokeServiceAccountKey"),
+            json!({ "input": { "serviceAccountKeyId": key_id } }),
+        )
+        .await;
     assert_eq!(status, 200);
-    assert_eq!(gql(&first, &secret, ME, json!({})).await.0, 401);
-    assert_eq!(gql(&second, &secret, ME, json!({})).await.0, 401);
+    assert_eq!(first.gql(&secret, ME, json!({})).await.0, 401);
+    assert_eq!(second.gql(&secret, ME, json!({})).await.0, 401);
 }
 
 #[tokio::test]

@@ -1,20 +1,9 @@
 //! No secret it issued, and not the pepper, appears in the server's whole log or
 //! anywhere in its database.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Backend, Server, TEST_PEPPER, client, lumar, run};
-
-async fn gql(server: &Server, token: &str, query: &str, variables: Value) -> Value {
-    let response = client()
-        .post(server.url("/graphql"))
-        .header("x-api-key", token)
-        .json(&json!({ "query": query, "variables": variables }))
-        .send()
-        .await
-        .unwrap();
-    response.json().await.unwrap()
-}
+use crate::support::{Backend, Server, TEST_PEPPER, lumar, run};
 
 #[tokio::test]
 async fn no_secret_reaches_the_log_or_the_database() {
@@ -43,33 +32,32 @@ async fn no_secret_reaches_the_log_or_the_database() {
     );
     let mut secrets = vec![admin.clone()];
 
-    let me = gql(
-        &server,
-        &admin,
-        "{ me { ... on User { accounts { id } } } }",
-        json!({}),
-    )
-    .await;
+    let me = server
+        .gql_body(
+            &admin,
+            "{ me { ... on User { accounts { id } } } }",
+            json!({}),
+        )
+        .await;
     let account = me["data"]["me"]["accounts"][0]["id"].clone();
-    let created = gql(
-        &server,
-        &admin,
-        lumar("CreateServiceAccount"),
-        json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Editor" } }),
-    )
-    .await;
+    let created = server
+        .gql_body(
+            &admin,
+            lumar("CreateServiceAccount"),
+            json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Editor" } }),
+        )
+        .await;
     let sa = created["data"]["createServiceAccount"]["serviceAccount"]["id"].clone();
-    let key = gql(
-        &server,
-        &admin,
-        lumar("CreateServiceAccountKey"),
-        json!({ "input": { "serviceAccountId": sa } }),
-    )
-    .await;
+    let key = server
+        .gql_body(
+            &admin,
+            lumar("CreateServiceAccountKey"),
+            json!({ "input": { "serviceAccountId": sa } }),
+        )
+        .await;
     let key = &key["data"]["createServiceAccountKey"];
     secrets.push(key["secret"].as_str().unwrap().to_owned());
-    let rotated = gql(
-        &server,
+    let rotated = server.gql_body(
         &admin,
         "mutation($i: RotateServiceAccountKeyInput!) { rotateServiceAccountKey(input: $i) { id secret } }",
         json!({ "i": { "serviceAccountKeyId": key["id"], "overlapSeconds": 60 } }),
@@ -81,8 +69,7 @@ async fn no_secret_reaches_the_log_or_the_database() {
             .unwrap()
             .to_owned(),
     );
-    let token = gql(
-        &server,
+    let token = server.gql_body(
         &admin,
         "mutation($i: CreatePersonalAccessTokenInput!) { createPersonalAccessToken(input: $i) { id secret } }",
         json!({ "i": { "expiresAt": "2099-01-01T00:00:00Z" } }),
@@ -90,8 +77,7 @@ async fn no_secret_reaches_the_log_or_the_database() {
     .await;
     let token = &token["data"]["createPersonalAccessToken"];
     secrets.push(token["secret"].as_str().unwrap().to_owned());
-    let rotated_token = gql(
-        &server,
+    let rotated_token = server.gql_body(
         &admin,
         "mutation($i: RotatePersonalAccessTokenInput!) { rotatePersonalAccessToken(input: $i) { secret } }",
         json!({ "i": { "personalAccessTokenId": token["id"], "expiresAt": "2099-02-01T00:00:00Z" } }),
@@ -103,13 +89,13 @@ async fn no_secret_reaches_the_log_or_the_database() {
             .unwrap()
             .to_owned(),
     );
-    let member = gql(
-        &server,
-        &admin,
-        "mutation($i: AddAccountMemberInput!) { addAccountMember(input: $i) { initialToken } }",
-        json!({ "i": { "accountId": account, "username": "bob", "roleCode": "Viewer" } }),
-    )
-    .await;
+    let member = server
+        .gql_body(
+            &admin,
+            "mutation($i: AddAccountMemberInput!) { addAccountMember(input: $i) { initialToken } }",
+            json!({ "i": { "accountId": account, "username": "bob", "roleCode": "Viewer" } }),
+        )
+        .await;
     secrets.push(
         member["data"]["addAccountMember"]["initialToken"]
             .as_str()
@@ -120,16 +106,18 @@ async fn no_secret_reaches_the_log_or_the_database() {
 
     // Every secret is used; the revoked one and the old token secret are refused.
     for secret in &secrets {
-        gql(&server, secret, "{ me { id } }", json!({})).await;
+        server.gql_body(secret, "{ me { id } }", json!({})).await;
     }
-    gql(
-        &server,
-        &admin,
-        lumar("RevokeServiceAccountKey"),
-        json!({ "input": { "serviceAccountKeyId": key["id"] } }),
-    )
-    .await;
-    gql(&server, &secrets[1], "{ me { id } }", json!({})).await;
+    server
+        .gql_body(
+            &admin,
+            lumar("RevokeServiceAccountKey"),
+            json!({ "input": { "serviceAccountKeyId": key["id"] } }),
+        )
+        .await;
+    server
+        .gql_body(&secrets[1], "{ me { id } }", json!({}))
+        .await;
     // Let the usage writer run, then stop the server so its log is complete.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     let (_, server_log) = server.terminate();

@@ -105,6 +105,43 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Runs a GraphQL document with `token` as `x-api-key`; answers the status
+    /// and the JSON body.
+    pub async fn gql(
+        &self,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = client()
+            .post(self.url("/graphql"))
+            .header("x-api-key", token)
+            .json(&serde_json::json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Like [`Server::gql`], for callers that want only the body.
+    pub async fn gql_body(
+        &self,
+        token: &str,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> serde_json::Value {
+        self.gql(token, query, variables).await.1
+    }
+
+    /// Kills the process with SIGKILL, as a crash would, and returns its log.
+    pub fn kill(mut self) -> String {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("wait");
+        std::thread::sleep(Duration::from_millis(100));
+        self.log()
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> (ExitStatus, String) {
         let pid = self.child.id().to_string();
