@@ -40,28 +40,10 @@ async fn a_crash_mid_burst_keeps_every_answered_change_and_nothing_half_done() {
     );
     let server = Server::start(dir.path(), &backend.with(&[]));
     let admin = server.banner_token().unwrap();
-    let (_, me) = server
-        .gql(
-            &admin,
-            "{ me { ... on User { accounts { id } } } }",
-            json!({}),
-        )
+    let account = server.first_account(&admin).await;
+    let sa = server
+        .create_service_account(&admin, &account, "ci", "Viewer")
         .await;
-    let account = me["data"]["me"]["accounts"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let (_, sa) = server
-        .gql(
-            &admin,
-            lumar("CreateServiceAccount"),
-            json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Viewer" } }),
-        )
-        .await;
-    let sa = sa["data"]["createServiceAccount"]["serviceAccount"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     let answered = Arc::new(Mutex::new(Answered::default()));
     let workers: Vec<_> = (0..6)

@@ -32,22 +32,10 @@ async fn no_secret_reaches_the_log_or_the_database() {
     );
     let mut secrets = vec![admin.clone()];
 
-    let me = server
-        .gql_body(
-            &admin,
-            "{ me { ... on User { accounts { id } } } }",
-            json!({}),
-        )
+    let account = server.first_account(&admin).await;
+    let sa = server
+        .create_service_account(&admin, &account, "ci", "Editor")
         .await;
-    let account = me["data"]["me"]["accounts"][0]["id"].clone();
-    let created = server
-        .gql_body(
-            &admin,
-            lumar("CreateServiceAccount"),
-            json!({ "input": { "accountId": account, "name": "ci", "roleCode": "Editor" } }),
-        )
-        .await;
-    let sa = created["data"]["createServiceAccount"]["serviceAccount"]["id"].clone();
     let key = server
         .gql_body(
             &admin,

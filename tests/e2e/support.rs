@@ -124,6 +124,42 @@ impl Server {
         (status, response.json().await.unwrap())
     }
 
+    /// The id of the first account a user's token belongs to.
+    pub async fn first_account(&self, token: &str) -> String {
+        let (_, me) = self
+            .gql(
+                token,
+                "{ me { ... on User { accounts { id } } } }",
+                serde_json::json!({}),
+            )
+            .await;
+        me["data"]["me"]["accounts"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Creates a service account and returns its id.
+    pub async fn create_service_account(
+        &self,
+        token: &str,
+        account: &str,
+        name: &str,
+        role: &str,
+    ) -> String {
+        let (_, created) = self
+            .gql(
+                token,
+                lumar("CreateServiceAccount"),
+                serde_json::json!({ "input": { "accountId": account, "name": name, "roleCode": role } }),
+            )
+            .await;
+        created["data"]["createServiceAccount"]["serviceAccount"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
     /// Like [`Server::gql`], for callers that want only the body.
     pub async fn gql_body(
         &self,
