@@ -48,3 +48,59 @@ async fn every_documented_header_form_is_accepted_and_bad_credentials_get_401() 
         "a presented token reached the log"
     );
 }
+
+#[tokio::test]
+async fn metrics_count_credentials_and_last_used_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let server = Server::start(dir.path(), &backend.with(&["--usage-flush-interval", "1"]));
+    let token = server.banner_token().unwrap();
+    let http = client();
+    for _ in 0..5 {
+        let response = http
+            .get(server.url("/v1/verify"))
+            .header("x-api-key", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let refused = http
+        .get(server.url("/v1/verify"))
+        .header("x-api-key", "nonsense")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    // Five uses within a minute: one write, once the writer has run.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let text = http
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let value = |line_start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(line_start))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        value("keywarden_last_used_writes_total"),
+        Some("1".to_owned()),
+        "{text}"
+    );
+    assert_eq!(
+        value("keywarden_credentials_total{outcome=\"accepted\"}"),
+        Some("5".to_owned()),
+        "{text}"
+    );
+    assert_eq!(
+        value("keywarden_credentials_total{outcome=\"refused\"}"),
+        Some("1".to_owned()),
+        "{text}"
+    );
+}

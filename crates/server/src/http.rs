@@ -53,6 +53,8 @@ impl Default for HttpLimits {
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub kw: Keywarden,
+    /// Renders the Prometheus metrics; `None` when no recorder is installed.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub schemas: Schemas,
     pub limits: HttpLimits,
     pub throttle: Arc<FailedAuthLimiter>,
@@ -65,6 +67,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/verify", get(verify))
+        .route("/metrics", get(render_metrics))
         .layer(RequestBodyLimitLayer::new(max_body))
         .with_state(state)
 }
@@ -97,6 +100,11 @@ async fn identify(
         Some(token) => state.kw.authenticate(token, domain::time::now()).await,
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
     };
+    metrics::counter!(
+        "keywarden_credentials_total",
+        "outcome" => if outcome.is_ok() { "accepted" } else { "refused" }
+    )
+    .increment(1);
     match outcome {
         Ok(principal) => Ok(Some(principal)),
         Err(AuthError::Db(e)) => {
@@ -243,6 +251,13 @@ fn too_large(rejection: &GraphQLRejection) -> bool {
         ParseRequestError::PayloadTooLarge => true,
         ParseRequestError::Io(e) => e.to_string().contains("length limit exceeded"),
         _ => false,
+    }
+}
+
+async fn render_metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => handle.render().into_response(),
+        None => (StatusCode::NOT_FOUND, "no metrics recorder").into_response(),
     }
 }
 

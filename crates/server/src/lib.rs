@@ -99,8 +99,13 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         max_aliases: args.max_aliases,
         max_directives: args.max_directives,
     };
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
+        .ok();
     let state = AppState {
         kw: kw.clone(),
+        metrics,
         schemas: graphql::schemas(kw.clone(), &limits),
         limits: HttpLimits {
             max_body_bytes: args.max_body_bytes,
@@ -120,7 +125,9 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .context("serving HTTP")?;
     background.abort();
-    if let Err(e) = kw.flush_usage().await {
+    if let Err(e) = kw.flush_usage().await.map(|written| {
+        metrics::counter!("keywarden_last_used_writes_total").increment(written);
+    }) {
         tracing::warn!(error = %e, "could not write the last lastUsedAt times");
     }
     tracing::info!("stopped");
@@ -146,8 +153,9 @@ async fn housekeeping(kw: Keywarden, throttle: Arc<FailedAuthLimiter>, every: Du
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        if let Err(e) = kw.flush_usage().await {
-            tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry");
+        match kw.flush_usage().await {
+            Ok(written) => metrics::counter!("keywarden_last_used_writes_total").increment(written),
+            Err(e) => tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry"),
         }
         throttle.prune();
     }
