@@ -35,3 +35,7 @@ schema:
 # Run every test on PostgreSQL (a database per test on this server).
 test-pg URL="postgres://postgres@127.0.0.1:5432/postgres":
     KEYWARDEN_TEST_POSTGRES_URL={{URL}} cargo test --workspace
+
+# Measure the server under load and write BENCHMARKS.md (see bench/run.sh).
+bench:
+    bash bench/run.sh

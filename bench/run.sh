@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# keywarden's benchmark: the release server pinned to core 0, wrk on core 1, on
+# SQLite and PostgreSQL, with 100 and 1,000,000 keys in the database. Writes
+# BENCHMARKS.md. Needs wrk (installed with apt if missing) and, for PostgreSQL, a
+# server on 127.0.0.1:5432 (user postgres, trust), as the test suites do.
+#
+# Knobs: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
+# (default 32), BENCH_KEYS (default "100 1000000"), BENCH_BACKENDS (default
+# "sqlite postgres").
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration=${BENCH_DURATION:-10}
+connections=${BENCH_CONNECTIONS:-32}
+key_counts=${BENCH_KEYS:-"100 1000000"}
+backends=${BENCH_BACKENDS:-"sqlite postgres"}
+pg_server="postgres://postgres@127.0.0.1:5432"
+pepper="a pepper for the benchmark, long enough to be accepted"
+port=18099
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --locked -p keywarden
+bin=target/release/keywarden
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+gql() { # token, JSON body
+  curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "x-api-key: $1" --data "$2"
+}
+json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+kib() { awk -v k="$1" '/^'"$2"':/ { print $2 }' "/proc/$k/status"; }
+
+# One wrk run; prints "rps p50 p99 errors".
+measure() { # label, then wrk's target arguments
+  local out
+  out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "$@" 2>&1)
+  local rps p50 p99 errors
+  rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+  p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
+  p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
+  errors=$(awk '/Non-2xx or 3xx responses:/ { n += $5 } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
+  echo "$rps $p50 $p99 $errors"
+}
+
+results="$work/results"
+: > "$results"
+for backend in $backends; do
+  for keys in $key_counts; do
+    case "$backend" in
+      sqlite) url="sqlite://$work/bench-$keys.db?mode=rwc" ;;
+      postgres)
+        db="kw_bench_$keys"
+        psql "$pg_server/postgres" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -qc "CREATE DATABASE $db"
+        url="$pg_server/$db"
+        ;;
+    esac
+    common=(--database-url "$url" --pepper "$pepper" --log warn)
+    "$bin" migrate "${common[@]}"
+    admin=$("$bin" bootstrap --account Bench --admin bench "${common[@]}")
+    taskset -c 0 "$bin" serve "${common[@]}" --listen "127.0.0.1:$port" \
+      --auth-failures-per-minute 1000000 2>"$work/server.log" &
+    server_pid=$!
+    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+
+    account=$(gql "$admin" '{"query":"{ me { ... on User { accounts { id } } } }"}' | json_field '["data"]["me"]["accounts"][0]["id"]')
+    create_sa() {
+      gql "$admin" "{\"query\":\"mutation { createServiceAccount(input: {accountId: \\\"$account\\\", name: \\\"$1\\\", roleCode: Editor}) { serviceAccount { id } } }\"}" \
+        | json_field '["data"]["createServiceAccount"]["serviceAccount"]["id"]'
+    }
+    sa=$(create_sa bench)
+    key=$(gql "$admin" "{\"query\":\"mutation { createServiceAccountKey(input: {serviceAccountId: \\\"$sa\\\"}) { secret } }\"}" \
+      | json_field '["data"]["createServiceAccountKey"]["secret"]')
+    # The other keys: digests of no known secret, on a service account of their own.
+    filler=$(python3 -c "import base64,sys; print(base64.b64decode(sys.argv[1] + '=' * (-len(sys.argv[1]) % 4)).decode()[18:])" "$(create_sa filler)")
+    fill=$((keys - 1))
+    seed_started=$(date +%s)
+    case "$backend" in
+      sqlite)
+        sqlite3 "$work/bench-$keys.db" "PRAGMA busy_timeout = 30000; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $fill)
+          INSERT INTO service_account_keys (service_account_id, digest, pepper_id, created_at) SELECT $filler, randomblob(32), 'filler', 0 FROM n;"
+        ;;
+      postgres)
+        psql "$url" -qc "INSERT INTO service_account_keys (service_account_id, digest, pepper_id, created_at)
+          SELECT $filler, decode(md5(i::text) || md5((i + 1000000000)::text), 'hex'), 'filler', 0 FROM generate_series(1, $fill) i" -qc "ANALYZE"
+        ;;
+    esac
+    seeded=$(( $(date +%s) - seed_started ))
+    sleep 1
+    idle_kib=$(kib "$server_pid" VmRSS)
+
+    typename='{"query":"{ __typename }"}'
+    me='{"query":"{ me { id name } }"}'
+    read -r h_rps h_p50 h_p99 h_err < <(measure "http://127.0.0.1:$port/healthz")
+    read -r a_rps a_p50 a_p99 a_err < <(KW_BODY="$typename" KW_KEY="" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
+    read -r k_rps k_p50 k_p99 k_err < <(KW_BODY="$typename" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
+    read -r m_rps m_p50 m_p99 m_err < <(KW_BODY="$me" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
+    peak_kib=$(kib "$server_pid" VmHWM)
+    sleep 11 # one more lastUsedAt flush (every 10 s)
+    writes=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^keywarden_last_used_writes_total/ { print $2 }')
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+
+    printf '%s %s %s %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s\n' \
+      "$backend" "$keys" "$seeded" "$idle_kib" "$peak_kib" "${writes:-0}" "-" \
+      "$h_rps" "$h_p50" "$h_p99" "$h_err" "$a_rps" "$a_p50" "$a_p99" "$a_err" \
+      "$k_rps" "$k_p50" "$k_p99" "$k_err" "$m_rps" "$m_p50" "$m_p99" "$m_err" >> "$results"
+    echo "done: $backend with $keys keys"
+  done
+done
+
+python3 bench/report.py "$results" "$duration" "$connections" > BENCHMARKS.md
+cat BENCHMARKS.md
