@@ -47,7 +47,8 @@ print("  one service account and one real key made through the API; the other ke
 print("  (digests of no known secret, on a second service account)")
 print(f"- each run: `taskset -c 1 wrk -t1 -c{connections} -d{duration}s --latency URL` (POSTs through `bench/post.lua`)")
 print("- memory from `/proc/PID/status` (`VmRSS` before the runs, `VmHWM` after them); `lastUsedAt` writes from")
-print("  `GET /metrics` (`keywarden_last_used_writes_total`) after the runs.\n")
+print("  `GET /metrics` (`keywarden_last_used_writes_total`), the difference between just before and just after the")
+print("  runs, in which only the benchmark key is used (the server writes usage every second here).\n")
 print("The server has core 0, wrk core 1; PostgreSQL, when used, shares the machine with both.\n")
 
 for row in rows:

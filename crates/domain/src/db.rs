@@ -99,7 +99,3 @@ pub(crate) async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransac
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
-
-pub fn is_sqlite(db: &DatabaseConnection) -> bool {
-    db.get_database_backend() == DbBackend::Sqlite
-}

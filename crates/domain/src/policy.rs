@@ -27,15 +27,6 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
-        Action::ManageServiceAccounts,
-        Action::ManageKeys,
-        Action::ReadServiceAccounts,
-        Action::ReadAccount,
-        Action::ReadAuditLog,
-        Action::ManageMembers,
-    ];
-
     fn refusal(self) -> &'static str {
         match self {
             Action::ManageServiceAccounts => {

@@ -35,11 +35,6 @@ impl Role {
         }
     }
 
-    /// Whether this role includes everything `other` may do.
-    pub fn includes(self, other: Role) -> bool {
-        self >= other
-    }
-
     pub(crate) fn from_stored(s: &str) -> Result<Role, DomainError> {
         s.parse()
             .map_err(|_| DomainError::Internal(format!("stored role {s:?} is not a role")))

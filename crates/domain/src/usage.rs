@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use entity::{personal_access_token as pat, service_account_key as key};
 use sea_orm::sea_query::{Condition, Expr};
@@ -36,7 +35,6 @@ struct State {
 #[derive(Debug, Default)]
 pub struct UsageTracker {
     state: Mutex<State>,
-    writes: AtomicU64,
 }
 
 impl UsageTracker {
@@ -57,16 +55,6 @@ impl UsageTracker {
         }
         state.noted.insert(credential, now_ms);
         state.pending.insert(credential, now_ms);
-    }
-
-    /// Uses noted and not yet written.
-    pub fn pending(&self) -> usize {
-        self.state.lock().map(|s| s.pending.len()).unwrap_or(0)
-    }
-
-    /// Rows written since the process started.
-    pub fn writes(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
     }
 
     /// Writes the pending uses; returns how many rows changed.
@@ -111,7 +99,6 @@ impl UsageTracker {
                 }
             };
         }
-        self.writes.fetch_add(changed, Ordering::Relaxed);
         Ok(changed)
     }
 }

@@ -29,10 +29,6 @@ impl Keywarden {
         &self.db
     }
 
-    pub fn usage(&self) -> &UsageTracker {
-        &self.usage
-    }
-
     /// Writes the `lastUsedAt` times noted since the last flush; returns how many
     /// rows it changed.
     pub async fn flush_usage(&self) -> Result<u64, sea_orm::DbErr> {
