@@ -42,7 +42,7 @@ print(f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} cores (
 print("Produced by `just bench`, which runs `bench/run.sh`:\n")
 print("- `cargo build --release --locked -p keywarden`")
 print("- per configuration: `keywarden migrate`, `keywarden bootstrap --account Bench --admin bench`, then")
-print("  `taskset -c 0 keywarden serve --database-url URL --pepper PEPPER --log warn --auth-failures-per-minute 1000000`;")
+print("  `taskset -c 0 keywarden serve --database-url URL --pepper PEPPER --log warn --auth-failures-per-minute 1000000 --usage-flush-interval 1`;")
 print("  one service account and one real key made through the API; the other keys bulk-inserted with SQL")
 print("  (digests of no known secret, on a second service account)")
 print(f"- each run: `taskset -c 1 wrk -t1 -c{connections} -d{duration}s --latency URL` (POSTs through `bench/post.lua`)")

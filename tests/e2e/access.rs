@@ -316,6 +316,15 @@ async fn a_service_account_even_an_admin_one_is_refused_every_management_mutatio
         me.data()["me"],
         json!({ "id": robot, "name": "robot", "isServiceAccount": true, "roleCode": "Admin", "account": { "id": ACCOUNT_715, "name": "Default" } })
     );
+    // A personal access token is nothing a service account can find.
+    let token = api
+        .gql(
+            Some(&robot_key),
+            "query($id: ObjectID!) { node(id: $id) { id } }",
+            json!({ "id": ids.token }),
+        )
+        .await;
+    assert_eq!(token.data()["node"], Value::Null);
     let other = api
         .gql(
             Some(&robot_key),

@@ -355,16 +355,9 @@ impl Api {
 
     /// Creates a service account in account 715 and returns its id.
     pub async fn service_account(&self, name: &str, role: &str) -> String {
-        let data = self
-            .admin(
-                lumar("CreateServiceAccount"),
-                serde_json::json!({ "input": { "accountId": ACCOUNT_715, "name": name, "roleCode": role } }),
-            )
-            .await;
-        data["createServiceAccount"]["serviceAccount"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        self.server
+            .create_service_account(&self.admin, ACCOUNT_715, name, role)
+            .await
     }
 
     /// Issues a key for a service account and returns (key id, secret).

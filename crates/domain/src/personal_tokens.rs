@@ -268,13 +268,16 @@ impl Keywarden {
         })
     }
 
-    /// One of the caller's own tokens.
+    /// One of the caller's own tokens. A service account has none, so for it
+    /// every token is "not found".
     pub async fn personal_access_token(
         &self,
         caller: &Principal,
         id: TokenId,
     ) -> DomainResult<PersonalAccessToken> {
-        let user = require_user(caller)?;
+        let Principal::User(user) = caller else {
+            return Err(DomainError::NotFound(KIND));
+        };
         load_own(&self.db, user.user_id, id, false)
             .await?
             .try_into()

@@ -296,15 +296,12 @@ impl Keywarden {
         id: ServiceAccountId,
     ) -> DomainResult<Option<UserId>> {
         let row = load(&self.db, id, false).await?;
-        let own = matches!(caller, Principal::ServiceAccount(s) if s.service_account_id == id);
-        if !own {
-            authorize(
-                caller,
-                AccountId(row.account_id),
-                Action::ReadServiceAccounts,
-                KIND,
-            )?;
-        }
+        authorize(
+            caller,
+            AccountId(row.account_id),
+            Action::ReadServiceAccounts,
+            KIND,
+        )?;
         attributed_user(&self.db, id).await
     }
 }

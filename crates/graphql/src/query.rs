@@ -115,8 +115,6 @@ async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
     match found {
         Ok(node) => Ok(Some(node)),
         Err(DomainError::NotFound(_)) => Ok(None),
-        // A service account asking for a personal access token has none to find.
-        Err(DomainError::Unauthorized(_)) if id.type_name == "PersonalAccessToken" => Ok(None),
         Err(e) => Err(api(e)),
     }
 }

@@ -149,6 +149,18 @@ async fn tokens_are_their_owners_alone_and_service_accounts_have_none() {
         w.kw.personal_access_tokens(&robot).await,
         Err(DomainError::Unauthorized(_))
     ));
+    // Asked for one token, a service account finds none: it has none.
+    assert!(matches!(
+        w.kw.personal_access_token(&robot, alices).await,
+        Err(DomainError::NotFound("PersonalAccessToken"))
+    ));
+    assert_eq!(
+        w.kw.personal_access_token(&acme.admin, alices)
+            .await
+            .map(|t| t.id)
+            .ok(),
+        Some(alices)
+    );
     let bobs = w.kw.personal_access_tokens(&bob).await.unwrap();
     assert_eq!(bobs.len(), 1);
     assert!(bobs.iter().all(|t| t.user_id.0 == bob.id()));
