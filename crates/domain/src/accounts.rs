@@ -301,7 +301,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(AddedMember {
             member: member(m, user_row)?,
             initial_token,
@@ -339,7 +339,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         member(m, u)
     }
 
@@ -371,7 +371,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(removed)
     }
 
@@ -397,7 +397,7 @@ impl Keywarden {
     ) -> DomainResult<Bootstrapped> {
         let txn = write_txn(&self.db).await?;
         let created = self.bootstrap_in(&txn, name, admin, email, now).await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(created)
     }
 
@@ -416,7 +416,7 @@ impl Keywarden {
         let admin = Username::parse("admin")?;
         match self.bootstrap_in(&txn, name, admin, None, now).await {
             Ok(created) => {
-                txn.commit().await?;
+                self.commit(txn).await?;
                 Ok(Some(created))
             }
             Err(DomainError::Conflict(_)) => Ok(None),

@@ -215,7 +215,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(issued)
     }
 
@@ -250,7 +250,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         row.try_into()
     }
 
@@ -328,7 +328,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(issued)
     }
 

@@ -8,12 +8,14 @@
 
 mod accounts;
 mod audit;
+mod cache;
 pub mod db;
 mod error;
 pub mod ids;
 mod keys;
 mod names;
 pub mod object_id;
+mod peers;
 mod personal_tokens;
 mod policy;
 mod principal;
@@ -43,4 +45,4 @@ pub use token::{Keyring, Pepper, Secret, TokenError};
 pub use usage::{Credential, UsageTracker};
 pub use users::User;
 pub use verify::AuthError;
-pub use warden::Keywarden;
+pub use warden::{DEFAULT_CACHE_CAPACITY, Keywarden};

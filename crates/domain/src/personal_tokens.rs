@@ -175,7 +175,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(issued)
     }
 
@@ -205,7 +205,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         row.try_into()
     }
 
@@ -261,7 +261,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(IssuedPersonalAccessToken {
             token: row.try_into()?,
             secret,

@@ -1,8 +1,11 @@
 //! Who is calling: a user with their memberships, or a service account acting
 //! through one of its keys.
 
+use std::sync::Arc;
+
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::role::Role;
+use crate::service_accounts::ServiceAccount;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
@@ -31,6 +34,8 @@ pub struct ServiceAccountPrincipal {
     pub role: Role,
     pub service_account_role: Role,
     pub key_id: KeyId,
+    /// The service account as it was read when the key was verified.
+    pub service_account: Arc<ServiceAccount>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

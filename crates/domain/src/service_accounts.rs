@@ -174,7 +174,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         row.try_into()
     }
 
@@ -194,12 +194,11 @@ impl Keywarden {
         row.try_into()
     }
 
-    /// The caller's own service account, for `me`. Needs no permission.
+    /// The caller's own service account, for `me`, as it was when the caller's
+    /// key was verified for this request. Needs no permission.
     pub async fn own_service_account(&self, caller: &Principal) -> DomainResult<ServiceAccount> {
         match caller {
-            Principal::ServiceAccount(s) => load(&self.db, s.service_account_id, false)
-                .await?
-                .try_into(),
+            Principal::ServiceAccount(s) => Ok(s.service_account.as_ref().clone()),
             Principal::User(_) => Err(DomainError::NotFound(KIND)),
         }
     }
@@ -256,7 +255,7 @@ impl Keywarden {
             now,
         )
         .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         row.try_into()
     }
 
@@ -285,7 +284,7 @@ impl Keywarden {
         service_account::Entity::delete_by_id(row.id)
             .exec(&txn)
             .await?;
-        txn.commit().await?;
+        self.commit(txn).await?;
         Ok(deleted)
     }
 

@@ -1,21 +1,28 @@
 //! Verification: from a presented token to a [`Principal`], or a refusal.
 //!
-//! The token's shape and checksum are checked before anything is read. Then one
-//! indexed lookup by digest (one per configured pepper, in a single query), a
-//! constant-time comparison, and every condition of the contract: not revoked,
-//! not expired, the service account present and enabled, and the id in the token
-//! matching the key's service account. Nothing is cached: a role change, a
-//! disable or a revoke shows on the very next request.
+//! The token's shape and checksum are checked before anything is read. A token
+//! verified recently is then found in the cache by its digest (see
+//! [`crate::cache`]), checked for expiry, and accepted with no database read.
+//! Otherwise: one indexed lookup by digest (one per configured pepper, in a
+//! single query), a constant-time comparison, and every condition of the
+//! contract: not revoked, not expired, the service account present and enabled,
+//! and the id in the token matching the key's service account. Only acceptances
+//! are cached, and any committed change in any process makes them stale, so a
+//! role change, a disable or a revoke shows on the very next request.
 
 use chrono::{DateTime, Utc};
 use entity::{
     membership, personal_access_token as pat, service_account, service_account_key as key, user,
 };
+use std::sync::Arc;
+
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
+use crate::cache::Verified;
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::principal::{Membership, Principal, ServiceAccountPrincipal, UserPrincipal};
 use crate::role::Role;
+use crate::service_accounts::ServiceAccount;
 use crate::time::to_millis;
 use crate::token::{Keyring, StoredDigest, TokenError, TokenKind, parse};
 use crate::usage::Credential;
@@ -75,12 +82,31 @@ impl Keywarden {
         let token = parse(presented)?;
         let candidates = self.keyring.candidates(&token);
         let now_ms = to_millis(now);
-        match token.kind() {
-            TokenKind::ServiceAccountKey(claimed) => {
-                self.authenticate_key(claimed, &candidates, now_ms).await
-            }
-            TokenKind::PersonalAccessToken => self.authenticate_token(&candidates, now_ms).await,
+        // The digest under the current pepper names the token in the cache.
+        let cache_key = candidates.first().map(|c| c.digest);
+        if let Some(key) = &cache_key
+            && let Some(hit) = self.cache.get(key)
+            && hit.expires_at.is_none_or(|t| t > now_ms)
+        {
+            self.usage.note(hit.credential, hit.last_used_at, now_ms);
+            return Ok(hit.principal);
         }
+        // Taken before the read, so that a change committed meanwhile makes the
+        // entry stale at once.
+        let stamp = self.cache.stamp();
+        let verified = match token.kind() {
+            TokenKind::ServiceAccountKey(claimed) => {
+                self.authenticate_key(claimed, &candidates, now_ms).await?
+            }
+            TokenKind::PersonalAccessToken => self.authenticate_token(&candidates, now_ms).await?,
+        };
+        self.usage
+            .note(verified.credential, verified.last_used_at, now_ms);
+        let principal = verified.principal.clone();
+        if let (Some(key), Some(stamp)) = (cache_key, stamp) {
+            self.cache.insert(key, stamp, verified);
+        }
+        Ok(principal)
     }
 
     async fn authenticate_key(
@@ -88,7 +114,7 @@ impl Keywarden {
         claimed: ServiceAccountId,
         candidates: &[StoredDigest],
         now_ms: i64,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<Verified, AuthError> {
         let (row, sa) = key::Entity::find()
             .filter(key::Column::Digest.is_in(digests(candidates)))
             .find_also_related(service_account::Entity)
@@ -111,23 +137,28 @@ impl Keywarden {
             Some(ceiling) => sa_role.min(role(ceiling)?),
             None => sa_role,
         };
-        self.usage
-            .note(Credential::Key(KeyId(row.id)), row.last_used_at, now_ms);
-        Ok(Principal::ServiceAccount(ServiceAccountPrincipal {
-            service_account_id: ServiceAccountId(sa.id),
-            name: sa.name,
-            account_id: AccountId(sa.account_id),
-            role: effective,
-            service_account_role: sa_role,
-            key_id: KeyId(row.id),
-        }))
+        let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
+        Ok(Verified {
+            principal: Principal::ServiceAccount(ServiceAccountPrincipal {
+                service_account_id: record.id,
+                name: record.name.clone(),
+                account_id: record.account_id,
+                role: effective,
+                service_account_role: sa_role,
+                key_id: KeyId(row.id),
+                service_account: Arc::new(record),
+            }),
+            credential: Credential::Key(KeyId(row.id)),
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        })
     }
 
     async fn authenticate_token(
         &self,
         candidates: &[StoredDigest],
         now_ms: i64,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<Verified, AuthError> {
         let row = pat::Entity::find()
             .filter(pat::Column::Digest.is_in(digests(candidates)))
             .one(&self.db)
@@ -154,13 +185,16 @@ impl Keywarden {
                 })
             })
             .collect::<Result<_, AuthError>>()?;
-        self.usage
-            .note(Credential::Token(TokenId(row.id)), row.last_used_at, now_ms);
-        Ok(Principal::User(UserPrincipal {
-            user_id: UserId(user.id),
-            username: user.username,
-            memberships,
-            token_id: TokenId(row.id),
-        }))
+        Ok(Verified {
+            principal: Principal::User(UserPrincipal {
+                user_id: UserId(user.id),
+                username: user.username,
+                memberships,
+                token_id: TokenId(row.id),
+            }),
+            credential: Credential::Token(TokenId(row.id)),
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        })
     }
 }

@@ -90,6 +90,16 @@ pub struct CommonArgs {
     )]
     pub db_idle_timeout: u64,
 
+    /// How many verified credentials to keep in memory (0: none; every request
+    /// then reads the database). Any change, in any process, makes them stale.
+    #[arg(
+        long,
+        env = "KEYWARDEN_AUTH_CACHE_CAPACITY",
+        default_value_t = domain::DEFAULT_CACHE_CAPACITY,
+        global = true
+    )]
+    pub auth_cache_capacity: u64,
+
     /// Log filter, as in `info` or `keywarden=debug,info`.
     #[arg(long, env = "KEYWARDEN_LOG", default_value = "info", global = true)]
     pub log: String,

@@ -53,7 +53,9 @@ async fn open(common: &CommonArgs) -> anyhow::Result<Keywarden> {
     let keyring = pepper::keyring(common)?;
     let db = open_db(common).await?;
     migrate(&db).await.context("applying migrations")?;
-    Ok(Keywarden::new(db, keyring))
+    Keywarden::open(db, keyring, common.auth_cache_capacity)
+        .await
+        .context("starting the verification cache")
 }
 
 async fn bootstrap(common: &CommonArgs, args: &BootstrapArgs) -> anyhow::Result<()> {

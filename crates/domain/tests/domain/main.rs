@@ -1,10 +1,11 @@
 //! Domain tests against real SQL: a temporary SQLite file with the migrations
+//! applied, a fixed clock, and the same operations the transports call.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-//! applied, a fixed clock, and the same operations the transports call.
 
 mod accounts;
 mod audit;
+mod cache;
 mod concurrency;
 mod keys;
 mod personal_tokens;

@@ -114,7 +114,9 @@ impl World {
         migrate(&db)
             .await
             .unwrap_or_else(|e| panic!("migrate: {e}"));
-        Keywarden::new(db, keyring)
+        Keywarden::open(db, keyring, domain::DEFAULT_CACHE_CAPACITY)
+            .await
+            .unwrap()
     }
 
     pub fn db_path(&self) -> PathBuf {
