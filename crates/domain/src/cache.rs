@@ -33,7 +33,7 @@ use crate::usage::Credential;
 
 /// How long an entry is kept at most, whatever happens. Correctness does not
 /// depend on it; it only bounds how long an idle credential's entry takes memory.
-const TIME_TO_LIVE: Duration = Duration::from_secs(300);
+const TIME_TO_LIVE: Duration = Duration::from_secs(60);
 
 /// The generations current when an entry's rows were read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,7 +27,7 @@ const RANDOM_LEN: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 const SECRET_LEN: usize = RANDOM_LEN + CHECKSUM_LEN;
 /// Longer than any token we issue: `lmr_sa_` + 19 digits + `_` + 38.
-const MAX_TOKEN_LEN: usize = 7 + 19 + 1 + SECRET_LEN;
+pub(crate) const MAX_TOKEN_LEN: usize = 7 + 19 + 1 + SECRET_LEN;
 const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Why a presented string is not a token we could have issued.
@@ -264,6 +264,12 @@ impl Keyring {
             pepper_id: self.current.id.clone(),
             digest: self.current.digest(token.expose()),
         }
+    }
+
+    /// A presented string's digest under the current pepper: how the cache
+    /// names a token.
+    pub(crate) fn current_digest(&self, presented: &str) -> [u8; 32] {
+        self.current.digest(presented)
     }
 
     /// Every digest the token could be stored under, one per known pepper.

@@ -1,9 +1,9 @@
 //! Verification: from a presented token to a [`Principal`], or a refusal.
 //!
-//! The token's shape and checksum are checked before anything is read. A token
-//! verified recently is then found in the cache by its digest (see
+//! A token verified recently is found in the cache by its digest (see
 //! [`crate::cache`]), checked for expiry, and accepted with no database read.
-//! Otherwise: one indexed lookup by digest (one per configured pepper, in a
+//! Otherwise its shape and checksum are checked before anything is read, then
+//! one indexed lookup by digest (one per configured pepper, in a
 //! single query), a constant-time comparison, and every condition of the
 //! contract: not revoked, not expired, the service account present and enabled,
 //! and the id in the token matching the key's service account. Only acceptances
@@ -24,7 +24,7 @@ use crate::principal::{Membership, Principal, ServiceAccountPrincipal, UserPrinc
 use crate::role::Role;
 use crate::service_accounts::ServiceAccount;
 use crate::time::to_millis;
-use crate::token::{Keyring, StoredDigest, TokenError, TokenKind, parse};
+use crate::token::{Keyring, MAX_TOKEN_LEN, StoredDigest, TokenError, TokenKind, parse};
 use crate::usage::Credential;
 use crate::warden::Keywarden;
 
@@ -79,21 +79,27 @@ impl Keywarden {
         presented: &str,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
-        let token = parse(presented)?;
-        let candidates = self.keyring.candidates(&token);
         let now_ms = to_millis(now);
-        // The digest under the current pepper names the token in the cache.
-        let cache_key = candidates.first().map(|c| c.digest);
-        if let Some(key) = &cache_key
+        // A string accepted before needs no second look at its shape: its
+        // digest finds it. (Only strings of a token's length are digested here.)
+        let known =
+            (presented.len() <= MAX_TOKEN_LEN).then(|| self.keyring.current_digest(presented));
+        if let Some(key) = &known
             && let Some(hit) = self.cache.get(key)
             && hit.expires_at.is_none_or(|t| t > now_ms)
         {
             self.usage.note(hit.credential, hit.last_used_at, now_ms);
             return Ok(hit.principal);
         }
+        let token = parse(presented)?;
+        let cache_key = match known {
+            Some(key) => key,
+            None => self.keyring.current_digest(token.as_str()),
+        };
         // Taken before the read, so that a change committed meanwhile makes the
         // entry stale at once.
         let stamp = self.cache.stamp();
+        let candidates = self.keyring.candidates(&token);
         let verified = match token.kind() {
             TokenKind::ServiceAccountKey(claimed) => {
                 self.authenticate_key(claimed, &candidates, now_ms).await?
@@ -103,8 +109,8 @@ impl Keywarden {
         self.usage
             .note(verified.credential, verified.last_used_at, now_ms);
         let principal = verified.principal.clone();
-        if let (Some(key), Some(stamp)) = (cache_key, stamp) {
-            self.cache.insert(key, stamp, verified);
+        if let Some(stamp) = stamp {
+            self.cache.insert(cache_key, stamp, verified);
         }
         Ok(principal)
     }

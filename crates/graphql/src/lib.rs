@@ -5,6 +5,7 @@
 //! ask the domain, which decides what the caller may do.
 
 mod context;
+mod documents;
 pub mod error;
 mod inputs;
 mod limits;
@@ -44,13 +45,16 @@ impl std::fmt::Debug for Schemas {
 }
 
 pub fn schemas(kw: Keywarden, limits: &Limits) -> Schemas {
+    // One cache of parsed documents for both schemas: parsing does not depend
+    // on who asks.
+    let documents = documents::Documents::new(limits.max_aliases);
     let build = || {
         schema_builder()
             .data(kw.clone())
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
             .limit_directives(limits.max_directives)
-            .extension(limits::AliasLimit(limits.max_aliases))
+            .extension(documents.clone())
     };
     Schemas {
         authenticated: build().finish(),

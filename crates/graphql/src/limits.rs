@@ -4,12 +4,9 @@
 //! checks; aliases are counted here, in the parsed document, with fragment spreads
 //! counted as often as they are spread.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::Name;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, ServerError, ServerResult, Variables};
+use std::collections::HashMap;
 
 #[derive(Clone, Debug)]
 pub struct Limits {
@@ -34,38 +31,6 @@ impl Default for Limits {
             max_aliases: 30,
             max_directives: 5,
         }
-    }
-}
-
-/// The alias count, as an extension on parsing.
-pub(crate) struct AliasLimit(pub usize);
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimitExtension(self.0))
-    }
-}
-
-struct AliasLimitExtension(usize);
-
-#[async_graphql::async_trait::async_trait]
-impl Extension for AliasLimitExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let count = aliases(&document, self.0);
-        if count > self.0 {
-            return Err(ServerError::new(
-                format!("The document uses more than {} aliases", self.0),
-                None,
-            ));
-        }
-        Ok(document)
     }
 }
 

@@ -58,6 +58,25 @@ pub struct AppState {
     pub schemas: Schemas,
     pub limits: HttpLimits,
     pub throttle: Arc<FailedAuthLimiter>,
+    pub credentials: CredentialCounters,
+}
+
+/// `keywarden_credentials_total` by outcome, registered once rather than looked
+/// up on every request.
+#[derive(Clone, Debug)]
+pub struct CredentialCounters {
+    accepted: metrics::Counter,
+    refused: metrics::Counter,
+}
+
+impl CredentialCounters {
+    /// Registers with the metrics recorder installed now (none: they count nothing).
+    pub fn register() -> Self {
+        Self {
+            accepted: metrics::counter!("keywarden_credentials_total", "outcome" => "accepted"),
+            refused: metrics::counter!("keywarden_credentials_total", "outcome" => "refused"),
+        }
+    }
 }
 
 pub fn app(state: AppState) -> Router {
@@ -100,10 +119,10 @@ async fn identify(
         Some(token) => state.kw.authenticate(token, domain::time::now()).await,
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
     };
-    metrics::counter!(
-        "keywarden_credentials_total",
-        "outcome" => if outcome.is_ok() { "accepted" } else { "refused" }
-    )
+    match outcome {
+        Ok(_) => &state.credentials.accepted,
+        Err(_) => &state.credentials.refused,
+    }
     .increment(1);
     match outcome {
         Ok(principal) => Ok(Some(principal)),

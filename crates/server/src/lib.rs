@@ -15,7 +15,7 @@ use domain::db::{DbOptions, connect, migrate};
 use domain::{AccountName, Email, Keywarden, Username};
 
 use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
-use crate::http::{AppState, HttpLimits, app};
+use crate::http::{AppState, CredentialCounters, HttpLimits, app};
 use crate::throttle::FailedAuthLimiter;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -115,6 +115,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
             request_timeout: Duration::from_millis(args.request_timeout_ms),
         },
         throttle: Arc::new(FailedAuthLimiter::new(args.auth_failures_per_minute)),
+        credentials: CredentialCounters::register(),
     };
     let background = tokio::spawn(housekeeping(
         kw.clone(),
