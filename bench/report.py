@@ -20,7 +20,9 @@ for line in open(results):
             "{ __typename } without a key": f[11:15],
             "{ __typename } with a key": f[15:19],
             "{ me { id name } } with a key": f[19:23],
+            "{ __typename } with a key, cache off": f[27:31],
         },
+        "stale": int(f[23]), "revoke_p50": f[24], "revoke_p99": f[25], "revoke_max": f[26],
     })
 
 
@@ -48,13 +50,20 @@ print("  (digests of no known secret, on a second service account)")
 print(f"- each run: `taskset -c 1 wrk -t1 -c{connections} -d{duration}s --latency URL` (POSTs through `bench/post.lua`)")
 print("- memory from `/proc/PID/status` (`VmRSS` before the runs, `VmHWM` after them); `lastUsedAt` writes from")
 print("  `GET /metrics` (`keywarden_last_used_writes_total`), the difference between just before and just after the")
-print("  runs, in which only the benchmark key is used (the server writes usage every second here).\n")
+print("  runs, in which only the benchmark key is used (the server writes usage every second here).")
+print("- then a second server on the same database (also on core 0): 50 times, a new key is used through both")
+print("  servers, revoked through the first, and used again through the second (`bench/revocation.py`), which")
+print("  must refuse it; then, on a server started with `--auth-cache-capacity 0`, the key check once more with")
+print("  every request reading the database.\n")
 print("The server has core 0, wrk core 1; PostgreSQL, when used, shares the machine with both.\n")
 
 for row in rows:
     print(f"## {row['backend']}, {row['keys']:,} keys\n")
     print(f"Seeding took {row['seeded']} s. Resident memory: {row['idle_mib']:.1f} MiB idle, "
           f"{row['peak_mib']:.1f} MiB peak. `lastUsedAt` writes during the runs: {row['writes']}.\n")
+    print(f"Revocation across two processes: {row['stale']} of 50 revoked keys accepted by the other process "
+          f"on its next request; the revoke's round trip took {row['revoke_p50']} ms at the median, "
+          f"{row['revoke_p99']} ms at p99, {row['revoke_max']} ms at most.\n")
     print("| request | requests/s | p50 | p99 | errors |")
     print("|---|---:|---:|---:|---:|")
     for name, (r, p50, p99, errors) in row["runs"].items():
@@ -76,6 +85,8 @@ for row in rows:
     target(f"{label}: `{{ __typename }}` with a key at 0.9x or more of without", f"{ratio:.2f}x", ratio >= 0.9)
     ratio = rps(row, "{ me { id name } } with a key") / rps(row, "GET /healthz")
     target(f"{label}: `{{ me {{ id name }} }}` with a key at 0.5x or more of `/healthz`", f"{ratio:.2f}x", ratio >= 0.5)
+    target(f"{label}: a revoke answered through one process refused by the other on its next request",
+           f"{row['stale']} of 50 accepted", row["stale"] == 0)
     target(f"{label}: idle memory under 64 MiB", f"{row['idle_mib']:.1f} MiB", row["idle_mib"] < 64)
     target(f"{label}: peak memory under load under 256 MiB", f"{row['peak_mib']:.1f} MiB", row["peak_mib"] < 256)
     runs_seconds = 3 * int(duration)

@@ -24,8 +24,10 @@ cargo build --release --locked -p keywarden
 bin=target/release/keywarden
 work=$(mktemp -d)
 server_pid=""
+second_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$second_pid" ]; then kill "$second_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -34,6 +36,10 @@ gql() { # token, JSON body
   curl -sf "http://127.0.0.1:$port/graphql" -H 'content-type: application/json' -H "x-api-key: $1" --data "$2"
 }
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print(eval('d' + sys.argv[1]))" "$1"; }
+wait_healthy() { # port
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$1/healthz" >/dev/null && return 0; sleep 0.1; done
+  echo "the server on port $1 did not start" >&2; return 1
+}
 kib() { awk '/^'"$2"':/ { print $2 }' "/proc/$1/status"; }
 
 # One wrk run; prints "rps p50 p99 errors".
@@ -66,7 +72,7 @@ for backend in $backends; do
     taskset -c 0 "$bin" serve "${common[@]}" --listen "127.0.0.1:$port" \
       --auth-failures-per-minute 1000000 --usage-flush-interval 1 2>"$work/server.log" &
     server_pid=$!
-    for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
+    wait_healthy "$port"
 
     account=$(gql "$admin" '{"query":"{ me { ... on User { accounts { id } } } }"}' | json_field '["data"]["me"]["accounts"][0]["id"]')
     create_sa() {
@@ -107,12 +113,31 @@ for backend in $backends; do
     sleep 1.5 # the last lastUsedAt flush of the runs
     writes_after=$(writes_metric)
     writes=$(( ${writes_after:-0} - ${writes_before:-0} ))
+
+    # A second server on the same database: a revoke through the first must be
+    # refused by the second on its next request, every time.
+    second=$((port + 1))
+    taskset -c 0 "$bin" serve "${common[@]}" --listen "127.0.0.1:$second" \
+      --auth-failures-per-minute 1000000 2>"$work/second.log" &
+    second_pid=$!
+    wait_healthy "$second"
+    read -r stale rv_p50 rv_p99 rv_max < <(python3 bench/revocation.py "$admin" "$sa" \
+      "http://127.0.0.1:$port" "http://127.0.0.1:$second" 50)
+    kill "$second_pid"; wait "$second_pid" 2>/dev/null || true
+    # The key check with the verification cache off: every request reads the database.
+    taskset -c 0 "$bin" serve "${common[@]}" --listen "127.0.0.1:$second" \
+      --auth-failures-per-minute 1000000 --auth-cache-capacity 0 2>>"$work/second.log" &
+    second_pid=$!
+    wait_healthy "$second"
+    read -r u_rps u_p50 u_p99 u_err < <(KW_BODY="$typename" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$second/graphql")
+    kill "$second_pid"; wait "$second_pid" 2>/dev/null || true; second_pid=""
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
-    printf '%s %s %s %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s\n' \
+    printf '%s %s %s %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s\n' \
       "$backend" "$keys" "$seeded" "$idle_kib" "$peak_kib" "${writes:-0}" "-" \
       "$h_rps" "$h_p50" "$h_p99" "$h_err" "$a_rps" "$a_p50" "$a_p99" "$a_err" \
-      "$k_rps" "$k_p50" "$k_p99" "$k_err" "$m_rps" "$m_p50" "$m_p99" "$m_err" >> "$results"
+      "$k_rps" "$k_p50" "$k_p99" "$k_err" "$m_rps" "$m_p50" "$m_p99" "$m_err" \
+      "$stale" "$rv_p50" "$rv_p99" "$rv_max" "$u_rps" "$u_p50" "$u_p99" "$u_err" >> "$results"
     echo "done: $backend with $keys keys"
   done
 done

@@ -91,26 +91,51 @@ impl Peers {
     }
 
     /// Inside a transaction that changes something: queues the notification
-    /// PostgreSQL will deliver at commit. Returns its sequence number.
+    /// PostgreSQL will deliver at commit. Returns its sequence number, to pass
+    /// to [`Peers::wait_until_heard`] after the commit or to [`Peers::forget`]
+    /// if there is none.
     pub(crate) async fn announce<C: ConnectionTrait>(&self, txn: &C) -> Result<u64, DbErr> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
+        // Ready before anyone can hear of it: answers may come before the
+        // commit has returned to us.
+        self.lock_heard().insert(seq, Vec::new());
         let message = Message::Changed {
             instance: self.instance,
             seq,
         };
-        txn.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CHANNEL.into(), message.payload().into()],
-        ))
-        .await?;
-        Ok(seq)
+        let sent = txn
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CHANNEL.into(), message.payload().into()],
+            ))
+            .await;
+        match sent {
+            Ok(_) => Ok(seq),
+            Err(e) => {
+                self.forget(seq);
+                Err(e)
+            }
+        }
+    }
+
+    /// Stops collecting answers for change `seq`, which did not commit.
+    pub(crate) fn forget(&self, seq: u64) {
+        self.lock_heard().remove(&seq);
     }
 
     /// After the commit: waits until every other listening process has heard
     /// change `seq`, or [`HEARD_TIMEOUT`] has passed.
     pub(crate) async fn wait_until_heard(&self, db: &DatabaseConnection, seq: u64) {
-        self.lock_heard().insert(seq, Vec::new());
+        if self.own_pid.load(Ordering::Acquire) == 0 {
+            // Not listening, so no answer can reach us; the others were told all
+            // the same, by the notification the commit sent.
+            tracing::warn!(
+                "changed credentials while not listening; cannot confirm that other processes heard"
+            );
+            self.forget(seq);
+            return;
+        }
         let deadline = tokio::time::Instant::now() + HEARD_TIMEOUT;
         let mut silent = Vec::new();
         loop {
@@ -139,7 +164,7 @@ impl Peers {
             }
             let _ = tokio::time::timeout(RECHECK, arrived).await;
         }
-        self.lock_heard().remove(&seq);
+        self.forget(seq);
     }
 
     /// The backend pids of the other processes' listening connections.

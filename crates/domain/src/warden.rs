@@ -103,7 +103,12 @@ impl Keywarden {
             Some(peers) => Some(peers.announce(&txn).await?),
             None => None,
         };
-        txn.commit().await?;
+        if let Err(e) = txn.commit().await {
+            if let (Some(peers), Some(seq)) = (&self.peers, announced) {
+                peers.forget(seq);
+            }
+            return Err(e);
+        }
         self.cache.changed();
         if let (Some(peers), Some(seq)) = (&self.peers, announced) {
             peers.wait_until_heard(&self.db, seq).await;

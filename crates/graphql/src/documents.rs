@@ -97,7 +97,9 @@ mod tests {
     use super::*;
 
     fn schema(documents: &Documents) -> crate::KeywardenSchema {
-        crate::schema_builder().extension(documents.clone()).finish()
+        crate::schema_builder()
+            .extension(documents.clone())
+            .finish()
     }
 
     #[tokio::test]
@@ -113,7 +115,10 @@ mod tests {
             assert!(response.errors.is_empty(), "{:?}", response.errors);
             let data = response.data.into_json().unwrap();
             assert_eq!(data[field], "Query");
-            assert!(documents.parsed.get(text).is_some(), "kept after {operation}");
+            assert!(
+                documents.parsed.get(text).is_some(),
+                "kept after {operation}"
+            );
         }
     }
 
