@@ -113,3 +113,54 @@ async fn servers_started_together_migrate_an_empty_database_once() {
     let server = Server::start(dir.path(), &backend.with(&[]));
     assert!(server.banner_token().is_some());
 }
+
+/// Three servers, each with the key cached: a revoke answered by one is refused
+/// by each of the others on its very next request, round after round.
+#[tokio::test]
+async fn a_revoke_answered_by_one_server_is_refused_by_every_server_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let migrated = run(dir.path(), &backend.with(&["migrate"]));
+    assert!(migrated.status.success());
+    let servers: Vec<Server> = (0..3)
+        .map(|_| Server::start(dir.path(), &backend.with(&[])))
+        .collect();
+    let admin = servers
+        .iter()
+        .find_map(Server::banner_token)
+        .expect("one server sets up the account");
+    let account = servers[0].first_account(&admin).await;
+    let sa = servers[0]
+        .create_service_account(&admin, &account, "ci", "Editor")
+        .await;
+    for round in 0..6 {
+        let (_, key) = servers[round % 3]
+            .gql(
+                &admin,
+                lumar("CreateServiceAccountKey"),
+                json!({ "input": { "serviceAccountId": sa } }),
+            )
+            .await;
+        let created = &key["data"]["createServiceAccountKey"];
+        let secret = created["secret"].as_str().unwrap().to_owned();
+        for server in &servers {
+            assert_eq!(server.gql(&secret, ME, json!({})).await.0, 200);
+        }
+        let revoker = &servers[(round + 1) % 3];
+        let (status, body) = revoker
+            .gql(
+                &admin,
+                lumar("RevokeServiceAccountKey"),
+                json!({ "input": { "serviceAccountKeyId": created["id"] } }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        for (i, server) in servers.iter().enumerate() {
+            assert_eq!(
+                server.gql(&secret, ME, json!({})).await.0,
+                401,
+                "round {round}: server {i} still accepted the key"
+            );
+        }
+    }
+}
