@@ -9,23 +9,23 @@
 //!
 //! - `local`, moved by this process's own commits and, on PostgreSQL, by the
 //!   notifications of other processes (see [`crate::peers`]);
-//! - `shared`, a number in a small file beside a SQLite database, rewritten by
-//!   every process that commits a change to that database and read on every
-//!   lookup, so several processes on one SQLite file see each other's changes
-//!   on their next request.
+//! - `shared`, a counter in a small file beside a SQLite database, mapped into
+//!   every process that opens the database, moved on by each of them when it
+//!   commits a change and read on every lookup, so several processes on one
+//!   SQLite file see each other's changes on their next request.
 //!
 //! While the cache cannot know whether it is current (PostgreSQL's notification
-//! connection is down, the generation file cannot be read), it is bypassed and
-//! every request reads the database.
+//! connection is down), it is bypassed and every request reads the database.
 
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
+use memmap2::MmapMut;
 use moka::sync::Cache;
 
 use crate::principal::Principal;
@@ -101,16 +101,7 @@ impl VerifiedCache {
         if self.entries.is_none() || !self.live.load(Ordering::Acquire) {
             return None;
         }
-        let shared = match &self.shared {
-            Some(file) => match file.read() {
-                Ok(value) => value,
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot read the generation file; not caching");
-                    return None;
-                }
-            },
-            None => 0,
-        };
+        let shared = self.shared.as_ref().map_or(0, SharedGeneration::read);
         Some(Stamp {
             local: self.local.load(Ordering::Acquire),
             shared,
@@ -141,12 +132,8 @@ impl VerifiedCache {
     /// the other processes through the generation file.
     pub(crate) fn changed(&self) {
         self.forget_local();
-        if let Some(file) = &self.shared
-            && let Err(e) = file.bump()
-        {
-            // The change is committed; only the other processes' caches cannot
-            // be told. Say so loudly.
-            tracing::error!(error = %e, "cannot write the generation file; other processes may serve a stale credential");
+        if let Some(file) = &self.shared {
+            file.bump();
         }
     }
 
@@ -161,12 +148,17 @@ impl VerifiedCache {
     }
 }
 
-/// An eight-byte file beside a SQLite database whose content changes with every
-/// committed change to the database, whichever process made it.
+/// A counter in a small file beside a SQLite database, mapped into the memory
+/// of every process that opens the database, and moved on by every committed
+/// change, whichever process made it. Reading it is one atomic load: no system
+/// call on the request path.
 #[derive(Debug)]
 pub(crate) struct SharedGeneration {
-    file: File,
+    map: MmapMut,
 }
+
+/// The file's length: one counter.
+const GENERATION_LEN: u64 = 8;
 
 impl SharedGeneration {
     /// Opens (or creates) the generation file of the database at `database`.
@@ -180,30 +172,114 @@ impl SharedGeneration {
             .truncate(false)
             .mode(0o600)
             .open(path)?;
-        Ok(Self { file })
+        if file.metadata()?.len() < GENERATION_LEN {
+            // Growing from zero writes zeros; two processes doing it at once agree.
+            file.set_len(GENERATION_LEN)?;
+        }
+        // SAFETY: the file is keywarden's own and only ever grows to eight
+        // bytes; the mapping lives in `self` and is read and written only as
+        // one `AtomicU64` (see `counter`), the same in every process.
+        #[allow(unsafe_code)]
+        let map = unsafe { MmapMut::map_mut(&file)? };
+        Ok(Self { map })
     }
 
-    fn read(&self) -> io::Result<u64> {
-        let mut bytes = [0u8; 8];
-        let mut filled = 0;
-        while filled < bytes.len() {
-            match self.file.read_at(&mut bytes[filled..], filled as u64)? {
-                0 => break,
-                n => filled += n,
-            }
+    fn counter(&self) -> &AtomicU64 {
+        let bytes = &self.map[..8];
+        // SAFETY: the mapping starts on a page boundary, so it is aligned for
+        // an `AtomicU64`, is at least eight bytes long, and lives as long as
+        // `self`. Other processes change it concurrently, but only through
+        // the same atomic operations, which work across processes on shared
+        // memory.
+        #[allow(unsafe_code)]
+        unsafe {
+            &*bytes.as_ptr().cast::<AtomicU64>()
         }
-        Ok(u64::from_le_bytes(bytes))
     }
 
-    /// Writes a new random value. A random value rather than a count, so two
-    /// processes that change the database at once cannot both write the same
-    /// number and leave a reader's entry looking current.
-    fn bump(&self) -> io::Result<()> {
-        let old = self.read()?;
-        let mut new = rand::random::<u64>();
-        while new == old {
-            new = rand::random::<u64>();
+    fn read(&self) -> u64 {
+        self.counter().load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.counter().fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_opening_of_the_generation_file_sees_every_bump() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("k.db");
+        let first = SharedGeneration::open(&database).unwrap();
+        let second = SharedGeneration::open(&database).unwrap();
+        assert_eq!((first.read(), second.read()), (0, 0));
+        first.bump();
+        assert_eq!(second.read(), 1);
+        second.bump();
+        second.bump();
+        assert_eq!(first.read(), 3);
+        let len = std::fs::metadata(dir.path().join("k.db.generation"))
+            .unwrap()
+            .len();
+        assert_eq!(len, GENERATION_LEN);
+    }
+
+    #[test]
+    fn a_change_in_another_process_makes_every_entry_stale() {
+        let dir = tempfile::tempdir().unwrap();
+        let database = dir.path().join("k.db");
+        let here = VerifiedCache::new(10, true, Some(SharedGeneration::open(&database).unwrap()));
+        let there = VerifiedCache::new(10, true, Some(SharedGeneration::open(&database).unwrap()));
+        let before = here.stamp().unwrap();
+        there.changed();
+        assert_ne!(here.stamp(), Some(before));
+        here.changed();
+        let after = here.stamp().unwrap();
+        assert_ne!(after, before);
+        assert_eq!(there.stamp().unwrap().shared, after.shared);
+    }
+
+    fn verified() -> Verified {
+        use crate::ids::{TokenId, UserId};
+        use crate::principal::UserPrincipal;
+        Verified {
+            principal: Principal::User(UserPrincipal {
+                user_id: UserId(1),
+                username: "alice".to_owned(),
+                memberships: Vec::new(),
+                token_id: TokenId(1),
+            }),
+            credential: Credential::Token(TokenId(1)),
+            expires_at: None,
+            last_used_at: None,
         }
-        self.file.write_all_at(&new.to_le_bytes(), 0)
+    }
+
+    #[test]
+    fn an_entry_read_before_a_change_is_never_served_after_it() {
+        let cache = VerifiedCache::new(10, true, None);
+        let stamp = cache.stamp().unwrap();
+        cache.insert([1; 32], stamp, verified());
+        assert!(cache.get(&[1; 32]).is_some());
+        cache.changed();
+        assert!(cache.get(&[1; 32]).is_none());
+        // A read that began before the change and ends after it.
+        let raced = cache.stamp().unwrap();
+        cache.changed();
+        cache.insert([2; 32], raced, verified());
+        assert!(cache.get(&[2; 32]).is_none());
+    }
+
+    #[test]
+    fn a_cache_that_is_not_live_or_has_no_room_gives_no_stamp() {
+        assert!(VerifiedCache::new(0, true, None).stamp().is_none());
+        let cache = VerifiedCache::new(10, true, None);
+        assert!(cache.stamp().is_some());
+        cache.set_live(false);
+        assert!(cache.stamp().is_none());
     }
 }
