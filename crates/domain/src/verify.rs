@@ -10,12 +10,12 @@
 //! are cached, and any committed change in any process makes them stale, so a
 //! role change, a disable or a revoke shows on the very next request.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use entity::{
     membership, personal_access_token as pat, service_account, service_account_key as key, user,
 };
-use std::sync::Arc;
-
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::cache::Verified;

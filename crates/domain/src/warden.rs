@@ -56,7 +56,7 @@ impl Keywarden {
                 }
                 (cache, Some(peers))
             }
-            _ => {
+            DbBackend::Sqlite => {
                 let file = db.get_sqlite_connection_pool().connect_options();
                 let path = file.get_filename();
                 let shared = if path.is_file() {
@@ -75,6 +75,11 @@ impl Keywarden {
                     Arc::new(VerifiedCache::new(cache_capacity, true, shared)),
                     None,
                 )
+            }
+            other => {
+                return Err(DbErr::Custom(format!(
+                    "{other:?} is not supported: use SQLite or PostgreSQL"
+                )));
             }
         };
         Ok(Self {
@@ -103,13 +108,15 @@ impl Keywarden {
             Some(peers) => Some(peers.announce(&txn).await?),
             None => None,
         };
-        if let Err(e) = txn.commit().await {
+        let committed = txn.commit().await;
+        // Even after an error: a commit whose answer was lost may have happened.
+        self.cache.changed();
+        if let Err(e) = committed {
             if let (Some(peers), Some(seq)) = (&self.peers, announced) {
                 peers.forget(seq);
             }
             return Err(e);
         }
-        self.cache.changed();
         if let (Some(peers), Some(seq)) = (&self.peers, announced) {
             peers.wait_until_heard(&self.db, seq).await;
         }

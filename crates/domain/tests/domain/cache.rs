@@ -221,7 +221,10 @@ async fn without_its_notification_connection_a_process_reads_the_database() {
     if !w.is_postgres() {
         assert!(w.dir.path().join("keywarden.db.generation").is_file());
         revoke_by_hand(w.kw.db(), key_id(&robot)).await;
-        assert!(w.auth(&token).await.is_ok(), "cached from the first request");
+        assert!(
+            w.auth(&token).await.is_ok(),
+            "cached from the first request"
+        );
         return;
     }
     let terminated =
