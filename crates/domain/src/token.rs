@@ -272,14 +272,22 @@ impl Keyring {
         self.current.digest(presented)
     }
 
-    /// Every digest the token could be stored under, one per known pepper.
-    pub(crate) fn candidates(&self, token: &ParsedToken<'_>) -> Vec<StoredDigest> {
-        std::iter::once(&self.current)
-            .chain(&self.retired)
-            .map(|p| StoredDigest {
+    /// Every digest the token could be stored under, one per known pepper;
+    /// `current` is its [`Keyring::current_digest`], already made.
+    pub(crate) fn candidates(
+        &self,
+        token: &ParsedToken<'_>,
+        current: [u8; 32],
+    ) -> Vec<StoredDigest> {
+        let current = StoredDigest {
+            pepper_id: self.current.id.clone(),
+            digest: current,
+        };
+        std::iter::once(current)
+            .chain(self.retired.iter().map(|p| StoredDigest {
                 pepper_id: p.id.clone(),
                 digest: p.digest(token.as_str()),
-            })
+            }))
             .collect()
     }
 
@@ -433,7 +441,7 @@ mod tests {
         let stored_under_old = Keyring::new(old.clone(), vec![]).digest(&token);
         let rotated = Keyring::new(new.clone(), vec![old.clone()]);
         let parsed = parse(token.expose()).map_err(|e| e.to_string())?;
-        let candidates = rotated.candidates(&parsed);
+        let candidates = rotated.candidates(&parsed, rotated.current_digest(token.expose()));
         assert!(Keyring::matches(
             &candidates,
             old.id(),
