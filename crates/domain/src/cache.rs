@@ -31,8 +31,9 @@ use moka::sync::Cache;
 use crate::principal::Principal;
 use crate::usage::Credential;
 
-/// How long an entry is kept at most, whatever happens. Correctness does not
-/// depend on it; it only bounds how long an idle credential's entry takes memory.
+/// How long an entry is kept at most. Changes made through keywarden never wait
+/// for it (they move the generation on); it bounds how long a change made behind
+/// keywarden's back, by hand in the database, can go unseen.
 const TIME_TO_LIVE: Duration = Duration::from_secs(60);
 
 /// The generations current when an entry's rows were read.
@@ -69,7 +70,7 @@ pub(crate) struct VerifiedCache {
 impl std::fmt::Debug for VerifiedCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VerifiedCache")
-            .field("capacity", &self.entries.as_ref().map(|_| "bounded"))
+            .field("enabled", &self.entries.is_some())
             .field("local", &self.local)
             .field("live", &self.live)
             .field("shared", &self.shared.is_some())

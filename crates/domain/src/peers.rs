@@ -260,24 +260,18 @@ pub(crate) async fn listen(peers: Arc<Peers>, cache: Arc<VerifiedCache>, pool: P
                 cache.set_live(true);
                 tracing::debug!(pid, "listening for credential changes");
                 loop {
-                    match listener.try_recv().await {
-                        Ok(Some(notification)) => {
-                            if let Err(e) = peers
-                                .hear(&mut listener, &cache, notification.payload())
-                                .await
-                            {
-                                tracing::warn!(error = %e, "lost the notification connection");
-                                break;
-                            }
-                        }
-                        Ok(None) => {
-                            tracing::warn!("lost the notification connection");
-                            break;
-                        }
-                        Err(e) => {
-                            tracing::warn!(error = %e, "lost the notification connection");
-                            break;
-                        }
+                    let lost = match listener.try_recv().await {
+                        Ok(Some(notification)) => peers
+                            .hear(&mut listener, &cache, notification.payload())
+                            .await
+                            .err()
+                            .map(|e| e.to_string()),
+                        Ok(None) => Some("the connection closed".to_owned()),
+                        Err(e) => Some(e.to_string()),
+                    };
+                    if let Some(e) = lost {
+                        tracing::warn!(error = %e, "lost the notification connection; not caching until it is back");
+                        break;
                     }
                 }
                 cache.set_live(false);

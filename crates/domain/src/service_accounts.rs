@@ -184,14 +184,7 @@ impl Keywarden {
         caller: &Principal,
         id: ServiceAccountId,
     ) -> DomainResult<ServiceAccount> {
-        let row = load(&self.db, id, false).await?;
-        authorize(
-            caller,
-            AccountId(row.account_id),
-            Action::ReadServiceAccounts,
-            KIND,
-        )?;
-        row.try_into()
+        self.readable(caller, id).await?.try_into()
     }
 
     /// The caller's own service account, for `me`, as it was when the caller's
@@ -294,6 +287,16 @@ impl Keywarden {
         caller: &Principal,
         id: ServiceAccountId,
     ) -> DomainResult<Option<UserId>> {
+        self.readable(caller, id).await?;
+        attributed_user(&self.db, id).await
+    }
+
+    /// A service account's row, if `caller` may read it.
+    async fn readable(
+        &self,
+        caller: &Principal,
+        id: ServiceAccountId,
+    ) -> DomainResult<service_account::Model> {
         let row = load(&self.db, id, false).await?;
         authorize(
             caller,
@@ -301,6 +304,6 @@ impl Keywarden {
             Action::ReadServiceAccounts,
             KIND,
         )?;
-        attributed_user(&self.db, id).await
+        Ok(row)
     }
 }

@@ -57,8 +57,8 @@ impl Keywarden {
                 (cache, Some(peers))
             }
             DbBackend::Sqlite => {
-                let file = db.get_sqlite_connection_pool().connect_options();
-                let path = file.get_filename();
+                let options = db.get_sqlite_connection_pool().connect_options();
+                let path = options.get_filename();
                 let shared = if path.is_file() {
                     let shared = SharedGeneration::open(path).map_err(|e| {
                         DbErr::Custom(format!(
