@@ -22,19 +22,18 @@ use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use memmap2::MmapMut;
-use moka::sync::Cache;
+use quick_cache::sync::Cache;
 
 use crate::principal::Principal;
-use crate::usage::Credential;
+use crate::usage::{Credential, MINUTE_MS};
 
-/// How long an entry is kept at most. Changes made through keywarden never wait
-/// for it (they move the generation on); it bounds how long a change made behind
-/// keywarden's back, by hand in the database, can go unseen.
-const TIME_TO_LIVE: Duration = Duration::from_secs(60);
+/// How long an entry is served at most, in milliseconds. Changes made through
+/// keywarden never wait for it (they move the generation on); it bounds how long
+/// a change made behind keywarden's back, by hand in the database, can go unseen.
+const TIME_TO_LIVE_MS: i64 = 60_000;
 
 /// The generations current when an entry's rows were read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,13 +52,32 @@ pub(crate) struct Verified {
 }
 
 #[derive(Debug)]
-struct Entry {
+pub(crate) struct Entry {
     stamp: Stamp,
-    verified: Verified,
+    /// When its rows were read (Unix milliseconds).
+    read_at: i64,
+    pub verified: Verified,
+    /// The latest use known here: the stored `lastUsedAt`, then the last use
+    /// served from this entry that was passed on to be recorded.
+    last_use: AtomicI64,
+}
+
+impl Entry {
+    /// Whether a use at `now_ms` should be passed on to be recorded, that is
+    /// whether none has been for a minute; claims the minute when it should.
+    pub(crate) fn use_to_record(&self, now_ms: i64) -> bool {
+        let last = self.last_use.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) < MINUTE_MS {
+            return false;
+        }
+        self.last_use.store(now_ms, Ordering::Relaxed);
+        true
+    }
 }
 
 /// The verified-credential cache of one process, keyed by the token's digest
-/// under the current pepper.
+/// under the current pepper. Lookups cost a hash of the digest and a shard's
+/// read lock; when full, the least useful entries make room.
 pub(crate) struct VerifiedCache {
     entries: Option<Cache<[u8; 32], Arc<Entry>>>,
     local: AtomicU64,
@@ -83,12 +101,8 @@ impl VerifiedCache {
     /// whether it may be used from the start; `shared` is the generation file of
     /// a SQLite database other processes may open.
     pub(crate) fn new(capacity: u64, live: bool, shared: Option<SharedGeneration>) -> Self {
-        let entries = (capacity > 0).then(|| {
-            Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(TIME_TO_LIVE)
-                .build()
-        });
+        let capacity = usize::try_from(capacity).unwrap_or(usize::MAX);
+        let entries = (capacity > 0).then(|| Cache::new(capacity));
         Self {
             entries,
             local: AtomicU64::new(0),
@@ -109,17 +123,30 @@ impl VerifiedCache {
         })
     }
 
-    /// The entry for `digest`, if it was read in the current generation.
-    pub(crate) fn get(&self, digest: &[u8; 32]) -> Option<Verified> {
+    /// The entry for `digest`, if it was read in the current generation and
+    /// less than a minute before `now_ms`.
+    pub(crate) fn get(&self, digest: &[u8; 32], now_ms: i64) -> Option<Arc<Entry>> {
         let entries = self.entries.as_ref()?;
         let entry = entries.get(digest)?;
-        (Some(entry.stamp) == self.stamp()).then(|| entry.verified.clone())
+        // A clock that went back makes the age negative: read again.
+        let age = now_ms.saturating_sub(entry.read_at);
+        let fresh = (0..TIME_TO_LIVE_MS).contains(&age);
+        (fresh && Some(entry.stamp) == self.stamp()).then_some(entry)
     }
 
-    /// Keeps what was read under `stamp` (taken before the read).
-    pub(crate) fn insert(&self, digest: [u8; 32], stamp: Stamp, verified: Verified) {
+    /// Keeps what was read at `read_at` under `stamp` (taken before the read).
+    pub(crate) fn insert(&self, digest: [u8; 32], stamp: Stamp, read_at: i64, verified: Verified) {
         if let Some(entries) = &self.entries {
-            entries.insert(digest, Arc::new(Entry { stamp, verified }));
+            let last_use = AtomicI64::new(verified.last_used_at.unwrap_or(i64::MIN));
+            entries.insert(
+                digest,
+                Arc::new(Entry {
+                    stamp,
+                    read_at,
+                    verified,
+                    last_use,
+                }),
+            );
         }
     }
 
@@ -264,15 +291,45 @@ mod tests {
     fn an_entry_read_before_a_change_is_never_served_after_it() {
         let cache = VerifiedCache::new(10, true, None);
         let stamp = cache.stamp().unwrap();
-        cache.insert([1; 32], stamp, verified());
-        assert!(cache.get(&[1; 32]).is_some());
+        cache.insert([1; 32], stamp, NOW, verified());
+        assert!(cache.get(&[1; 32], NOW).is_some());
         cache.changed();
-        assert!(cache.get(&[1; 32]).is_none());
+        assert!(cache.get(&[1; 32], NOW).is_none());
         // A read that began before the change and ends after it.
         let raced = cache.stamp().unwrap();
         cache.changed();
-        cache.insert([2; 32], raced, verified());
-        assert!(cache.get(&[2; 32]).is_none());
+        cache.insert([2; 32], raced, NOW, verified());
+        assert!(cache.get(&[2; 32], NOW).is_none());
+    }
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    #[test]
+    fn an_entry_is_served_for_a_minute_from_its_read() {
+        let cache = VerifiedCache::new(10, true, None);
+        cache.insert([1; 32], cache.stamp().unwrap(), NOW, verified());
+        assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS - 1).is_some());
+        assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS).is_none());
+        assert!(
+            cache.get(&[1; 32], NOW - 1).is_none(),
+            "the clock went back"
+        );
+    }
+
+    #[test]
+    fn an_entry_passes_on_one_use_a_minute() {
+        let cache = VerifiedCache::new(10, true, None);
+        let mut used = verified();
+        used.last_used_at = Some(NOW - 1_000);
+        cache.insert([1; 32], cache.stamp().unwrap(), NOW, used);
+        cache.insert([2; 32], cache.stamp().unwrap(), NOW, verified());
+        let recent = cache.get(&[1; 32], NOW).unwrap();
+        assert!(!recent.use_to_record(NOW), "stored a second ago");
+        assert!(recent.use_to_record(NOW + 59_000));
+        assert!(!recent.use_to_record(NOW + 60_000));
+        let never = cache.get(&[2; 32], NOW).unwrap();
+        assert!(never.use_to_record(NOW), "never used before");
+        assert!(!never.use_to_record(NOW + 1));
     }
 
     #[test]

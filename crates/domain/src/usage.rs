@@ -16,7 +16,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
 use crate::ids::{KeyId, TokenId};
 
-const MINUTE_MS: i64 = 60_000;
+pub(crate) const MINUTE_MS: i64 = 60_000;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Credential {

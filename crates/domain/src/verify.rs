@@ -85,11 +85,13 @@ impl Keywarden {
         let known =
             (presented.len() <= MAX_TOKEN_LEN).then(|| self.keyring.current_digest(presented));
         if let Some(key) = &known
-            && let Some(hit) = self.cache.get(key)
-            && hit.expires_at.is_none_or(|t| t > now_ms)
+            && let Some(hit) = self.cache.get(key, now_ms)
+            && hit.verified.expires_at.is_none_or(|t| t > now_ms)
         {
-            self.usage.note(hit.credential, hit.last_used_at, now_ms);
-            return Ok(hit.principal);
+            if hit.use_to_record(now_ms) {
+                self.usage.note(hit.verified.credential, None, now_ms);
+            }
+            return Ok(hit.verified.principal.clone());
         }
         let token = parse(presented)?;
         let cache_key = match known {
@@ -110,7 +112,7 @@ impl Keywarden {
             .note(verified.credential, verified.last_used_at, now_ms);
         let principal = verified.principal.clone();
         if let Some(stamp) = stamp {
-            self.cache.insert(cache_key, stamp, verified);
+            self.cache.insert(cache_key, stamp, now_ms, verified);
         }
         Ok(principal)
     }

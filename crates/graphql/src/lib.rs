@@ -45,16 +45,15 @@ impl std::fmt::Debug for Schemas {
 }
 
 pub fn schemas(kw: Keywarden, limits: &Limits) -> Schemas {
-    // One cache of parsed documents for both schemas: parsing does not depend
-    // on who asks.
-    let documents = documents::Documents::new(limits.max_aliases);
+    // Each schema keeps its own documents: what validation found belongs to
+    // the schema that validated.
     let build = || {
         schema_builder()
             .data(kw.clone())
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
             .limit_directives(limits.max_directives)
-            .extension(documents.clone())
+            .extension(documents::Documents::new(limits.max_aliases))
     };
     Schemas {
         authenticated: build().finish(),

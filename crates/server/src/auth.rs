@@ -5,8 +5,8 @@
 //! token, an unknown scheme, bytes no token has) counts as a presented credential
 //! that is malformed, not as no credential.
 
-use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderMap, HeaderValue};
 
 /// What a request carries.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,13 +20,41 @@ pub enum Presented<'a> {
 const SCHEMES: [&str; 3] = ["Bearer", "ApiKey", "Key"];
 
 pub fn presented(headers: &HeaderMap) -> Presented<'_> {
-    if let Some(value) = headers.get("x-api-key") {
+    from_values(headers.get("x-api-key"), headers.get(AUTHORIZATION))
+}
+
+/// The two headers a credential may come in, kept apart from the rest of the
+/// request (a cheap copy: the values share the request's buffer).
+#[derive(Debug)]
+pub struct CredentialHeaders {
+    api_key: Option<HeaderValue>,
+    authorization: Option<HeaderValue>,
+}
+
+impl CredentialHeaders {
+    pub fn of(headers: &HeaderMap) -> Self {
+        Self {
+            api_key: headers.get("x-api-key").cloned(),
+            authorization: headers.get(AUTHORIZATION).cloned(),
+        }
+    }
+
+    pub fn presented(&self) -> Presented<'_> {
+        from_values(self.api_key.as_ref(), self.authorization.as_ref())
+    }
+}
+
+fn from_values<'a>(
+    api_key: Option<&'a HeaderValue>,
+    authorization: Option<&'a HeaderValue>,
+) -> Presented<'a> {
+    if let Some(value) = api_key {
         return match value.to_str() {
             Ok(token) if !token.trim().is_empty() => Presented::Token(token.trim()),
             _ => Presented::Unusable,
         };
     }
-    let Some(value) = headers.get(AUTHORIZATION) else {
+    let Some(value) = authorization else {
         return Presented::Nothing;
     };
     let Ok(value) = value.to_str() else {
@@ -82,5 +110,22 @@ mod tests {
             Presented::Unusable
         );
         assert_eq!(presented(&HeaderMap::new()), Presented::Nothing);
+    }
+
+    #[test]
+    fn the_kept_headers_present_what_the_request_did() {
+        for pairs in [
+            &[("x-api-key", "lmr_a"), ("authorization", "Bearer lmr_b")][..],
+            &[("authorization", "Key lmr_c"), ("accept", "lmr_d")][..],
+            &[("authorization", "Basic dXNlcjpwYXNz")][..],
+            &[("accept", "*/*")][..],
+        ] {
+            let h = headers(pairs);
+            assert_eq!(
+                CredentialHeaders::of(&h).presented(),
+                presented(&h),
+                "{pairs:?}"
+            );
+        }
     }
 }

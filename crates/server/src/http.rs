@@ -15,9 +15,9 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
-use axum::extract::rejection::ExtensionRejection;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -27,7 +27,7 @@ use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 use graphql::{Outcome, Schemas};
 use tower_http::limit::RequestBodyLimitLayer;
 
-use crate::auth::{Presented, presented};
+use crate::auth::{CredentialHeaders, Presented, presented};
 use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
 
 /// Limits enforced at the HTTP layer.
@@ -88,7 +88,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/verify", get(verify))
         .route("/metrics", get(render_metrics))
         .layer(RequestBodyLimitLayer::new(max_body))
-        .with_state(state)
+        // Shared behind one pointer: the router hands every request its own
+        // copy of the state.
+        .with_state(Arc::new(state))
 }
 
 const CHALLENGE: &str = r#"Bearer realm="keywarden""#;
@@ -105,9 +107,9 @@ enum Refusal {
 async fn identify(
     state: &AppState,
     address: Option<IpAddr>,
-    headers: &HeaderMap,
+    presented: Presented<'_>,
 ) -> Result<Option<Principal>, Refusal> {
-    let token = match presented(headers) {
+    let token = match presented {
         Presented::Nothing => return Ok(None),
         Presented::Token(token) => Some(token),
         Presented::Unusable => None,
@@ -140,8 +142,11 @@ async fn identify(
     }
 }
 
-fn client_address(info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>) -> Option<IpAddr> {
-    info.ok().map(|ConnectInfo(address)| address.ip())
+fn client_address(request: &Parts) -> Option<IpAddr> {
+    request
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(address)| address.ip())
 }
 
 fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
@@ -192,13 +197,17 @@ fn graphql_refusal(refusal: Refusal) -> Response {
     with_refusal_headers(response, &refusal)
 }
 
-async fn graphql_request(
-    State(state): State<AppState>,
-    info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
-    headers: HeaderMap,
-    request: Result<GraphQLBatchRequest, GraphQLRejection>,
-) -> Response {
-    let batch = match request {
+async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    // Only what identifying the caller needs is kept while the body is read.
+    let (parts, body) = request.into_parts();
+    let address = client_address(&parts);
+    let credential = CredentialHeaders::of(&parts.headers);
+    let parsed = GraphQLBatchRequest::<GraphQLRejection>::from_request(
+        Request::from_parts(parts, body),
+        &state,
+    )
+    .await;
+    let batch = match parsed {
         Ok(request) => request.into_inner(),
         Err(rejection) => {
             // The parser's own words stay in the log.
@@ -231,12 +240,15 @@ async fn graphql_request(
             ),
         );
     }
-    let (schema, batch) = match identify(&state, client_address(info), &headers).await {
+    let (schema, batch) = match identify(&state, address, credential.presented()).await {
         Ok(None) => (&state.schemas.anonymous, batch),
         Ok(Some(principal)) => (&state.schemas.authenticated, batch.data(principal)),
         Err(refusal) => return graphql_refusal(refusal),
     };
-    let executed = tokio::time::timeout(state.limits.request_timeout, schema.execute_batch(batch));
+    // Boxed: the execution future is large, and it would otherwise be copied
+    // as it is wrapped in the timeout and moved into this handler's future.
+    let execution = Box::pin(schema.execute_batch(batch));
+    let executed = tokio::time::timeout(state.limits.request_timeout, execution);
     let mut response = match executed.await {
         Ok(response) => response,
         Err(_) => {
@@ -273,7 +285,7 @@ fn too_large(rejection: &GraphQLRejection) -> bool {
     }
 }
 
-async fn render_metrics(State(state): State<AppState>) -> Response {
+async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
     match &state.metrics {
         Some(handle) => handle.render().into_response(),
         None => (StatusCode::NOT_FOUND, "no metrics recorder").into_response(),
@@ -284,7 +296,7 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match domain::db::ping(state.kw.db()).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(e) => {
@@ -296,12 +308,9 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// For gateways (nginx `auth_request`, Traefik ForwardAuth, Envoy): 200 with the
 /// principal in headers for a good credential, 401 otherwise.
-async fn verify(
-    State(state): State<AppState>,
-    info: Result<ConnectInfo<SocketAddr>, ExtensionRejection>,
-    headers: HeaderMap,
-) -> Response {
-    let refusal = match identify(&state, client_address(info), &headers).await {
+async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let refusal = match identify(&state, client_address(&parts), presented(&parts.headers)).await {
         Ok(Some(principal)) => return verified(&principal),
         Ok(None) => Refusal::Unauthenticated,
         Err(refusal) => refusal,

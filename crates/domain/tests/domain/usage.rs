@@ -99,3 +99,41 @@ async fn personal_access_tokens_record_their_use_too() {
     let tokens = w.kw.personal_access_tokens(&bob).await.unwrap();
     assert_eq!(tokens[0].last_used_at, Some(t0() + minutes(3)));
 }
+
+#[tokio::test]
+async fn a_use_served_from_the_cache_a_minute_after_the_stored_one_is_recorded() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, principal, token) = w.robot(&acme, Role::Viewer).await;
+    let domain::Principal::ServiceAccount(p) = principal else {
+        unreachable!()
+    };
+    w.kw.flush_usage().await.unwrap();
+    let at = t0() + minutes(5);
+    w.auth_at(&token, at).await.unwrap();
+    assert_eq!(w.kw.flush_usage().await.unwrap(), 1);
+
+    // Another process reads the key (stored use: `at`) half a minute later,
+    // then serves it from its cache 70 s after `at`: that use is a minute past
+    // the stored one, so it is recorded, once.
+    let other = World::open(
+        &w.url,
+        domain::Keyring::new(crate::support::pepper(1), vec![]),
+    )
+    .await;
+    other
+        .authenticate(&token, at + chrono::Duration::seconds(30))
+        .await
+        .unwrap();
+    for s in [70, 71, 89] {
+        other
+            .authenticate(&token, at + chrono::Duration::seconds(s))
+            .await
+            .unwrap();
+    }
+    assert_eq!(other.flush_usage().await.unwrap(), 1);
+    assert_eq!(
+        stored_last_used(&w, p.key_id.0).await,
+        Some((at + chrono::Duration::seconds(70)).timestamp_millis())
+    );
+}
