@@ -245,10 +245,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
         Ok(Some(principal)) => (&state.schemas.authenticated, batch.data(principal)),
         Err(refusal) => return graphql_refusal(refusal),
     };
-    // Boxed: the execution future is large, and it would otherwise be copied
-    // as it is wrapped in the timeout and moved into this handler's future.
-    let execution = Box::pin(schema.execute_batch(batch));
-    let executed = tokio::time::timeout(state.limits.request_timeout, execution);
+    let executed = tokio::time::timeout(state.limits.request_timeout, schema.execute_batch(batch));
     let mut response = match executed.await {
         Ok(response) => response,
         Err(_) => {
