@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -19,6 +20,9 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 pub struct FailedAuthLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     cooling: Mutex<HashMap<IpAddr, Instant>>,
+    /// Whether `cooling` holds any address, so that the usual request (none
+    /// does) is answered without taking the lock.
+    any_cooling: AtomicBool,
 }
 
 impl FailedAuthLimiter {
@@ -27,11 +31,15 @@ impl FailedAuthLimiter {
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
             cooling: Mutex::new(HashMap::new()),
+            any_cooling: AtomicBool::new(false),
         }
     }
 
     /// How long `address` must still wait, if it is cooling down.
     pub fn cooling_down(&self, address: IpAddr) -> Option<Duration> {
+        if !self.any_cooling.load(Ordering::Acquire) {
+            return None;
+        }
         let mut cooling = self.cooling.lock().ok()?;
         let until = *cooling.get(&address)?;
         let now = Instant::now();
@@ -39,6 +47,8 @@ impl FailedAuthLimiter {
             Some(until - now)
         } else {
             cooling.remove(&address);
+            self.any_cooling
+                .store(!cooling.is_empty(), Ordering::Release);
             None
         }
     }
@@ -51,6 +61,7 @@ impl FailedAuthLimiter {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 if let Ok(mut cooling) = self.cooling.lock() {
                     cooling.insert(address, Instant::now() + wait);
+                    self.any_cooling.store(true, Ordering::Release);
                 }
                 Some(wait)
             }
@@ -63,6 +74,8 @@ impl FailedAuthLimiter {
         let now = Instant::now();
         if let Ok(mut cooling) = self.cooling.lock() {
             cooling.retain(|_, until| *until > now);
+            self.any_cooling
+                .store(!cooling.is_empty(), Ordering::Release);
         }
     }
 }
@@ -70,4 +83,33 @@ impl FailedAuthLimiter {
 /// Whole seconds to wait, at least one, for `Retry-After`.
 pub fn retry_after_seconds(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+
+    #[test]
+    fn an_address_over_quota_cools_down_and_others_do_not() {
+        let limiter = FailedAuthLimiter::new(NonZeroU32::MIN);
+        let guesser = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        let other = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
+        assert_eq!(limiter.cooling_down(guesser), None);
+        assert_eq!(
+            limiter.refused(guesser),
+            None,
+            "the first refusal is allowed"
+        );
+        assert!(
+            limiter.refused(guesser).is_some(),
+            "the second is one too many"
+        );
+        assert!(limiter.cooling_down(guesser).is_some());
+        assert_eq!(limiter.cooling_down(other), None);
+        // Pruning keeps an address that is still cooling down.
+        limiter.prune();
+        assert!(limiter.cooling_down(guesser).is_some());
+    }
 }
