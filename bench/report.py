@@ -6,7 +6,7 @@ import os
 import platform
 import sys
 
-results, duration, connections = sys.argv[1], sys.argv[2], sys.argv[3]
+results, duration, connections, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 rows = []
 for line in open(results):
     f = line.split()
@@ -47,7 +47,9 @@ print("- per configuration: `keywarden migrate`, `keywarden bootstrap --account 
 print("  `taskset -c 0 keywarden serve --database-url URL --pepper PEPPER --log warn --auth-failures-per-minute 1000000 --usage-flush-interval 1`;")
 print("  one service account and one real key made through the API; the other keys bulk-inserted with SQL")
 print("  (digests of no known secret, on a second service account)")
-print(f"- each run: `taskset -c 1 wrk -t1 -c{connections} -d{duration}s --latency URL` (POSTs through `bench/post.lua`)")
+print(f"- each run: `taskset -c 1 wrk -t1 -c{connections} -d{duration}s --latency URL` (POSTs through `bench/post.lua`);")
+print(f"  each of the four requests below is run {rounds} times, the four taking turns, and the run with the median")
+print("  rate is shown (its latencies with it; errors are those of all its runs)")
 print("- memory from `/proc/PID/status` (`VmRSS` before the runs, `VmHWM` after them); `lastUsedAt` writes from")
 print("  `GET /metrics` (`keywarden_last_used_writes_total`), the difference between just before and just after the")
 print("  runs, in which only the benchmark key is used (the server writes usage every second here).")
@@ -89,7 +91,7 @@ for row in rows:
            f"{row['stale']} of 50 accepted", row["stale"] == 0)
     target(f"{label}: idle memory under 64 MiB", f"{row['idle_mib']:.1f} MiB", row["idle_mib"] < 64)
     target(f"{label}: peak memory under load under 256 MiB", f"{row['peak_mib']:.1f} MiB", row["peak_mib"] < 256)
-    runs_seconds = 3 * int(duration)
+    runs_seconds = 2 * rounds * int(duration)
     allowed = runs_seconds // 60 + 1
     target(f"{label}: at most one `lastUsedAt` write per key per minute ({runs_seconds} s of use of one key)",
            f"{row['writes']} writes", int(float(row["writes"])) <= allowed)

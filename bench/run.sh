@@ -4,12 +4,18 @@
 # BENCHMARKS.md. Needs wrk (installed with apt if missing) and, for PostgreSQL, a
 # server on 127.0.0.1:5432 (user postgres, trust), as the test suites do.
 #
-# Knobs: BENCH_DURATION (seconds per run, default 10), BENCH_CONNECTIONS
-# (default 32), BENCH_KEYS (default "100 1000000"), BENCH_BACKENDS (default
-# "sqlite postgres").
+# Each kind of request is measured BENCH_ROUNDS times, the kinds taking turns,
+# and the run with the median rate is reported (its latencies with it; errors
+# are those of every run), so that a drift in the machine's speed during a
+# configuration falls on every kind alike and the ratios compare like with like.
+#
+# Knobs: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3),
+# BENCH_CONNECTIONS (default 32), BENCH_KEYS (default "100 1000000"),
+# BENCH_BACKENDS (default "sqlite postgres").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${BENCH_DURATION:-10}
+duration=${BENCH_DURATION:-5}
+rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 key_counts=${BENCH_KEYS:-"100 1000000"}
 backends=${BENCH_BACKENDS:-"sqlite postgres"}
@@ -43,7 +49,7 @@ wait_healthy() { # port
 kib() { awk '/^'"$2"':/ { print $2 }' "/proc/$1/status"; }
 
 # One wrk run; prints "rps p50 p99 errors".
-measure() { # label, then wrk's target arguments
+measure() { # wrk's target arguments
   local out
   out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${duration}s" --latency "$@" 2>&1)
   local rps p50 p99 errors
@@ -51,6 +57,16 @@ measure() { # label, then wrk's target arguments
   p50=$(awk '$1 == "50%" { print $2 }' <<<"$out")
   p99=$(awk '$1 == "99%" { print $2 }' <<<"$out")
   errors=$(awk '/Non-2xx or 3xx responses:/ { n += $5 } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
+  echo "$rps $p50 $p99 $errors"
+}
+
+# Of several "rps p50 p99 errors" lines: the one with the median rate, with the
+# errors of all of them.
+median_run() {
+  local errors middle rps p50 p99 ignored
+  errors=$(awk '{ n += $4 } END { print n + 0 }' <<<"$1")
+  middle=$(sort -g -k1,1 <<<"$1" | sed -n "$(( (rounds + 1) / 2 ))p")
+  read -r rps p50 p99 ignored <<<"$middle"
   echo "$rps $p50 $p99 $errors"
 }
 
@@ -105,10 +121,17 @@ for backend in $backends; do
     writes_before=$(writes_metric)
     typename='{"query":"{ __typename }"}'
     me='{"query":"{ me { id name } }"}'
-    read -r h_rps h_p50 h_p99 h_err < <(measure "http://127.0.0.1:$port/healthz")
-    read -r a_rps a_p50 a_p99 a_err < <(KW_BODY="$typename" KW_KEY="" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
-    read -r k_rps k_p50 k_p99 k_err < <(KW_BODY="$typename" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
-    read -r m_rps m_p50 m_p99 m_err < <(KW_BODY="$me" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")
+    h_runs="" a_runs="" k_runs="" m_runs=""
+    for _ in $(seq 1 "$rounds"); do
+      h_runs+="$(measure "http://127.0.0.1:$port/healthz")"$'\n'
+      a_runs+="$(KW_BODY="$typename" KW_KEY="" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
+      k_runs+="$(KW_BODY="$typename" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
+      m_runs+="$(KW_BODY="$me" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
+    done
+    read -r h_rps h_p50 h_p99 h_err < <(median_run "${h_runs%$'\n'}")
+    read -r a_rps a_p50 a_p99 a_err < <(median_run "${a_runs%$'\n'}")
+    read -r k_rps k_p50 k_p99 k_err < <(median_run "${k_runs%$'\n'}")
+    read -r m_rps m_p50 m_p99 m_err < <(median_run "${m_runs%$'\n'}")
     peak_kib=$(kib "$server_pid" VmHWM)
     sleep 1.5 # the last lastUsedAt flush of the runs
     writes_after=$(writes_metric)
@@ -142,5 +165,5 @@ for backend in $backends; do
   done
 done
 
-python3 bench/report.py "$results" "$duration" "$connections" > BENCHMARKS.md
+python3 bench/report.py "$results" "$duration" "$connections" "$rounds" > BENCHMARKS.md
 cat BENCHMARKS.md
