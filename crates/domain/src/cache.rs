@@ -57,8 +57,9 @@ pub(crate) struct Entry {
     /// When its rows were read (Unix milliseconds).
     read_at: i64,
     pub verified: Verified,
-    /// The latest use known here: the stored `lastUsedAt`, then the last use
-    /// served from this entry that was passed on to be recorded.
+    /// The latest use known here: the stored `lastUsedAt`, or the read itself
+    /// when that was a minute later (the read's use was passed on to be
+    /// recorded), then the last use served from this entry that was.
     last_use: AtomicI64,
 }
 
@@ -134,10 +135,15 @@ impl VerifiedCache {
         (fresh && Some(entry.stamp) == self.stamp()).then_some(entry)
     }
 
-    /// Keeps what was read at `read_at` under `stamp` (taken before the read).
+    /// Keeps what was read at `read_at` under `stamp` (taken before the read),
+    /// for a use at `read_at` that has been passed on to be recorded.
     pub(crate) fn insert(&self, digest: [u8; 32], stamp: Stamp, read_at: i64, verified: Verified) {
         if let Some(entries) = &self.entries {
-            let last_use = AtomicI64::new(verified.last_used_at.unwrap_or(i64::MIN));
+            let last_use = match verified.last_used_at {
+                Some(stored) if read_at.saturating_sub(stored) < MINUTE_MS => stored,
+                _ => read_at,
+            };
+            let last_use = AtomicI64::new(last_use);
             entries.insert(
                 digest,
                 Arc::new(Entry {
@@ -327,9 +333,12 @@ mod tests {
         assert!(!recent.use_to_record(NOW), "stored a second ago");
         assert!(recent.use_to_record(NOW + 59_000));
         assert!(!recent.use_to_record(NOW + 60_000));
+        // Never used before: the read's own use was passed on, so the next
+        // one is a minute after it.
         let never = cache.get(&[2; 32], NOW).unwrap();
-        assert!(never.use_to_record(NOW), "never used before");
-        assert!(!never.use_to_record(NOW + 1));
+        assert!(!never.use_to_record(NOW + 59_999));
+        assert!(never.use_to_record(NOW + 60_000));
+        assert!(!never.use_to_record(NOW + 60_001));
     }
 
     #[test]

@@ -234,6 +234,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_kept_validation_is_served_instead_of_validating_again() {
+        let documents = Documents::new(30);
+        let schema = schema(&documents);
+        let text = "{ __typename }";
+        // A kept result no validation of this document would give: a response
+        // that carries it was answered from the cache.
+        let marked = ValidationResult {
+            cache_control: async_graphql::CacheControl {
+                public: false,
+                max_age: 42,
+            },
+            complexity: 0,
+            depth: 0,
+        };
+        let known = Known {
+            document: async_graphql::parser::parse_query(text).unwrap(),
+            validated: OnceLock::from(marked),
+        };
+        documents.known.insert(text.to_owned(), Arc::new(known));
+        let response = schema.execute(text).await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(response.cache_control.max_age, 42);
+        assert!(!response.cache_control.public);
+        // With variables the document is validated afresh.
+        let response = schema
+            .execute(Request::new(text).variables(Variables::from_value(
+                async_graphql::value!({ "unused": 1 }),
+            )))
+            .await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        assert_eq!(response.cache_control.max_age, 0);
+    }
+
+    #[tokio::test]
     async fn requests_with_variables_are_validated_every_time() {
         let documents = Documents::new(30);
         let schema = schema(&documents);
