@@ -34,6 +34,23 @@ async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_
 }
 
 #[tokio::test]
+async fn sigterm_as_soon_as_the_server_listens_is_a_clean_shutdown() {
+    // The signal handlers must be in place before the server says it listens;
+    // several rounds, since the window they would otherwise leave is short.
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    for round in 0..8 {
+        let server = Server::start(dir.path(), &backend.with(&[]));
+        let (status, log) = server.terminate();
+        assert!(
+            status.success(),
+            "round {round}: SIGTERM right after listening: {status}\n{log}"
+        );
+        assert!(log.contains("stopped"), "round {round}:\n{log}");
+    }
+}
+
+#[tokio::test]
 async fn a_restart_keeps_the_pepper_and_the_tokens_and_shows_no_second_banner() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
