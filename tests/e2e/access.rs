@@ -89,6 +89,24 @@ fn mutations(ids: &Ids) -> Vec<(&'static str, String, Value)> {
             json!({ "accountId": ids.account, "userId": ids.user }),
         ),
         (
+            "createAccountInvitation",
+            doc(
+                "createAccountInvitation",
+                "CreateAccountInvitationInput",
+                "id secret",
+            ),
+            json!({ "accountId": ids.account, "roleCode": "Admin" }),
+        ),
+        (
+            "revokeAccountInvitation",
+            doc(
+                "revokeAccountInvitation",
+                "RevokeAccountInvitationInput",
+                "accountInvitation { id }",
+            ),
+            json!({ "accountInvitationId": ids.invitation }),
+        ),
+        (
             "createPersonalAccessToken",
             doc(
                 "createPersonalAccessToken",
@@ -125,6 +143,7 @@ struct Ids {
     key: String,
     user: String,
     token: String,
+    invitation: String,
 }
 
 async fn objects_of(api: &Api, account: &str, admin: &str) -> Ids {
@@ -158,7 +177,19 @@ async fn objects_of(api: &Api, account: &str, admin: &str) -> Ids {
         )
         .await;
     let me = me.data()["me"].clone();
+    let invitation = api
+        .gql(
+            Some(admin),
+            "mutation($input: CreateAccountInvitationInput!) { createAccountInvitation(input: $input) { id secret } }",
+            json!({ "input": { "accountId": account, "roleCode": "Admin" } }),
+        )
+        .await;
+    let invitation = invitation.data()["createAccountInvitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     Ids {
+        invitation,
         account: account.to_owned(),
         service_account: sa,
         key,
@@ -179,6 +210,7 @@ fn missing() -> Ids {
         key: id("ServiceAccountKey"),
         user: id("User"),
         token: id("PersonalAccessToken"),
+        invitation: id("AccountInvitation"),
     }
 }
 
@@ -197,6 +229,7 @@ async fn another_accounts_objects_are_not_found_through_every_entry_point() {
             &ids.key,
             &ids.user,
             &ids.token,
+            &ids.invitation,
         ] {
             let node = api
                 .gql(
@@ -213,6 +246,7 @@ async fn another_accounts_objects_are_not_found_through_every_entry_point() {
             &ids.key,
             &ids.user,
             &ids.token,
+            &ids.invitation,
         ];
         let nodes = api
             .gql(
@@ -221,7 +255,10 @@ async fn another_accounts_objects_are_not_found_through_every_entry_point() {
                 json!({ "ids": all }),
             )
             .await;
-        assert_eq!(nodes.data()["nodes"], json!([null, null, null, null, null]));
+        assert_eq!(
+            nodes.data()["nodes"],
+            json!([null, null, null, null, null, null])
+        );
         let sa = api
             .gql(
                 Some(me),

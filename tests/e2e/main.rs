@@ -14,4 +14,5 @@ mod races;
 mod scale;
 mod secrets;
 mod support;
+mod tenants;
 mod verify;

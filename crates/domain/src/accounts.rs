@@ -22,7 +22,7 @@ use crate::token::Secret;
 use crate::warden::Keywarden;
 
 const KIND: &str = "Account";
-const USER_KIND: &str = "User";
+pub(crate) const USER_KIND: &str = "User";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Account {
@@ -58,7 +58,7 @@ pub struct Member {
     pub user_created_at: DateTime<Utc>,
 }
 
-fn member(m: membership::Model, u: user::Model) -> DomainResult<Member> {
+pub(crate) fn member(m: membership::Model, u: user::Model) -> DomainResult<Member> {
     Ok(Member {
         id: MemberId(m.id),
         account_id: AccountId(m.account_id),
@@ -71,11 +71,11 @@ fn member(m: membership::Model, u: user::Model) -> DomainResult<Member> {
     })
 }
 
+/// A new user, made a member of the account that creates them.
 #[derive(Clone, Debug)]
 pub struct AddMember {
     pub account_id: AccountId,
     pub username: Username,
-    /// Used only when the user is new.
     pub email: Option<Email>,
     pub role: Role,
 }
@@ -83,8 +83,8 @@ pub struct AddMember {
 #[derive(Debug)]
 pub struct AddedMember {
     pub member: Member,
-    /// The first token of a user who did not exist before, for the Admin to hand over.
-    pub initial_token: Option<IssuedPersonalAccessToken>,
+    /// The new user's first token, for the Admin to hand over.
+    pub initial_token: IssuedPersonalAccessToken,
 }
 
 /// A new account, its first Admin and that Admin's token.
@@ -106,7 +106,7 @@ fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
 
 /// The account row, locked on PostgreSQL: member changes of one account queue up,
 /// which keeps the last-Admin rule exact.
-async fn lock_account<C: ConnectionTrait>(conn: &C, id: AccountId) -> DomainResult<()> {
+pub(crate) async fn lock_account<C: ConnectionTrait>(conn: &C, id: AccountId) -> DomainResult<()> {
     account::Entity::find_by_id(id.0)
         .lock_exclusive()
         .one(conn)
@@ -115,7 +115,7 @@ async fn lock_account<C: ConnectionTrait>(conn: &C, id: AccountId) -> DomainResu
         .ok_or(DomainError::NotFound(KIND))
 }
 
-async fn load_member<C: ConnectionTrait>(
+pub(crate) async fn load_member<C: ConnectionTrait>(
     conn: &C,
     account: AccountId,
     user: UserId,
@@ -145,7 +145,29 @@ async fn admin_count<C: ConnectionTrait>(conn: &C, account: AccountId) -> Domain
         .await?)
 }
 
-async fn insert_membership<C: ConnectionTrait>(
+/// Refuses a username that a member of the account already has. Only the
+/// account's own members are read: whether the name exists elsewhere is none
+/// of this account's business.
+pub(crate) async fn ensure_username_free<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    username: &str,
+) -> DomainResult<()> {
+    let taken = membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(account.0))
+        .inner_join(user::Entity)
+        .filter(user::Column::Username.eq(username))
+        .count(conn)
+        .await?;
+    if taken > 0 {
+        return Err(DomainError::Conflict(format!(
+            "a member of this account is already named {username}"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn insert_membership<C: ConnectionTrait>(
     conn: &C,
     account: AccountId,
     user: UserId,
@@ -169,18 +191,14 @@ async fn insert_user<C: ConnectionTrait>(
     email: Option<Email>,
     now: DateTime<Utc>,
 ) -> DomainResult<user::Model> {
-    user::ActiveModel {
+    Ok(user::ActiveModel {
         username: Set(username.as_str().to_owned()),
         email: Set(email.map(Email::into_inner)),
         created_at: Set(to_millis(now)),
         ..Default::default()
     }
     .insert(conn)
-    .await
-    .map_err(duplicate_is_conflict(format!(
-        "a user named {} already exists",
-        username.as_str()
-    )))
+    .await?)
 }
 
 impl Keywarden {
@@ -241,9 +259,12 @@ impl Keywarden {
             .collect()
     }
 
-    /// Adds a user to an account, creating the user if it did not exist. A new
-    /// user's first token is issued only when `deliver_initial_token` says the
-    /// caller will receive it; otherwise nothing is written.
+    /// Creates a user as a member of the account and issues their first token,
+    /// for the Admin to hand over. The token is issued only when
+    /// `deliver_initial_token` says the caller will receive it; otherwise
+    /// nothing is written. A username is unique among the account's members
+    /// only, so nothing here depends on, or reveals, users of other accounts;
+    /// a user who exists already joins by accepting an invitation.
     pub async fn add_member(
         &self,
         caller: &Principal,
@@ -252,44 +273,24 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<AddedMember> {
         authorize(caller, input.account_id, Action::ManageMembers, KIND)?;
+        if !deliver_initial_token {
+            return Err(DomainError::invalid(
+                "The 'initialToken' field must be requested when adding a member: it is shown only once.",
+            ));
+        }
         let txn = write_txn(&self.db).await?;
         lock_account(&txn, input.account_id).await?;
-        let existing = user::Entity::find()
-            .filter(user::Column::Username.eq(input.username.as_str()))
-            .one(&txn)
-            .await?;
-        let (user_row, initial_token) = match existing {
-            Some(u) => {
-                if load_member(&txn, input.account_id, UserId(u.id))
-                    .await
-                    .is_ok()
-                {
-                    return Err(DomainError::Conflict(format!(
-                        "{} is already a member of this account",
-                        u.username
-                    )));
-                }
-                (u, None)
-            }
-            None => {
-                if !deliver_initial_token {
-                    return Err(DomainError::invalid(
-                        "The 'initialToken' field must be requested when adding a new user: it is shown only once.",
-                    ));
-                }
-                let u = insert_user(&txn, &input.username, input.email, now).await?;
-                let token = personal_tokens::issue(
-                    &txn,
-                    &self.keyring,
-                    UserId(u.id),
-                    Some("initial token".to_owned()),
-                    None,
-                    now,
-                )
-                .await?;
-                (u, Some(token))
-            }
-        };
+        ensure_username_free(&txn, input.account_id, input.username.as_str()).await?;
+        let user_row = insert_user(&txn, &input.username, input.email, now).await?;
+        let initial_token = personal_tokens::issue(
+            &txn,
+            &self.keyring,
+            UserId(user_row.id),
+            Some("initial token".to_owned()),
+            None,
+            now,
+        )
+        .await?;
         let m =
             insert_membership(&txn, input.account_id, UserId(user_row.id), input.role, now).await?;
         audit::record(
@@ -385,9 +386,9 @@ impl Keywarden {
         audit::list(&self.db, account, query).await
     }
 
-    /// Creates an account with `admin` as its first Admin and issues that Admin a
-    /// personal access token. An existing user becomes Admin of the new account.
-    /// This is the operator's door in, so it takes no caller.
+    /// Creates an account with a new user `admin` as its first Admin and issues
+    /// that Admin a personal access token. This is the operator's door in, so it
+    /// takes no caller. (An existing user joins the new account by invitation.)
     pub async fn bootstrap(
         &self,
         name: AccountName,
@@ -444,14 +445,7 @@ impl Keywarden {
             name.as_str()
         )))?;
         let account = AccountId(account_row.id);
-        let user_row = match user::Entity::find()
-            .filter(user::Column::Username.eq(admin.as_str()))
-            .one(txn)
-            .await?
-        {
-            Some(u) => u,
-            None => insert_user(txn, &admin, email, now).await?,
-        };
+        let user_row = insert_user(txn, &admin, email, now).await?;
         insert_membership(txn, account, UserId(user_row.id), Role::Admin, now).await?;
         let token = personal_tokens::issue(
             txn,

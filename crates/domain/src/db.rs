@@ -10,10 +10,11 @@
 use std::time::Duration;
 
 use migration::MigratorTrait;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqliteTransactionMode, SqlxSqliteConnector, Statement, TransactionOptions,
+    TransactionTrait,
 };
 
 /// How to open the pool.
@@ -76,13 +77,56 @@ const MIGRATION_LOCK: i64 = 0x6b77_6d69_6772;
 /// the same moment queue up: on SQLite behind the write lock the `IMMEDIATE`
 /// transaction takes, on PostgreSQL behind an advisory lock held until commit.
 /// The first migrates; the others then find nothing to do.
+///
+/// SQLite changes a table's constraints only by rebuilding the table, and with
+/// foreign keys on, dropping the old table would cascade into every row that
+/// refers to it. So SQLite migrates as its documentation prescribes: on one
+/// connection with foreign keys off, then every foreign key checked before the
+/// commit.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let txn = write_txn(db).await?;
-    if db.get_database_backend() == DbBackend::Postgres {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        let txn = write_txn(db).await?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
             .await?;
+        migration::Migrator::up(&txn, None).await?;
+        return txn.commit().await;
     }
+    let pool = db.get_sqlite_connection_pool();
+    if pool.options().get_max_connections() == 1 {
+        // One connection (an in-memory database is one): switch its foreign keys
+        // off for the migration and on again.
+        db.execute_unprepared("PRAGMA foreign_keys = OFF").await?;
+        let migrated = migrate_sqlite(db).await;
+        db.execute_unprepared("PRAGMA foreign_keys = ON").await?;
+        return migrated;
+    }
+    let options = (*pool.connect_options()).clone().foreign_keys(false);
+    let single = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))))?;
+    let conn = SqlxSqliteConnector::from_sqlx_sqlite_pool(single);
+    let migrated = migrate_sqlite(&conn).await;
+    conn.close().await?;
+    migrated
+}
+
+async fn migrate_sqlite(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let txn = write_txn(db).await?;
     migration::Migrator::up(&txn, None).await?;
+    let dangling = txn
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA foreign_key_check",
+        ))
+        .await?;
+    if !dangling.is_empty() {
+        return Err(DbErr::Migration(format!(
+            "{} rows refer to rows that do not exist after migrating",
+            dangling.len()
+        )));
+    }
     txn.commit().await
 }
 

@@ -20,5 +20,6 @@ ids!(
     ServiceAccountId,
     KeyId,
     TokenId,
-    AuditEventId
+    AuditEventId,
+    InvitationId
 );

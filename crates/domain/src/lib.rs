@@ -12,6 +12,7 @@ mod cache;
 pub mod db;
 mod error;
 pub mod ids;
+mod invitations;
 mod keys;
 mod names;
 pub mod object_id;
@@ -31,6 +32,10 @@ mod warden;
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, Member};
 pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
 pub use error::{DomainError, DomainResult};
+pub use invitations::{
+    CreateInvitation, DEFAULT_INVITATION_LIFETIME, Invitation, IssuedInvitation,
+    MAX_INVITATION_LIFETIME, MAX_PENDING_INVITATIONS,
+};
 pub use keys::{CreateKey, IssuedKey, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey};
 pub use names::{AccountName, Description, Email, KeyName, ServiceAccountName, Username};
 pub use personal_tokens::{

@@ -2,6 +2,7 @@
 //!
 //! - service account key: `lmr_sa_{serviceAccountId}_{secret}`
 //! - personal access token: `lmr_pat_{secret}`
+//! - account invitation: `lmr_inv_{secret}` (redeemed once, never a credential)
 //!
 //! `{secret}` is 32 base62 characters from the operating system's CSPRNG, then six
 //! base62 characters of the CRC32 of everything before them (prefix and id
@@ -23,6 +24,7 @@ use crate::ids::ServiceAccountId;
 
 pub const SERVICE_ACCOUNT_KEY_PREFIX: &str = "lmr_sa_";
 pub const PERSONAL_ACCESS_TOKEN_PREFIX: &str = "lmr_pat_";
+pub const INVITATION_PREFIX: &str = "lmr_inv_";
 const RANDOM_LEN: usize = 32;
 const CHECKSUM_LEN: usize = 6;
 const SECRET_LEN: usize = RANDOM_LEN + CHECKSUM_LEN;
@@ -73,12 +75,7 @@ impl<'a> ParsedToken<'a> {
 
 /// Checks the shape and checksum of `raw` without touching any storage.
 pub fn parse(raw: &str) -> Result<ParsedToken<'_>, TokenError> {
-    if raw.is_empty() || raw.len() > MAX_TOKEN_LEN {
-        return Err(TokenError::Length);
-    }
-    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(TokenError::Character);
-    }
+    check_characters(raw)?;
     let (kind, secret) = if let Some(rest) = raw.strip_prefix(SERVICE_ACCOUNT_KEY_PREFIX) {
         let (id, secret) = rest.split_once('_').ok_or(TokenError::Id)?;
         (TokenKind::ServiceAccountKey(parse_id(id)?), secret)
@@ -87,6 +84,34 @@ pub fn parse(raw: &str) -> Result<ParsedToken<'_>, TokenError> {
     } else {
         return Err(TokenError::Prefix);
     };
+    check_secret(raw, secret)?;
+    Ok(ParsedToken { raw, kind })
+}
+
+/// Checks that `raw` has the shape and checksum of an invitation secret. An
+/// invitation is not a credential: [`parse`] refuses it.
+pub(crate) fn parse_invitation(raw: &str) -> Result<&str, TokenError> {
+    check_characters(raw)?;
+    let secret = raw
+        .strip_prefix(INVITATION_PREFIX)
+        .ok_or(TokenError::Prefix)?;
+    check_secret(raw, secret)?;
+    Ok(raw)
+}
+
+fn check_characters(raw: &str) -> Result<(), TokenError> {
+    if raw.is_empty() || raw.len() > MAX_TOKEN_LEN {
+        return Err(TokenError::Length);
+    }
+    if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(TokenError::Character);
+    }
+    Ok(())
+}
+
+/// `secret` is the end of `raw` after its prefix (and id): the random part and
+/// the checksum of everything before the checksum.
+fn check_secret(raw: &str, secret: &str) -> Result<(), TokenError> {
     if secret.len() != SECRET_LEN || secret.contains('_') {
         return Err(TokenError::SecretLength);
     }
@@ -95,7 +120,7 @@ pub fn parse(raw: &str) -> Result<ParsedToken<'_>, TokenError> {
     if crc_base62(body).as_bytes() != checksum.as_bytes() {
         return Err(TokenError::Checksum);
     }
-    Ok(ParsedToken { raw, kind })
+    Ok(())
 }
 
 /// A canonical positive decimal id: no sign, no leading zero, fits in an `i64`.
@@ -155,6 +180,11 @@ pub fn issue_service_account_key(id: ServiceAccountId) -> Secret {
 /// A new personal access token.
 pub fn issue_personal_access_token() -> Secret {
     issue(PERSONAL_ACCESS_TOKEN_PREFIX.to_owned())
+}
+
+/// A new account invitation's secret.
+pub(crate) fn issue_invitation() -> Secret {
+    issue(INVITATION_PREFIX.to_owned())
 }
 
 /// A freshly issued credential. It exists only until the response that carries it
@@ -272,13 +302,9 @@ impl Keyring {
         self.current.digest(presented)
     }
 
-    /// Every digest the token could be stored under, one per known pepper;
-    /// `current` is its [`Keyring::current_digest`], already made.
-    pub(crate) fn candidates(
-        &self,
-        token: &ParsedToken<'_>,
-        current: [u8; 32],
-    ) -> Vec<StoredDigest> {
+    /// Every digest a well-formed secret could be stored under, one per known
+    /// pepper; `current` is its [`Keyring::current_digest`], already made.
+    pub(crate) fn candidates(&self, token: &str, current: [u8; 32]) -> Vec<StoredDigest> {
         let current = StoredDigest {
             pepper_id: self.current.id.clone(),
             digest: current,
@@ -286,7 +312,7 @@ impl Keyring {
         std::iter::once(current)
             .chain(self.retired.iter().map(|p| StoredDigest {
                 pepper_id: p.id.clone(),
-                digest: p.digest(token.as_str()),
+                digest: p.digest(token),
             }))
             .collect()
     }
@@ -441,7 +467,8 @@ mod tests {
         let stored_under_old = Keyring::new(old.clone(), vec![]).digest(&token);
         let rotated = Keyring::new(new.clone(), vec![old.clone()]);
         let parsed = parse(token.expose()).map_err(|e| e.to_string())?;
-        let candidates = rotated.candidates(&parsed, rotated.current_digest(token.expose()));
+        let candidates =
+            rotated.candidates(parsed.as_str(), rotated.current_digest(token.expose()));
         assert!(Keyring::matches(
             &candidates,
             old.id(),

@@ -101,7 +101,7 @@ impl Keywarden {
         // Taken before the read, so that a change committed meanwhile makes the
         // entry stale at once.
         let stamp = self.cache.stamp();
-        let candidates = self.keyring.candidates(&token, cache_key);
+        let candidates = self.keyring.candidates(token.as_str(), cache_key);
         let verified = match token.kind() {
             TokenKind::ServiceAccountKey(claimed) => {
                 self.authenticate_key(claimed, &candidates, now_ms).await?

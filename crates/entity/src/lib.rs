@@ -7,6 +7,7 @@
 //! 32 bytes of an HMAC-SHA256.
 
 pub mod account;
+pub mod account_invitation;
 pub mod audit_event;
 pub mod membership;
 pub mod personal_access_token;
@@ -17,6 +18,7 @@ pub mod user;
 pub mod prelude {
     //! The entities under short names, for `use entity::prelude::*`.
     pub use crate::account::Entity as Account;
+    pub use crate::account_invitation::Entity as AccountInvitation;
     pub use crate::audit_event::Entity as AuditEvent;
     pub use crate::membership::Entity as Membership;
     pub use crate::personal_access_token::Entity as PersonalAccessToken;

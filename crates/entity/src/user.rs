@@ -1,4 +1,5 @@
-//! A human user. Belongs to accounts through memberships.
+//! A human user. Belongs to accounts through memberships. A username is unique
+//! among the members of each account, not across accounts.
 use sea_orm::entity::prelude::*;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -6,7 +7,6 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    #[sea_orm(unique)]
     pub username: String,
     pub email: Option<String>,
     pub created_at: i64,

@@ -2,7 +2,7 @@
 //! parsed here, so each bad value gets its own clear error.
 
 use async_graphql::{InputObject, MaybeUndefined, Result};
-use domain::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
+use domain::ids::{AccountId, InvitationId, KeyId, ServiceAccountId, TokenId, UserId};
 use domain::{Description, KeyName, ServiceAccountName, UpdateServiceAccount};
 
 use crate::error::{api, bad_input, not_found};
@@ -33,6 +33,10 @@ pub fn token_id(id: &ObjectId) -> Result<TokenId> {
 
 pub fn user_id(id: &ObjectId) -> Result<UserId> {
     id_of(id, "User").map(UserId)
+}
+
+pub fn invitation_id(id: &ObjectId) -> Result<InvitationId> {
+    id_of(id, "AccountInvitation").map(InvitationId)
 }
 
 pub fn key_name(name: Option<&str>) -> Result<Option<KeyName>> {
@@ -154,11 +158,40 @@ pub struct RotatePersonalAccessTokenInput {
 #[derive(InputObject, Debug)]
 pub struct AddAccountMemberInput {
     pub account_id: ObjectId,
-    /// An existing user's username, or a new one's.
+    /// The new user's username, unique among the account's members. (A user
+    /// who exists already joins by accepting an invitation.)
     pub username: String,
-    /// For a new user.
     pub email: Option<String>,
     pub role_code: RoleCode,
+}
+
+#[derive(InputObject, Debug)]
+pub struct CreateAccountInvitationInput {
+    pub account_id: ObjectId,
+    /// The role the invitee will hold.
+    pub role_code: RoleCode,
+    /// When the invitation stops working: in the future, at most 30 days away.
+    /// A week from now when absent.
+    pub expires_at: Option<DateTime>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct RevokeAccountInvitationInput {
+    pub account_invitation_id: ObjectId,
+}
+
+/// The invitee accepts with their own personal access token as the credential.
+#[derive(InputObject)]
+pub struct AcceptAccountInvitationInput {
+    /// The invitation's secret, as the Admin handed it over.
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AcceptAccountInvitationInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AcceptAccountInvitationInput")
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(InputObject, Debug)]

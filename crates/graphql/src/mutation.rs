@@ -5,14 +5,19 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use domain::{
-    AddMember, CreateKey, CreatePersonalAccessToken, CreateServiceAccount, Description, Email,
-    RotateKey, ServiceAccountName, Username,
+    AddMember, CreateInvitation, CreateKey, CreatePersonalAccessToken, CreateServiceAccount,
+    Description, Email, RotateKey, ServiceAccountName, Username,
 };
 
 use crate::context::{HumanOnly, caller, kw, selects};
 use crate::error::{ApiResult, SECRET_MESSAGE, api, bad_input};
 use crate::inputs::*;
-use crate::types::{AccountMember, PersonalAccessToken, ServiceAccount, ServiceAccountKey};
+use crate::types::{
+    AccountInvitation, AccountMember, PersonalAccessToken, ServiceAccount, ServiceAccountKey,
+};
+
+const INVITATION_SECRET_MESSAGE: &str =
+    "The 'secret' field must be requested when creating an invitation: it is shown only once.";
 
 const TOKEN_SECRET_MESSAGE: &str = "The 'secret' field must be requested when creating or rotating a personal access token: it is shown only once.";
 
@@ -59,9 +64,20 @@ pub struct RevokePersonalAccessTokenPayload {
 #[derive(SimpleObject)]
 pub struct AddAccountMemberPayload {
     pub account_member: AccountMember,
-    /// A new user's first personal access token, for the Admin to hand over. Shown
-    /// once; `null` when the user already existed.
-    pub initial_token: Option<String>,
+    /// The new user's first personal access token, for the Admin to hand over.
+    /// Shown once.
+    pub initial_token: String,
+}
+
+#[derive(SimpleObject)]
+pub struct RevokeAccountInvitationPayload {
+    pub account_invitation: AccountInvitation,
+}
+
+#[derive(SimpleObject)]
+pub struct AcceptAccountInvitationPayload {
+    /// The caller's new membership.
+    pub account_member: AccountMember,
 }
 
 #[derive(SimpleObject)]
@@ -263,8 +279,9 @@ impl Mutation {
         })
     }
 
-    /// Adds a user to an account, creating the user if new. A new user's first
-    /// token comes back once, as `initialToken`, which must then be requested.
+    /// Creates a user as a member of the account. Their first token comes back
+    /// once, as `initialToken`, which must be requested. A user who exists
+    /// already joins by accepting an invitation (`createAccountInvitation`).
     #[graphql(guard = "HumanOnly")]
     async fn add_account_member(
         &self,
@@ -288,7 +305,72 @@ impl Mutation {
             .api()?;
         Ok(AddAccountMemberPayload {
             account_member: AccountMember(added.member),
-            initial_token: added.initial_token.map(|t| t.secret.expose().to_owned()),
+            initial_token: added.initial_token.secret.expose().to_owned(),
+        })
+    }
+
+    /// Creates an invitation to join the account with a role, for an Admin to
+    /// hand to an existing user; `secret` must be requested. Nothing changes for
+    /// anyone until the invitee accepts.
+    #[graphql(guard = "HumanOnly")]
+    async fn create_account_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateAccountInvitationInput,
+    ) -> Result<AccountInvitation> {
+        require_selected(ctx, "secret", INVITATION_SECRET_MESSAGE)?;
+        let request = CreateInvitation {
+            account_id: account_id(&input.account_id)?,
+            role: input.role_code.into(),
+            expires_at: input.expires_at.map(|t| t.0),
+        };
+        let issued = kw(ctx)
+            .create_invitation(caller(ctx)?, request, now())
+            .await
+            .api()?;
+        Ok(AccountInvitation {
+            invitation: issued.invitation,
+            secret: Some(issued.secret.expose().to_owned()),
+        })
+    }
+
+    /// Withdraws an invitation before it is accepted.
+    #[graphql(guard = "HumanOnly")]
+    async fn revoke_account_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: RevokeAccountInvitationInput,
+    ) -> Result<RevokeAccountInvitationPayload> {
+        let invitation = kw(ctx)
+            .revoke_invitation(
+                caller(ctx)?,
+                invitation_id(&input.account_invitation_id)?,
+                now(),
+            )
+            .await
+            .api()?;
+        Ok(RevokeAccountInvitationPayload {
+            account_invitation: AccountInvitation {
+                invitation,
+                secret: None,
+            },
+        })
+    }
+
+    /// The caller joins the account of an invitation they were handed, with its
+    /// role. Only a user can accept, with their own personal access token.
+    #[graphql(guard = "HumanOnly")]
+    async fn accept_account_invitation(
+        &self,
+        ctx: &Context<'_>,
+        input: AcceptAccountInvitationInput,
+    ) -> Result<AcceptAccountInvitationPayload> {
+        let member = kw(ctx)
+            .accept_invitation(caller(ctx)?, &input.secret, now())
+            .await
+            .api()?;
+        Ok(AcceptAccountInvitationPayload {
+            account_member: AccountMember(member),
         })
     }
 

@@ -1,15 +1,17 @@
 //! The queries: `me`, `node`, `nodes`, `serviceAccount`, `getAccount`.
 
 use async_graphql::{Context, Object, Result};
-use domain::ids::{AccountId, AuditEventId, KeyId, MemberId, ServiceAccountId, TokenId, UserId};
+use domain::ids::{
+    AccountId, AuditEventId, InvitationId, KeyId, MemberId, ServiceAccountId, TokenId, UserId,
+};
 use domain::{DomainError, Principal};
 
 use crate::context::{caller, kw};
 use crate::error::{ApiResult, api, bad_input, not_found};
 use crate::scalars::ObjectId;
 use crate::types::{
-    Account, AccountMember, AuditEvent, Node, PersonalAccessToken, PrincipalNode, ServiceAccount,
-    ServiceAccountKey, User,
+    Account, AccountInvitation, AccountMember, AuditEvent, Node, PersonalAccessToken,
+    PrincipalNode, ServiceAccount, ServiceAccountKey, User,
 };
 
 /// The most ids `nodes` takes at once.
@@ -106,6 +108,15 @@ async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
             .member(caller, MemberId(n))
             .await
             .map(|m| Node::AccountMember(AccountMember(m))),
+        "AccountInvitation" => kw
+            .invitation(caller, InvitationId(n))
+            .await
+            .map(|invitation| {
+                Node::AccountInvitation(AccountInvitation {
+                    invitation,
+                    secret: None,
+                })
+            }),
         "AuditEvent" => kw
             .audit_event(caller, AuditEventId(n))
             .await

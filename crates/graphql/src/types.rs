@@ -66,6 +66,7 @@ pub enum Node {
     ServiceAccountKey(ServiceAccountKey),
     PersonalAccessToken(PersonalAccessToken),
     AccountMember(AccountMember),
+    AccountInvitation(AccountInvitation),
     AuditEvent(AuditEvent),
 }
 
@@ -122,6 +123,26 @@ impl Account {
         let found: Result<Option<Vec<AccountMember>>> = async {
             let list = kw(ctx).members(caller(ctx)?, self.0.id).await.api()?;
             Ok(Some(list.into_iter().map(AccountMember).collect()))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// Invitations that can still be accepted, newest first (Admins only).
+    async fn invitations(&self, ctx: &Context<'_>) -> Option<Vec<AccountInvitation>> {
+        let found: Result<Option<Vec<AccountInvitation>>> = async {
+            let list = kw(ctx)
+                .pending_invitations(caller(ctx)?, self.0.id, domain::time::now())
+                .await
+                .api()?;
+            Ok(Some(
+                list.into_iter()
+                    .map(|invitation| AccountInvitation {
+                        invitation,
+                        secret: None,
+                    })
+                    .collect(),
+            ))
         }
         .await;
         or_null(ctx, found)
@@ -365,29 +386,36 @@ impl ServiceAccount {
         Ok(Account(account))
     }
 
-    /// The user who created it, while that user exists.
-    async fn created_by_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        match self.0.created_by_user_id {
+    /// The user who created it, while that user exists. `null`, with an
+    /// error, for a caller who may not read users (a service account).
+    async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
+        let found = match self.0.created_by_user_id {
             Some(id) => {
                 user_seen_from(ctx, self.0.account_id, Action::ReadServiceAccounts, id).await
             }
             None => Ok(None),
-        }
+        };
+        or_null(ctx, found)
     }
 
     /// The user its actions are attributed to: its creator while a member of the
-    /// account, otherwise the account's oldest Admin.
-    async fn attributed_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let who = kw(ctx)
-            .attributed_user(caller(ctx)?, self.0.id)
-            .await
-            .api()?;
-        match who {
-            Some(id) => {
-                user_seen_from(ctx, self.0.account_id, Action::ReadServiceAccounts, id).await
+    /// account, otherwise the account's oldest Admin. `null`, with an error, for
+    /// a caller who may not read users (a service account).
+    async fn attributed_user(&self, ctx: &Context<'_>) -> Option<User> {
+        let found = async {
+            let who = kw(ctx)
+                .attributed_user(caller(ctx)?, self.0.id)
+                .await
+                .api()?;
+            match who {
+                Some(id) => {
+                    user_seen_from(ctx, self.0.account_id, Action::ReadServiceAccounts, id).await
+                }
+                None => Ok(None),
             }
-            None => Ok(None),
         }
+        .await;
+        or_null(ctx, found)
     }
 
     /// Its keys, newest first, revoked and expired ones included.
@@ -468,12 +496,16 @@ impl ServiceAccountKey {
             .map(|k| ObjectId::new("ServiceAccountKey", k.0))
     }
 
-    async fn created_by_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.key.created_by_user_id else {
-            return Ok(None);
-        };
-        let sa = self.owner(ctx).await?;
-        user_seen_from(ctx, sa.account_id, Action::ManageKeys, id).await
+    async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
+        let found = async {
+            let Some(id) = self.key.created_by_user_id else {
+                return Ok(None);
+            };
+            let sa = self.owner(ctx).await?;
+            user_seen_from(ctx, sa.account_id, Action::ManageKeys, id).await
+        }
+        .await;
+        or_null(ctx, found)
     }
 
     async fn service_account(&self, ctx: &Context<'_>) -> Result<ServiceAccount> {
@@ -551,6 +583,61 @@ impl std::fmt::Debug for PersonalAccessToken {
             .field("token", &self.token)
             .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
             .finish()
+    }
+}
+
+/// An invitation to join an account, with its secret only in the response
+/// that created it.
+pub struct AccountInvitation {
+    pub invitation: domain::Invitation,
+    pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for AccountInvitation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountInvitation")
+            .field("invitation", &self.invitation)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An Admin's invitation to join an account. Whoever accepts it, with their
+/// own personal access token, becomes a member with its role; it works once.
+#[Object]
+impl AccountInvitation {
+    async fn id(&self) -> ObjectId {
+        ObjectId::new("AccountInvitation", self.invitation.id.0)
+    }
+
+    /// The invitation's secret, to hand to the invitee: only in the response of
+    /// `createAccountInvitation`, `null` ever after.
+    async fn secret(&self) -> Option<String> {
+        self.secret.clone()
+    }
+
+    /// The role the invitee will hold.
+    async fn role_code(&self) -> RoleCode {
+        self.invitation.role.into()
+    }
+
+    async fn role(&self) -> RoleInfo {
+        self.invitation.role.into()
+    }
+
+    async fn created_at(&self) -> DateTime {
+        self.invitation.created_at.into()
+    }
+
+    async fn expires_at(&self) -> DateTime {
+        self.invitation.expires_at.into()
+    }
+
+    async fn accepted_at(&self) -> Option<DateTime> {
+        self.invitation.accepted_at.map(Into::into)
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime> {
+        self.invitation.revoked_at.map(Into::into)
     }
 }
 

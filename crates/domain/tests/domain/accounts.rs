@@ -38,7 +38,7 @@ async fn adding_a_new_user_returns_their_first_token_once() {
     assert_eq!(added.member.username, "bob");
     assert_eq!(added.member.email.as_deref(), Some("bob@example.com"));
     assert_eq!(added.member.role, Role::Editor);
-    let token = added.initial_token.expect("a new user gets a token");
+    let token = added.initial_token;
     let bob = w.auth(token.secret.expose()).await.unwrap();
     assert_eq!(bob.role_in(acme.id), Some(Role::Editor));
 }
@@ -60,31 +60,93 @@ async fn adding_a_new_user_without_taking_the_token_writes_nothing() {
 }
 
 #[tokio::test]
-async fn adding_an_existing_user_issues_no_token_and_a_second_add_conflicts() {
+async fn a_username_is_unique_within_an_account_only() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
     let globex = w.tenant("Globex", "gina").await;
-    let added =
-        w.kw.add_member(
-            &globex.admin,
-            add(&globex, "alice", Role::Viewer),
-            false,
-            t0(),
-        )
+    w.member(&acme, "bob", Role::Viewer).await;
+    match w
+        .kw
+        .add_member(&acme.admin, add(&acme, "bob", Role::Editor), true, t0())
         .await
-        .unwrap();
-    assert!(added.initial_token.is_none());
-    assert_eq!(added.member.user_id.0, acme.admin.id());
+    {
+        Err(DomainError::Conflict(m)) => assert!(m.contains("bob"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // In another account the same name is a user of its own.
+    let other =
+        w.kw.add_member(&globex.admin, add(&globex, "bob", Role::Editor), true, t0())
+            .await
+            .unwrap();
+    assert_eq!(other.member.username, "bob");
+    let acme_bob =
+        w.kw.members(&acme.admin, acme.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.username == "bob")
+            .unwrap();
+    assert_ne!(other.member.user_id, acme_bob.user_id);
+}
+
+#[tokio::test]
+async fn another_accounts_admin_adding_a_taken_username_claims_nobody_and_learns_nothing() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let other = w.tenant("Other", "mallory").await;
+    let (vic, vic_token) = w.member(&acme, "vic", Role::Editor).await;
+    let acme_events =
+        w.kw.audit_events(&acme.admin, acme.id, &everything())
+            .await
+            .unwrap()
+            .total;
+
+    // The same request for a name that exists in Acme and for one that exists
+    // nowhere: both make a new user of Other, with nothing of Acme's in the answer.
+    let mut answers = Vec::new();
+    for name in ["vic", "nobody"] {
+        let added =
+            w.kw.add_member(&other.admin, add(&other, name, Role::Viewer), true, t0())
+                .await
+                .unwrap();
+        assert_eq!(added.member.username, name);
+        assert_eq!(
+            added.member.email.as_deref(),
+            Some(format!("{name}@example.com").as_str())
+        );
+        assert_eq!(added.member.account_id, other.id);
+        answers.push(added);
+    }
+    assert_ne!(
+        answers[0].member.user_id.0,
+        vic.id(),
+        "Acme's vic was not claimed"
+    );
+
+    // Acme's vic is exactly as before: one account, the same role, the same log.
+    let again = w.auth(&vic_token).await.unwrap();
+    assert_eq!(again.role_in(acme.id), Some(Role::Editor));
+    assert_eq!(again.role_in(other.id), None);
+    assert_eq!(w.kw.accounts_of(UserId(vic.id())).await.unwrap().len(), 1);
+    assert_eq!(
+        w.kw.audit_events(&acme.admin, acme.id, &everything())
+            .await
+            .unwrap()
+            .total,
+        acme_events
+    );
+    // And Other's Admin still cannot read him.
     assert!(matches!(
-        w.kw.add_member(
-            &globex.admin,
-            add(&globex, "alice", Role::Viewer),
-            false,
-            t0()
-        )
-        .await,
-        Err(DomainError::Conflict(_))
+        w.kw.user(&other.admin, UserId(vic.id())).await,
+        Err(DomainError::NotFound(_))
     ));
+}
+
+fn everything() -> domain::AuditQuery {
+    domain::AuditQuery {
+        limit: 1000,
+        ..Default::default()
+    }
 }
 
 #[tokio::test]
@@ -160,7 +222,7 @@ async fn only_admins_manage_members_and_outsiders_see_nothing() {
 }
 
 #[tokio::test]
-async fn bootstrap_refuses_a_duplicate_account_name_and_reuses_an_existing_user() {
+async fn bootstrap_refuses_a_duplicate_account_name_and_always_makes_a_new_admin() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
     let again =
@@ -177,8 +239,13 @@ async fn bootstrap_refuses_a_duplicate_account_name_and_reuses_an_existing_user(
         1,
         "the failed bootstrap left no user behind"
     );
+    // A name in use elsewhere names a new user: bootstrap joins nobody to an
+    // account without their own action.
     let second = w.tenant("Second", "alice").await;
-    assert_eq!(second.admin.id(), acme.admin.id());
+    assert_ne!(second.admin.id(), acme.admin.id());
+    assert_eq!(acme.admin.role_in(second.id), None);
+    let alice = w.kw.accounts_of(UserId(acme.admin.id())).await.unwrap();
+    assert_eq!(alice.len(), 1);
 }
 
 #[tokio::test]

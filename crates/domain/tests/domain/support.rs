@@ -189,9 +189,7 @@ impl World {
             )
             .await
             .unwrap_or_else(|e| panic!("add member: {e}"));
-        let issued = added
-            .initial_token
-            .unwrap_or_else(|| panic!("a new user gets an initial token"));
+        let issued = added.initial_token;
         let token = self.remember(&issued.secret);
         let principal = self
             .auth_at(&token, now)

@@ -1,0 +1,68 @@
+//! Migrating a database made by an earlier release keeps every row.
+
+use domain::db::{DbOptions, connect, migrate};
+use migration::MigratorTrait;
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use test_support::{TestDatabase, postgres_server};
+
+async fn one(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn dropping_the_global_username_constraint_keeps_users_their_links_and_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = match postgres_server() {
+        Some(server) => Some(TestDatabase::create(&server).await),
+        None => None,
+    };
+    let url = match &postgres {
+        Some(db) => db.url(),
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
+    };
+    let db = connect(&url, &DbOptions::default()).await.unwrap();
+    // The database as the first release left it.
+    migration::Migrator::up(&db, Some(1)).await.unwrap();
+    for sql in [
+        "INSERT INTO accounts (name, created_at) VALUES ('Acme', 1)",
+        "INSERT INTO users (username, email, created_at) VALUES ('alice', 'a@example.com', 1)",
+        "INSERT INTO users (username, email, created_at) VALUES ('gone', NULL, 1)",
+        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (1, 1, 'ADMIN', 1)",
+        "DELETE FROM users WHERE username = 'gone'",
+    ] {
+        db.execute_unprepared(sql).await.unwrap();
+    }
+    migrate(&db).await.unwrap();
+
+    assert_eq!(one(&db, "SELECT COUNT(*) FROM users").await, 1);
+    assert_eq!(one(&db, "SELECT COUNT(*) FROM memberships").await, 1);
+    // The membership still follows its user: deleting the user takes it along.
+    db.execute_unprepared(
+        "INSERT INTO users (username, email, created_at) VALUES ('alice', NULL, 2)",
+    )
+    .await
+    .expect("a username is no longer unique across accounts");
+    assert_eq!(
+        one(&db, "SELECT MAX(id) FROM users").await,
+        3,
+        "the id of a deleted user is not given again"
+    );
+    db.execute_unprepared("DELETE FROM users WHERE id = 1")
+        .await
+        .unwrap();
+    assert_eq!(one(&db, "SELECT COUNT(*) FROM memberships").await, 0);
+    if db.get_database_backend() == DbBackend::Sqlite {
+        assert_eq!(
+            one(&db, "PRAGMA foreign_keys").await,
+            1,
+            "foreign keys are on again"
+        );
+    }
+    // Migrating again finds nothing to do.
+    migrate(&db).await.unwrap();
+}
