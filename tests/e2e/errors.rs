@@ -364,3 +364,35 @@ async fn a_key_creation_that_does_not_ask_for_the_secret_creates_nothing() {
         .await;
     assert!(!members.to_string().contains("newbie"));
 }
+
+#[tokio::test]
+async fn a_refused_nullable_field_is_null_with_its_error_and_the_rest_of_me_arrives() {
+    let api = Api::start().await;
+    let sa = api.service_account("robot", "Admin").await;
+    let (_, key) = api.key(&sa).await;
+    let answer = api
+        .gql(
+            Some(&key),
+            "{ me { id name ... on ServiceAccount { roleCode createdByUser { id } attributedUser { id } keys { id } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(answer.status, 200);
+    let me = &answer.body["data"]["me"];
+    assert_eq!(me["id"], json!(sa), "{:#}", answer.body);
+    assert_eq!(me["name"], "robot");
+    assert_eq!(me["roleCode"], "Admin");
+    for field in ["createdByUser", "attributedUser", "keys"] {
+        assert_eq!(me[field], serde_json::Value::Null, "{field}");
+    }
+    let errors = answer.body["errors"].as_array().unwrap();
+    let mut paths: Vec<String> = errors
+        .iter()
+        .map(|e| {
+            assert_eq!(e["extensions"]["code"], "UNAUTHORIZED", "{e:#}");
+            e["path"][1].as_str().unwrap().to_owned()
+        })
+        .collect();
+    paths.sort();
+    assert_eq!(paths, ["attributedUser", "createdByUser", "keys"]);
+}

@@ -114,9 +114,9 @@ async fn identify(
         Presented::Token(token) => Some(token),
         Presented::Unusable => None,
     };
-    if let Some(wait) = address.and_then(|a| state.throttle.cooling_down(a)) {
-        return Err(Refusal::RateLimited(wait));
-    }
+    // A good credential is let in whatever else its address has sent: many
+    // clients may share one address (an office, a NAT), and one of them must
+    // not lock the others out. Only what fails is throttled.
     let outcome = match token {
         Some(token) => state.kw.authenticate(token, domain::time::now()).await,
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
@@ -134,7 +134,13 @@ async fn identify(
         }
         Err(reason) => {
             tracing::info!(%reason, client = ?address, "credential refused");
-            match address.and_then(|a| state.throttle.refused(a)) {
+            let throttled = address.and_then(|a| {
+                state
+                    .throttle
+                    .cooling_down(a)
+                    .or_else(|| state.throttle.refused(a))
+            });
+            match throttled {
                 Some(wait) => Err(Refusal::RateLimited(wait)),
                 None => Err(Refusal::Unauthenticated),
             }

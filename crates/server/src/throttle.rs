@@ -1,10 +1,10 @@
 //! Failed authentication, rate limited per client address.
 //!
 //! Each refused credential counts against its address's quota (governor's GCRA).
-//! An address over quota is cooling down: every credential it presents is answered
-//! 429 with `Retry-After` until the quota refills, before any lookup, so guessing
-//! gets nowhere. Other addresses, and requests that present no credential, are
-//! never slowed by it.
+//! An address over quota is cooling down: every credential from it that fails is
+//! answered 429 with `Retry-After` until the quota refills. A credential that is
+//! good is never refused for what else its address sent (many clients may share
+//! one address), and neither are requests with no credential or other addresses.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
