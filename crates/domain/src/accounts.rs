@@ -13,6 +13,7 @@ use crate::db::write_txn;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::names::{AccountName, Email, Username};
+use crate::page::{MAX_PAGE, Page};
 use crate::personal_tokens::{self, IssuedPersonalAccessToken};
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
@@ -211,11 +212,13 @@ impl Keywarden {
             .try_into()
     }
 
-    /// The accounts a user belongs to, with their role in each.
+    /// The accounts a user belongs to, with their role in each: the first
+    /// [`MAX_PAGE`] by account id.
     pub async fn accounts_of(&self, user: UserId) -> DomainResult<Vec<(Account, Role)>> {
         let rows = membership::Entity::find()
             .filter(membership::Column::UserId.eq(user.0))
             .order_by_asc(membership::Column::AccountId)
+            .limit(MAX_PAGE)
             .all(&self.db)
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -245,12 +248,22 @@ impl Keywarden {
         member(m, u.ok_or(DomainError::NotFound("AccountMember"))?)
     }
 
-    pub async fn members(&self, caller: &Principal, id: AccountId) -> DomainResult<Vec<Member>> {
+    /// A page of the account's members, in the order they joined (by
+    /// membership id). `page.after` is a membership id.
+    pub async fn members(
+        &self,
+        caller: &Principal,
+        id: AccountId,
+        page: Page,
+    ) -> DomainResult<Vec<Member>> {
         authorize(caller, id, Action::ManageMembers, KIND)?;
-        membership::Entity::find()
-            .filter(membership::Column::AccountId.eq(id.0))
-            .order_by_asc(membership::Column::CreatedAt)
-            .order_by_asc(membership::Column::UserId)
+        let mut select = membership::Entity::find().filter(membership::Column::AccountId.eq(id.0));
+        if let Some(after) = page.after {
+            select = select.filter(membership::Column::Id.gt(after));
+        }
+        select
+            .order_by_asc(membership::Column::Id)
+            .limit(page.rows())
             .find_also_related(user::Entity)
             .all(&self.db)
             .await?

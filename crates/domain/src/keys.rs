@@ -8,7 +8,7 @@ use entity::service_account_key as key;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::audit::{self, Actor, Target};
@@ -16,6 +16,7 @@ use crate::db::write_txn;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, UserId};
 use crate::names::KeyName;
+use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::role::Role;
@@ -332,11 +333,13 @@ impl Keywarden {
         Ok(issued)
     }
 
-    /// A service account's keys, newest first; revoked and expired ones included.
+    /// A page of a service account's keys, newest first; revoked and expired
+    /// ones included. `page.after` is a key id.
     pub async fn keys(
         &self,
         caller: &Principal,
         sa: ServiceAccountId,
+        page: Page,
     ) -> DomainResult<Vec<ServiceAccountKey>> {
         let row = service_accounts::load(&self.db, sa, false).await?;
         authorize(
@@ -345,9 +348,13 @@ impl Keywarden {
             Action::ManageKeys,
             service_accounts::KIND,
         )?;
-        key::Entity::find()
-            .filter(key::Column::ServiceAccountId.eq(sa.0))
+        let mut select = key::Entity::find().filter(key::Column::ServiceAccountId.eq(sa.0));
+        if let Some(after) = page.after {
+            select = select.filter(key::Column::Id.lt(after));
+        }
+        select
             .order_by_desc(key::Column::Id)
+            .limit(page.rows())
             .all(&self.db)
             .await?
             .into_iter()

@@ -16,6 +16,7 @@ mod invitations;
 mod keys;
 mod names;
 pub mod object_id;
+mod page;
 mod peers;
 mod personal_tokens;
 mod policy;
@@ -38,6 +39,7 @@ pub use invitations::{
 };
 pub use keys::{CreateKey, IssuedKey, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey};
 pub use names::{AccountName, Description, Email, KeyName, ServiceAccountName, Username};
+pub use page::{MAX_PAGE, Page};
 pub use personal_tokens::{
     CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,
     ROTATION_INTERVAL,

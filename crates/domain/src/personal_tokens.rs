@@ -17,6 +17,7 @@ use crate::db::write_txn;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{TokenId, UserId};
 use crate::names::KeyName;
+use crate::page::MAX_PAGE;
 use crate::policy::require_user;
 use crate::principal::Principal;
 use crate::time::{from_millis, from_millis_opt, future, to_millis};
@@ -292,6 +293,7 @@ impl Keywarden {
         pat::Entity::find()
             .filter(pat::Column::UserId.eq(user.user_id.0))
             .order_by_desc(pat::Column::Id)
+            .limit(MAX_PAGE)
             .all(&self.db)
             .await?
             .into_iter()

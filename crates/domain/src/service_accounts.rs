@@ -13,6 +13,7 @@ use crate::db::write_txn;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, ServiceAccountId, UserId};
 use crate::names::{Description, ServiceAccountName};
+use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::role::Role;
@@ -200,11 +201,17 @@ impl Keywarden {
         &self,
         caller: &Principal,
         account: AccountId,
+        page: Page,
     ) -> DomainResult<Vec<ServiceAccount>> {
         authorize(caller, account, Action::ReadServiceAccounts, "Account")?;
-        service_account::Entity::find()
-            .filter(service_account::Column::AccountId.eq(account.0))
+        let mut select = service_account::Entity::find()
+            .filter(service_account::Column::AccountId.eq(account.0));
+        if let Some(after) = page.after {
+            select = select.filter(service_account::Column::Id.gt(after));
+        }
+        select
             .order_by_asc(service_account::Column::Id)
+            .limit(page.rows())
             .all(&self.db)
             .await?
             .into_iter()

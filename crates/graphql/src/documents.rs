@@ -15,10 +15,16 @@
 //! schema has its own [`Documents`], so a result is only reused by the schema
 //! that produced it.
 //!
+//! Validation also gives the document's cost (see [`crate::limits`]); the
+//! extension charges it to the request's [`CostBudget`], which the operations
+//! of one batch share, and refuses the operation, before anything runs, when
+//! the cost is more than what is left.
+//!
 //! The cache is bounded by the total length of the texts it holds, and a
 //! document longer than [`MAX_CACHED_TEXT`] is parsed every time, so a stream of
 //! distinct documents only churns it.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::ValidationResult;
@@ -26,10 +32,60 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
 use quick_cache::{Weighter, sync::Cache};
 
+use crate::error::Code;
 use crate::limits::aliases;
+
+/// What one HTTP request may still spend, shared by the operations of a batch.
+/// Without one in the request's data, each operation may spend the limit.
+#[derive(Clone, Debug)]
+pub struct CostBudget {
+    limit: usize,
+    left: Arc<AtomicUsize>,
+}
+
+impl CostBudget {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            left: Arc::new(AtomicUsize::new(limit)),
+        }
+    }
+
+    /// Takes `cost` from what is left, or says what is left.
+    fn spend(&self, cost: usize) -> Result<(), usize> {
+        self.left
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |left| {
+                left.checked_sub(cost)
+            })
+            .map(|_| ())
+    }
+}
+
+/// The refusal of a document that costs more than the request may spend.
+fn too_costly(cost: usize, left: usize, limit: usize) -> ServerError {
+    let message = if left == limit {
+        format!(
+            "The document costs {cost}, over the limit of {limit}. Lists count once per item \
+             they can return (ask for smaller pages with `first`, or fewer `nodes` ids), and \
+             nested lists multiply."
+        )
+    } else {
+        format!(
+            "The document costs {cost}, over the {left} left of this request's limit of \
+             {limit}, which the operations of a batch share."
+        )
+    };
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", Code::CostLimitExceeded.as_str());
+    extensions.set("cost", cost);
+    extensions.set("limit", limit);
+    error.extensions = Some(extensions);
+    error
+}
 
 /// The longest document text kept parsed.
 pub const MAX_CACHED_TEXT: usize = 8 * 1024;
@@ -49,6 +105,7 @@ struct Known {
 pub(crate) struct Documents {
     known: Arc<Cache<String, Arc<Known>, TextLength>>,
     max_aliases: usize,
+    max_cost: usize,
 }
 
 /// Weighs a kept document by the length of its text.
@@ -66,18 +123,20 @@ impl std::fmt::Debug for Documents {
         f.debug_struct("Documents")
             .field("entries", &self.known.len())
             .field("max_aliases", &self.max_aliases)
+            .field("max_cost", &self.max_cost)
             .finish()
     }
 }
 
 impl Documents {
-    pub(crate) fn new(max_aliases: usize) -> Self {
+    pub(crate) fn new(max_aliases: usize, max_cost: usize) -> Self {
         // Sized for documents of about 1 KiB; the weight bound is what holds.
         let estimated = usize::try_from(CACHED_TEXT_BYTES / 1024).unwrap_or(usize::MAX);
         let known = Cache::with_weighter(estimated, CACHED_TEXT_BYTES, TextLength);
         Self {
             known: Arc::new(known),
             max_aliases,
+            max_cost,
         }
     }
 }
@@ -145,15 +204,28 @@ impl Extension for ForRequest {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let Some(known) = self.reusable.get() else {
-            return next.run(ctx).await;
+        let result = match self.reusable.get() {
+            None => next.run(ctx).await?,
+            Some(known) => match known.validated.get() {
+                Some(result) => *result,
+                None => {
+                    let result = next.run(ctx).await?;
+                    let _ = known.validated.set(result);
+                    result
+                }
+            },
         };
-        if let Some(result) = known.validated.get() {
-            return Ok(*result);
+        let cost = result.complexity;
+        let limit = self.documents.max_cost;
+        let spent = match ctx.data_opt::<CostBudget>() {
+            Some(budget) => budget.spend(cost).map_err(|left| (left, budget.limit)),
+            None if cost > limit => Err((limit, limit)),
+            None => Ok(()),
+        };
+        match spent {
+            Ok(()) => Ok(result),
+            Err((left, limit)) => Err(vec![too_costly(cost, left, limit)]),
         }
-        let result = next.run(ctx).await?;
-        let _ = known.validated.set(result);
-        Ok(result)
     }
 }
 
@@ -171,7 +243,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_document_that_parsed_is_kept_and_serves_every_operation_in_it() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let text = "query A { a: __typename } query B { b: __typename }";
         assert!(documents.known.get(text).is_none());
@@ -191,7 +263,7 @@ mod tests {
 
     #[tokio::test]
     async fn refused_documents_are_not_kept() {
-        let documents = Documents::new(1);
+        let documents = Documents::new(1, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let too_many = "{ a: __typename b: __typename }";
         let broken = "{ __typename";
@@ -206,7 +278,7 @@ mod tests {
 
     #[tokio::test]
     async fn long_documents_are_parsed_every_time() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let text = format!("{{ __typename }}{}", " ".repeat(MAX_CACHED_TEXT));
         let response = schema.execute(text.as_str()).await;
@@ -220,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn validation_without_variables_is_kept_and_reused() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         // `me` is executed (and refused: no caller) after validation passed.
         let text = "{ me { __typename } t: __typename }";
@@ -229,13 +301,13 @@ mod tests {
             assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
             assert!(!response.errors[0].path.is_empty(), "a field error");
             let kept = validated(&documents, text).expect("kept after the first request");
-            assert_eq!((kept.depth, kept.complexity), (1, 1), "round {round}");
+            assert_eq!((kept.depth, kept.complexity), (1, 10), "round {round}");
         }
     }
 
     #[tokio::test]
     async fn a_kept_validation_is_served_instead_of_validating_again() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let text = "{ __typename }";
         // A kept result no validation of this document would give: a response
@@ -269,7 +341,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_with_variables_are_validated_every_time() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let text = r#"query Q($name: String! = "Query") { __type(name: $name) { name } }"#;
         let with = |value: async_graphql::Value| {
@@ -303,7 +375,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_document_that_fails_validation_fails_every_time() {
-        let documents = Documents::new(30);
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
         let text = "{ noSuchField }";
         for _ in 0..3 {
@@ -315,12 +387,135 @@ mod tests {
 
     #[tokio::test]
     async fn each_schema_validates_for_itself() {
-        let first = Documents::new(30);
-        let second = Documents::new(30);
+        let first = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
+        let second = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
         let text = "{ __typename }";
         let response = schema(&first).execute(text).await;
         assert!(response.errors.is_empty(), "{:?}", response.errors);
         assert!(validated(&first, text).is_some());
         assert!(second.known.get(text).is_none());
+    }
+
+    /// `nodes` with `n` ids, each asking for its `id`: 10 for the field, and
+    /// for each id 10 for its read and 1 for `id`.
+    fn nodes(n: usize) -> String {
+        let ids: Vec<String> = (0..n)
+            .map(|i| format!("\"{}\"", domain::object_id::encode("Account", i as i64 + 1)))
+            .collect();
+        format!("{{ nodes(ids: [{}]) {{ id }} }}", ids.join(", "))
+    }
+
+    /// Whether the response is a refusal for cost (it may carry other errors:
+    /// these schemas have no caller).
+    fn costly(response: &async_graphql::Response) -> bool {
+        response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| c.to_string().contains("COST_LIMIT_EXCEEDED"))
+        })
+    }
+
+    fn refusal(response: &async_graphql::Response) -> (String, i64, i64, String) {
+        assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
+        let error = &response.errors[0];
+        let x = error.extensions.as_ref().expect("coded");
+        let get = |k: &str| x.get(k).cloned().unwrap_or(async_graphql::Value::Null);
+        let number = |k: &str| match get(k) {
+            async_graphql::Value::Number(n) => n.as_i64().unwrap_or(-1),
+            other => panic!("{k}: {other:?}"),
+        };
+        (
+            get("code").to_string(),
+            number("cost"),
+            number("limit"),
+            error.message.clone(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_document_over_the_cost_limit_is_refused_with_its_cost_and_the_limit() {
+        let documents = Documents::new(30, 100);
+        let schema = schema(&documents);
+        // 10 + 8 × 11 = 98: under the limit (it runs, and fails for want of data).
+        let response = schema.execute(nodes(8)).await;
+        assert!(!costly(&response), "{:?}", response.errors);
+        // 10 + 9 × 11 = 109: refused before it runs, every time (also once kept).
+        for _ in 0..2 {
+            let response = schema.execute(nodes(9)).await;
+            let (code, cost, limit, message) = refusal(&response);
+            assert_eq!(code, "\"COST_LIMIT_EXCEEDED\"");
+            assert_eq!((cost, limit), (109, 100));
+            assert!(
+                message.contains("109") && message.contains("100"),
+                "{message}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn nested_lists_multiply() {
+        let documents = Documents::new(30, usize::MAX);
+        let schema = schema(&documents);
+        let text = "{ nodes(ids: []) { id } serviceAccount(id: \"x\") { keys(first: 3) { serviceAccount { keys(first: 2) { id } } } } }";
+        let response = schema.execute(text).await;
+        assert!(!costly(&response), "{:?}", response.errors);
+        // The cost, read from the kept validation.
+        let kept = validated(&documents, text).map(|v| v.complexity);
+        // nodes: 10; serviceAccount: 10 + keys(10 + 3 × (sa 10 + keys(10 + 2 × 1))) = 10 + 10 + 3 × 32.
+        assert_eq!(kept, Some(10 + 10 + 10 + 3 * (10 + 10 + 2)));
+    }
+
+    #[tokio::test]
+    async fn the_operations_of_one_request_share_its_budget() {
+        let documents = Documents::new(30, 150);
+        let schema = schema(&documents);
+        let budget = CostBudget::new(150);
+        let first = schema
+            .execute(Request::new(nodes(8)).data(budget.clone()))
+            .await;
+        assert!(!costly(&first), "98 of 150: {:?}", first.errors);
+        let second = schema
+            .execute(Request::new(nodes(8)).data(budget.clone()))
+            .await;
+        let (code, cost, limit, message) = refusal(&second);
+        assert_eq!(code, "\"COST_LIMIT_EXCEEDED\"");
+        assert_eq!((cost, limit), (98, 150));
+        assert!(message.contains("52 left"), "{message}");
+        // A request of its own has the whole budget again.
+        let alone = schema
+            .execute(Request::new(nodes(8)).data(CostBudget::new(150)))
+            .await;
+        assert!(!costly(&alone), "{:?}", alone.errors);
+    }
+
+    /// The figures `docs/limits.md` gives.
+    #[tokio::test]
+    async fn the_documented_costs_are_the_counted_ones() {
+        let documents = Documents::new(30, usize::MAX);
+        let schema = schema(&documents);
+        let seed = include_str!("../../../tests/lumar/GetServiceAccounts.graphql");
+        let two = "{ serviceAccount(id: \"x\") { keys { serviceAccount { keys { id } } } } }";
+        let three = "{ serviceAccount(id: \"x\") { keys { serviceAccount { keys { serviceAccount \
+                     { keys { serviceAccount { id } } } } } } } }";
+        let aliases: String = (0..10)
+            .map(|i| format!("n{i}: nodes(ids: $ids) {{ id }} "))
+            .collect();
+        let nodes = format!(
+            "query($ids: [ObjectID!]! = [{}]) {{ {aliases} }}",
+            vec![format!("\"{}\"", domain::object_id::encode("Account", 1)); 100].join(",")
+        );
+        let cost = |text: &str| validated(&documents, text).map(|v| v.complexity);
+        for (text, expected) in [
+            ("{ me { id name } }".to_owned(), 12),
+            (seed.to_owned(), 31_722),
+            (two.to_owned(), 3_520),
+            (three.to_owned(), 1_426_020),
+            (nodes, 11_100),
+        ] {
+            let response = schema.execute(text.as_str()).await;
+            assert!(!costly(&response), "{:?}", response.errors);
+            assert_eq!(cost(&text), Some(expected), "{text}");
+        }
     }
 }

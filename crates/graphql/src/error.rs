@@ -11,6 +11,8 @@ pub const UNAUTHENTICATED_MESSAGE: &str =
 pub const INTERNAL_MESSAGE: &str = "Internal server error";
 pub const SECRET_MESSAGE: &str =
     "The 'secret' field must be requested when creating a key: it is shown only once.";
+pub const ROTATION_SECRET_MESSAGE: &str =
+    "The 'secret' field must be requested when rotating a key: the new key is shown only once.";
 
 /// The codes a client can see.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -20,6 +22,8 @@ pub enum Code {
     EntityNotFound,
     BadUserInput,
     LimitExceeded,
+    /// A document whose cost is over what the request may spend.
+    CostLimitExceeded,
     Internal,
 }
 
@@ -31,6 +35,7 @@ impl Code {
             Code::EntityNotFound => "ENTITY_NOT_FOUND",
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
+            Code::CostLimitExceeded => "COST_LIMIT_EXCEEDED",
             Code::Internal => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -17,6 +17,7 @@ pub mod types;
 use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, Value};
 use domain::Keywarden;
 
+pub use documents::CostBudget;
 pub use limits::Limits;
 pub use mutation::Mutation;
 pub use query::Query;
@@ -36,6 +37,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 pub struct Schemas {
     pub authenticated: KeywardenSchema,
     pub anonymous: KeywardenSchema,
+    /// What one request may spend (see [`CostBudget`]).
+    pub cost_limit: usize,
 }
 
 impl std::fmt::Debug for Schemas {
@@ -51,13 +54,16 @@ pub fn schemas(kw: Keywarden, limits: &Limits) -> Schemas {
         schema_builder()
             .data(kw.clone())
             .limit_depth(limits.max_depth)
-            .limit_complexity(limits.max_complexity)
             .limit_directives(limits.max_directives)
-            .extension(documents::Documents::new(limits.max_aliases))
+            .extension(documents::Documents::new(
+                limits.max_aliases,
+                limits.max_cost,
+            ))
     };
     Schemas {
         authenticated: build().finish(),
         anonymous: build().disable_suggestions().finish(),
+        cost_limit: limits.max_cost,
     }
 }
 
@@ -86,6 +92,10 @@ pub const VALIDATION_CODE: &str = "GRAPHQL_VALIDATION_FAILED";
 pub fn finish(response: &mut Response) -> Outcome {
     let mut outcome = Outcome::Executed;
     for error in &mut response.errors {
+        if error.path.is_empty() {
+            // Nothing ran: the request itself was refused.
+            outcome = Outcome::Rejected;
+        }
         let coded = error
             .extensions
             .as_ref()
@@ -94,7 +104,6 @@ pub fn finish(response: &mut Response) -> Outcome {
             continue;
         }
         let code = if error.path.is_empty() {
-            outcome = Outcome::Rejected;
             VALIDATION_CODE
         } else if is_argument_error(&error.message) {
             error::Code::BadUserInput.as_str()

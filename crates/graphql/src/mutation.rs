@@ -10,7 +10,7 @@ use domain::{
 };
 
 use crate::context::{HumanOnly, caller, kw, selects};
-use crate::error::{ApiResult, SECRET_MESSAGE, api, bad_input};
+use crate::error::{ApiResult, ROTATION_SECRET_MESSAGE, SECRET_MESSAGE, api, bad_input};
 use crate::inputs::*;
 use crate::types::{
     AccountInvitation, AccountMember, PersonalAccessToken, ServiceAccount, ServiceAccountKey,
@@ -201,7 +201,7 @@ impl Mutation {
         ctx: &Context<'_>,
         input: RotateServiceAccountKeyInput,
     ) -> Result<ServiceAccountKey> {
-        require_selected(ctx, "secret", SECRET_MESSAGE)?;
+        require_selected(ctx, "secret", ROTATION_SECRET_MESSAGE)?;
         let request = RotateKey {
             key_id: key_id(&input.service_account_key_id)?,
             expires_at: input.expires_at.map(|t| t.0),

@@ -8,6 +8,7 @@ use domain::{Action, ActorKind, AuditQuery, Principal, Role};
 
 use crate::context::{caller, kw, or_null};
 use crate::error::{ApiResult, Code, bad_input, coded};
+use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 
 /// The role codes, spelled as the API spells them.
@@ -106,10 +107,19 @@ impl Account {
         Ok(caller(ctx)?.role_in(self.0.id).map(RoleCode::from))
     }
 
-    async fn service_accounts(&self, ctx: &Context<'_>) -> Option<Vec<ServiceAccount>> {
+    /// The account's service accounts, oldest first: up to `first` (at most and
+    /// by default 100) after the one whose id is `after`.
+    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
+    async fn service_accounts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<ServiceAccount>> {
         let found: Result<Option<Vec<ServiceAccount>>> = async {
+            let page = page(first, after.as_ref(), "ServiceAccount", LIST_PAGE)?;
             let list = kw(ctx)
-                .service_accounts(caller(ctx)?, self.0.id)
+                .service_accounts(caller(ctx)?, self.0.id, page)
                 .await
                 .api()?;
             Ok(Some(list.into_iter().map(ServiceAccount).collect()))
@@ -118,17 +128,28 @@ impl Account {
         or_null(ctx, found)
     }
 
-    /// The users of this account and their roles. Service accounts are not members.
-    async fn members(&self, ctx: &Context<'_>) -> Option<Vec<AccountMember>> {
+    /// The users of this account and their roles, in the order they joined: up
+    /// to `first` (at most and by default 100) after the membership `after`.
+    /// Service accounts are not members.
+    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<AccountMember>> {
         let found: Result<Option<Vec<AccountMember>>> = async {
-            let list = kw(ctx).members(caller(ctx)?, self.0.id).await.api()?;
+            let page = page(first, after.as_ref(), "AccountMember", LIST_PAGE)?;
+            let list = kw(ctx).members(caller(ctx)?, self.0.id, page).await.api()?;
             Ok(Some(list.into_iter().map(AccountMember).collect()))
         }
         .await;
         or_null(ctx, found)
     }
 
-    /// Invitations that can still be accepted, newest first (Admins only).
+    /// Invitations that can still be accepted, newest first (Admins only; an
+    /// account has at most 100).
+    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn invitations(&self, ctx: &Context<'_>) -> Option<Vec<AccountInvitation>> {
         let found: Result<Option<Vec<AccountInvitation>>> = async {
             let list = kw(ctx)
@@ -149,6 +170,9 @@ impl Account {
     }
 
     /// The audit log, oldest first.
+    #[graphql(
+        complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
+    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -196,6 +220,36 @@ impl Account {
 /// The most items one page may hold, and the size of a page when none is asked for.
 pub const MAX_PAGE: i32 = 100;
 const DEFAULT_PAGE: i32 = 50;
+/// The size of a plain list's page when none is asked for: the largest.
+const LIST_PAGE: u64 = domain::MAX_PAGE;
+/// The size of a page of keys when none is asked for: as many as can be active.
+const KEYS_PAGE: u64 = domain::MAX_ACTIVE_KEYS;
+
+/// A page of a plain list: `first` between 0 and the largest page, `after` the
+/// id of an item of the list (of type `kind`).
+fn page(
+    first: Option<i32>,
+    after: Option<&ObjectId>,
+    kind: &str,
+    default: u64,
+) -> Result<domain::Page> {
+    let limit = match first {
+        None => default,
+        Some(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| *n <= domain::MAX_PAGE)
+            .ok_or_else(|| {
+                bad_input(format!("first must be between 0 and {}", domain::MAX_PAGE))
+            })?,
+    };
+    let after = after
+        .map(|id| {
+            id.of(kind)
+                .ok_or_else(|| bad_input(format!("after must be the id of a {kind} of this list")))
+        })
+        .transpose()?;
+    Ok(domain::Page { after, limit })
+}
 
 fn cursor_of(id: i64) -> String {
     domain::object_id::encode("AuditEvent", id)
@@ -294,7 +348,9 @@ impl User {
         false
     }
 
-    /// The accounts this user belongs to. Only for the user themself.
+    /// The accounts this user belongs to (the first 100). Only for the user
+    /// themself.
+    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn accounts(&self, ctx: &Context<'_>) -> Option<Vec<Account>> {
         let found: Result<Option<Vec<Account>>> = async {
             self.only_self(ctx)?;
@@ -305,7 +361,9 @@ impl User {
         or_null(ctx, found)
     }
 
-    /// This user's tokens, newest first. Only for the user themself.
+    /// This user's tokens, newest first (the latest 100). Only for the user
+    /// themself.
+    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn personal_access_tokens(&self, ctx: &Context<'_>) -> Option<Vec<PersonalAccessToken>> {
         let found: Result<Option<Vec<PersonalAccessToken>>> = async {
             self.only_self(ctx)?;
@@ -378,6 +436,7 @@ impl ServiceAccount {
         true
     }
 
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let account = kw(ctx)
             .account(caller(ctx)?, self.0.account_id)
@@ -388,6 +447,7 @@ impl ServiceAccount {
 
     /// The user who created it, while that user exists. `null`, with an
     /// error, for a caller who may not read users (a service account).
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = match self.0.created_by_user_id {
             Some(id) => {
@@ -401,6 +461,7 @@ impl ServiceAccount {
     /// The user its actions are attributed to: its creator while a member of the
     /// account, otherwise the account's oldest Admin. `null`, with an error, for
     /// a caller who may not read users (a service account).
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn attributed_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = async {
             let who = kw(ctx)
@@ -418,10 +479,18 @@ impl ServiceAccount {
         or_null(ctx, found)
     }
 
-    /// Its keys, newest first, revoked and expired ones included.
-    async fn keys(&self, ctx: &Context<'_>) -> Option<Vec<ServiceAccountKey>> {
+    /// Its keys, newest first, revoked and expired ones included: up to `first`
+    /// (by default 50, at most 100) after the key whose id is `after`.
+    #[graphql(complexity = "list_cost(page_len(first, KEYS_PAGE), child_complexity)")]
+    async fn keys(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<ServiceAccountKey>> {
         let found: Result<Option<Vec<ServiceAccountKey>>> = async {
-            let list = kw(ctx).keys(caller(ctx)?, self.0.id).await.api()?;
+            let page = page(first, after.as_ref(), "ServiceAccountKey", KEYS_PAGE)?;
+            let list = kw(ctx).keys(caller(ctx)?, self.0.id, page).await.api()?;
             Ok(Some(
                 list.into_iter()
                     .map(|key| ServiceAccountKey { key, secret: None })
@@ -496,6 +565,7 @@ impl ServiceAccountKey {
             .map(|k| ObjectId::new("ServiceAccountKey", k.0))
     }
 
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = async {
             let Some(id) = self.key.created_by_user_id else {
@@ -508,6 +578,7 @@ impl ServiceAccountKey {
         or_null(ctx, found)
     }
 
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn service_account(&self, ctx: &Context<'_>) -> Result<ServiceAccount> {
         Ok(ServiceAccount(self.owner(ctx).await?))
     }
@@ -690,6 +761,7 @@ impl AuditEvent {
     }
 
     /// Who did it, while they still exist and the caller may see them.
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<PrincipalNode>> {
         let kw = kw(ctx);
         let caller = caller(ctx)?;
@@ -727,6 +799,7 @@ impl AuditEvent {
     }
 
     /// The human the action is attributed to.
+    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn attributed_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match (self.0.attributed_user_id, self.0.account_id) {
             (Some(id), Some(account)) => {

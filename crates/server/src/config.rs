@@ -119,9 +119,11 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_MAX_DEPTH", default_value_t = graphql::Limits::default().max_depth)]
     pub max_depth: usize,
 
-    /// Most fields one GraphQL document may resolve.
-    #[arg(long, env = "KEYWARDEN_MAX_COMPLEXITY", default_value_t = graphql::Limits::default().max_complexity)]
-    pub max_complexity: usize,
+    /// The highest cost one request may have: every field counts 1, a field that
+    /// reads the database 10 more, and a list counts its selection once per item
+    /// it can return (see docs/limits.md). A batch's operations share it.
+    #[arg(long, alias = "max-complexity", env = "KEYWARDEN_MAX_COST", default_value_t = graphql::Limits::default().max_cost)]
+    pub max_cost: usize,
 
     /// Most aliases in one GraphQL document.
     #[arg(long, env = "KEYWARDEN_MAX_ALIASES", default_value_t = graphql::Limits::default().max_aliases)]

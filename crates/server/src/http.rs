@@ -246,6 +246,9 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
             ),
         );
     }
+    // The operations of a batch share one budget, so a batch costs no more
+    // than one document may.
+    let batch = batch.data(graphql::CostBudget::new(state.schemas.cost_limit));
     let (schema, batch) = match identify(&state, address, credential.presented()).await {
         Ok(None) => (&state.schemas.anonymous, batch),
         Ok(Some(principal)) => (&state.schemas.authenticated, batch.data(principal)),

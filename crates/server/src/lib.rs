@@ -98,7 +98,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
 
     let limits = graphql::Limits {
         max_depth: args.max_depth,
-        max_complexity: args.max_complexity,
+        max_cost: args.max_cost,
         max_aliases: args.max_aliases,
         max_directives: args.max_directives,
     };

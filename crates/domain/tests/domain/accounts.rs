@@ -80,7 +80,7 @@ async fn a_username_is_unique_within_an_account_only() {
             .unwrap();
     assert_eq!(other.member.username, "bob");
     let acme_bob =
-        w.kw.members(&acme.admin, acme.id)
+        w.kw.members(&acme.admin, acme.id, domain::Page::default())
             .await
             .unwrap()
             .into_iter()
@@ -173,7 +173,10 @@ async fn the_last_admin_can_be_neither_demoted_nor_removed() {
             .await,
         Err(DomainError::Conflict(_))
     ));
-    let members = w.kw.members(&bob, acme.id).await.unwrap();
+    let members =
+        w.kw.members(&bob, acme.id, domain::Page::default())
+            .await
+            .unwrap();
     let roles: Vec<_> = members
         .iter()
         .map(|m| (m.username.as_str(), m.role))
@@ -190,7 +193,7 @@ async fn only_admins_manage_members_and_outsiders_see_nothing() {
     let (_, robot, _) = w.robot(&acme, Role::Admin).await;
     for caller in [&editor, &robot] {
         assert!(matches!(
-            w.kw.members(caller, acme.id).await,
+            w.kw.members(caller, acme.id, domain::Page::default()).await,
             Err(DomainError::Unauthorized(_))
         ));
         assert!(matches!(
@@ -200,7 +203,8 @@ async fn only_admins_manage_members_and_outsiders_see_nothing() {
         ));
     }
     assert!(matches!(
-        w.kw.members(&globex.admin, acme.id).await,
+        w.kw.members(&globex.admin, acme.id, domain::Page::default())
+            .await,
         Err(DomainError::NotFound("Account"))
     ));
     assert!(matches!(

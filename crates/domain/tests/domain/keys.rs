@@ -39,7 +39,10 @@ async fn a_key_keeps_its_name_expiry_and_ceiling() {
         Some(acme.admin.id())
     );
     assert!(token.starts_with(&format!("lmr_sa_{}_", sa.id)));
-    let listed = w.kw.keys(&acme.admin, sa.id).await.unwrap();
+    let listed =
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap();
     assert_eq!(listed, vec![issued.key]);
 }
 
@@ -58,7 +61,12 @@ async fn a_key_cannot_expire_in_the_past_or_now() {
             other => panic!("{other:?}"),
         }
     }
-    assert!(w.kw.keys(&acme.admin, sa.id).await.unwrap().is_empty());
+    assert!(
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -112,7 +120,11 @@ async fn the_fifty_first_active_key_is_refused_but_revoked_and_expired_ones_do_n
         w.kw.create_key(&acme.admin, create_key(sa.id), later).await,
         Err(DomainError::LimitExceeded(_))
     ));
-    let any_active = w.kw.keys(&acme.admin, sa.id).await.unwrap()[0].id;
+    let any_active =
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap()[0]
+            .id;
     w.kw.revoke_key(&acme.admin, any_active, later)
         .await
         .unwrap();

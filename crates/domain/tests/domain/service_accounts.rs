@@ -33,7 +33,9 @@ async fn an_admin_creates_reads_and_lists_service_accounts() {
     assert_eq!((sa.created_at, sa.updated_at), (t0(), t0()));
     assert_eq!(w.kw.service_account(&acme.admin, sa.id).await.unwrap(), sa);
     assert_eq!(
-        w.kw.service_accounts(&acme.admin, acme.id).await.unwrap(),
+        w.kw.service_accounts(&acme.admin, acme.id, domain::Page::default())
+            .await
+            .unwrap(),
         vec![sa]
     );
 }
@@ -58,7 +60,11 @@ async fn editors_viewers_and_service_accounts_may_not_manage_or_read_service_acc
                 .map(|_| ()),
         );
         unauthorized(w.kw.service_account(caller, sa.id).await.map(|_| ()));
-        unauthorized(w.kw.service_accounts(caller, acme.id).await.map(|_| ()));
+        unauthorized(
+            w.kw.service_accounts(caller, acme.id, domain::Page::default())
+                .await
+                .map(|_| ()),
+        );
         unauthorized(
             w.kw.update_service_account(caller, sa.id, UpdateServiceAccount::default(), t0())
                 .await
@@ -74,7 +80,11 @@ async fn editors_viewers_and_service_accounts_may_not_manage_or_read_service_acc
                 .await
                 .map(|_| ()),
         );
-        unauthorized(w.kw.keys(caller, sa.id).await.map(|_| ()));
+        unauthorized(
+            w.kw.keys(caller, sa.id, domain::Page::default())
+                .await
+                .map(|_| ()),
+        );
     }
     // Each may still read the account itself.
     for caller in [&editor, &viewer, &robot] {
@@ -112,7 +122,11 @@ async fn another_accounts_service_account_is_not_found_whether_it_exists_or_not(
                 .await
                 .map(|_| ()),
         );
-        not_found(w.kw.keys(&acme.admin, id).await.map(|_| ()));
+        not_found(
+            w.kw.keys(&acme.admin, id, domain::Page::default())
+                .await
+                .map(|_| ()),
+        );
     }
     // Another account itself is not found either, for users and service accounts.
     assert!(matches!(
@@ -129,7 +143,7 @@ async fn another_accounts_service_account_is_not_found_whether_it_exists_or_not(
         Err(DomainError::NotFound("Account"))
     ));
     assert!(
-        w.kw.service_accounts(&globex.admin, globex.id)
+        w.kw.service_accounts(&globex.admin, globex.id, domain::Page::default())
             .await
             .unwrap()
             .len()
