@@ -114,7 +114,7 @@ async fn aliases_and_directives_are_limited() {
 }
 
 #[tokio::test]
-async fn a_huge_body_is_refused_with_413() {
+async fn a_huge_body_is_refused_with_413_declared_or_streamed_alike() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let api = Api::start().await;
     // Raw HTTP, so the answer can be read although the server stops reading the
@@ -138,6 +138,30 @@ async fn a_huge_body_is_refused_with_413() {
     let _ = stream.read_to_end(&mut answer).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let declared: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    // The same body without a declared length (chunked) gets the same answer.
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
+         Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    for _ in 0..(length / chunk.len()) {
+        let framed = [format!("{:x}\r\n", chunk.len()).as_bytes(), &chunk, b"\r\n"].concat();
+        if stream.write_all(&framed).await.is_err() {
+            break;
+        }
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let streamed: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(declared, streamed);
+    assert_eq!(
+        declared["errors"][0]["extensions"]["code"],
+        "PAYLOAD_TOO_LARGE"
+    );
     // The server is still there.
     assert_eq!(api.gql(None, "{ __typename }", json!({})).await.status, 200);
 }

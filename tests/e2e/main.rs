@@ -13,6 +13,7 @@ mod matrix;
 mod races;
 mod scale;
 mod secrets;
+mod slow;
 mod support;
 mod tenants;
 mod verify;

@@ -141,6 +141,23 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
     pub request_timeout_ms: u64,
 
+    /// Milliseconds a request head may take to arrive, from its first byte (from
+    /// the connection's opening, for the first); then the connection is closed.
+    #[arg(long, env = "KEYWARDEN_HEADER_READ_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_MS)]
+    pub header_read_timeout_ms: u64,
+
+    /// Milliseconds a request body may take to arrive, from its head (408).
+    #[arg(long, env = "KEYWARDEN_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub body_read_timeout_ms: u64,
+
+    /// Milliseconds a connection may stay open between requests.
+    #[arg(long, env = "KEYWARDEN_KEEP_ALIVE_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_KEEP_ALIVE_TIMEOUT_MS)]
+    pub keep_alive_timeout_ms: u64,
+
+    /// Most connections open at once; more wait in the kernel's backlog.
+    #[arg(long, env = "KEYWARDEN_MAX_CONNECTIONS", default_value_t = crate::listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
     /// Refused credentials allowed per client address per minute before 429.
     #[arg(long, env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE", default_value_t = std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN))]
     pub auth_failures_per_minute: std::num::NonZeroU32,

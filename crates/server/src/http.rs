@@ -1,11 +1,12 @@
 //! The HTTP surface: GraphQL, health, readiness and the gateway check.
 //!
 //! HTTP statuses are decided here and nowhere else: 401 with `WWW-Authenticate`
-//! for a presented credential that is refused, 429 with `Retry-After` for an
-//! address that has had too many refused, 413 for a body over the limit, 400 for a
-//! document that does not parse or validate (or a batch that is too long), 503 for
-//! a request that ran out of time, and 200 for everything GraphQL executed, field
-//! errors included.
+//! for a presented credential that is refused, 429 with `Retry-After` for a
+//! refused credential from an address that has had too many refused, 413 for a
+//! body over the limit (declared or streamed), 408 for a body that does not
+//! arrive in time, 400 for a document that does not parse or validate (or a
+//! batch that is too long, or too costly), 503 for a request that ran out of
+//! time, and 200 for everything GraphQL executed, field errors included.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -15,17 +16,18 @@ use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
+use axum::body::Body;
 use axum::extract::{ConnectInfo, FromRequest, Request, State};
-use axum::http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
+use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::{AuthError, Keywarden, Principal};
 use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 use graphql::{Outcome, Schemas};
-use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{CredentialHeaders, Presented, presented};
 use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
@@ -38,6 +40,8 @@ pub struct HttpLimits {
     pub max_batch: usize,
     /// How long one request may run.
     pub request_timeout: Duration,
+    /// How long a request's body may take to arrive, from its head.
+    pub body_read_timeout: Duration,
 }
 
 impl Default for HttpLimits {
@@ -46,6 +50,7 @@ impl Default for HttpLimits {
             max_body_bytes: 1024 * 1024,
             max_batch: 10,
             request_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -80,17 +85,78 @@ impl CredentialCounters {
 }
 
 pub fn app(state: AppState) -> Router {
-    let max_body = state.limits.max_body_bytes;
+    // Shared behind one pointer: the router hands every request its own copy
+    // of the state.
+    let state = Arc::new(state);
     Router::new()
         .route("/graphql", get(graphiql).post(graphql_request))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/v1/verify", get(verify))
         .route("/metrics", get(render_metrics))
-        .layer(RequestBodyLimitLayer::new(max_body))
-        // Shared behind one pointer: the router hands every request its own
-        // copy of the state.
-        .with_state(Arc::new(state))
+        .layer(from_fn_with_state(state.clone(), read_body))
+        .with_state(state)
+}
+
+/// Reads a request's body whole before any handler sees it: refused with 413
+/// when it declares, or turns out to have, more than the limit, and with 408
+/// (closing the connection) when it does not arrive within the body timeout, so
+/// that a client trickling a body holds nothing for long.
+async fn read_body(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let limit = state.limits.max_body_bytes;
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
+        return too_large(limit);
+    }
+    let (parts, body) = request.into_parts();
+    let read = tokio::time::timeout(
+        state.limits.body_read_timeout,
+        axum::body::to_bytes(body, limit),
+    );
+    match read.await {
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(e)) => {
+            let cause = e.into_inner();
+            if cause
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some()
+            {
+                return too_large(limit);
+            }
+            tracing::info!(error = %cause, "a request body could not be read");
+            graphql_error(
+                StatusCode::BAD_REQUEST,
+                graphql::VALIDATION_CODE,
+                "The request body could not be read.",
+            )
+        }
+        Err(_) => {
+            let mut response = graphql_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "The request body did not arrive in time.",
+            );
+            response
+                .headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    graphql_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "PAYLOAD_TOO_LARGE",
+        &format!("The body is over {limit} bytes"),
+    )
 }
 
 const CHALLENGE: &str = r#"Bearer realm="keywarden""#;
@@ -218,13 +284,6 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
         Err(rejection) => {
             // The parser's own words stay in the log.
             tracing::info!(error = %rejection.0, "a request that is not GraphQL");
-            if too_large(&rejection) {
-                return graphql_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    &format!("The body is over {} bytes", state.limits.max_body_bytes),
-                );
-            }
             return graphql_error(
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
@@ -278,17 +337,6 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
         }
     };
     (status, Json(response)).into_response()
-}
-
-/// Whether the body was cut off by the size limit while it streamed in (a body
-/// that declares its length is refused before it is read, by the limit layer).
-fn too_large(rejection: &GraphQLRejection) -> bool {
-    use async_graphql::ParseRequestError;
-    match &rejection.0 {
-        ParseRequestError::PayloadTooLarge => true,
-        ParseRequestError::Io(e) => e.to_string().contains("length limit exceeded"),
-        _ => false,
-    }
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod config;
 pub mod http;
+mod listener;
 mod pepper;
 pub mod throttle;
 
@@ -16,6 +17,7 @@ use domain::{AccountName, Email, Keywarden, Username};
 
 use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
 use crate::http::{AppState, CredentialCounters, HttpLimits, app};
+use crate::listener::ConnectionLimits;
 use crate::throttle::FailedAuthLimiter;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -114,6 +116,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch,
             request_timeout: Duration::from_millis(args.request_timeout_ms),
+            body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
         },
         throttle: Arc::new(FailedAuthLimiter::new(args.auth_failures_per_minute)),
         credentials: CredentialCounters::register(),
@@ -123,11 +126,12 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         state.throttle.clone(),
         Duration::from_secs(args.usage_flush_interval.max(1)),
     ));
-    let router = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving HTTP")?;
+    let connections = ConnectionLimits {
+        header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
+        keep_alive_timeout: Duration::from_millis(args.keep_alive_timeout_ms),
+        max_connections: args.max_connections,
+    };
+    listener::serve(listener, app(state), connections, shutdown).await;
     background.abort();
     if let Err(e) = kw.flush_usage().await.map(|written| {
         metrics::counter!("keywarden_last_used_writes_total").increment(written);
