@@ -396,3 +396,40 @@ async fn a_refused_nullable_field_is_null_with_its_error_and_the_rest_of_me_arri
     paths.sort();
     assert_eq!(paths, ["attributedUser", "createdByUser", "keys"]);
 }
+
+#[tokio::test]
+async fn an_empty_batch_or_an_empty_request_gets_a_plain_message() {
+    let api = Api::start().await;
+    for (body, says) in [
+        (
+            json!([]),
+            "A batch is a JSON array of 1 to 10 request objects",
+        ),
+        (json!({}), "The request has no query"),
+        (json!({ "query": "  " }), "The request has no query"),
+    ] {
+        let answer = api.post(&[], body.clone()).await;
+        assert_eq!(answer.status, 400, "{body}");
+        let (code, message) = answer.error();
+        assert_eq!(code, "GRAPHQL_VALIDATION_FAILED");
+        assert!(message.starts_with(says), "{body}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn a_rotation_that_does_not_ask_for_the_secret_says_so_and_rotates_nothing() {
+    let api = Api::start().await;
+    let sa = api.service_account("ci", "Viewer").await;
+    let (key, _) = api.key(&sa).await;
+    let answer = api
+        .gql(
+            Some(&api.admin),
+            "mutation($i: RotateServiceAccountKeyInput!) { rotateServiceAccountKey(input: $i) { id } }",
+            json!({ "i": { "serviceAccountKeyId": key } }),
+        )
+        .await;
+    let (code, message) = answer.error();
+    assert_eq!(code, "BAD_USER_INPUT");
+    assert!(message.contains("when rotating a key"), "{message}");
+    assert_eq!(key_count(&api, &sa).await, 1);
+}

@@ -259,3 +259,56 @@ async fn the_audit_log_is_a_connection_with_actors_and_targets() {
         .await;
     assert_eq!(both.code(), "BAD_USER_INPUT");
 }
+
+#[tokio::test]
+async fn a_key_shows_the_role_it_acts_with_and_a_ceiling_above_its_account_is_refused() {
+    let api = Api::start().await;
+    let sa = api.service_account("ci", "Editor").await;
+    let create = "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { id secret roleCode roleCeiling } }";
+    let above = api
+        .gql(
+            Some(&api.admin),
+            create,
+            serde_json::json!({ "i": { "serviceAccountId": sa, "roleCode": "Admin" } }),
+        )
+        .await;
+    assert_eq!(above.code(), "BAD_USER_INPUT");
+    let capped = api
+        .admin(
+            create,
+            serde_json::json!({ "i": { "serviceAccountId": sa, "roleCode": "Viewer" } }),
+        )
+        .await;
+    assert_eq!(capped["createServiceAccountKey"]["roleCode"], "Viewer");
+    assert_eq!(capped["createServiceAccountKey"]["roleCeiling"], "Viewer");
+    let plain = api
+        .admin(
+            create,
+            serde_json::json!({ "i": { "serviceAccountId": sa } }),
+        )
+        .await;
+    assert_eq!(plain["createServiceAccountKey"]["roleCode"], "Editor");
+    assert_eq!(
+        plain["createServiceAccountKey"]["roleCeiling"],
+        serde_json::Value::Null
+    );
+    // Lowered below the ceiling, the key shows what it now acts with.
+    api.admin(
+        "mutation($i: UpdateServiceAccountInput!) { updateServiceAccount(input: $i) { serviceAccount { id } } }",
+        serde_json::json!({ "i": { "serviceAccountId": sa, "roleCode": "Viewer" } }),
+    )
+    .await;
+    let keys = api
+        .admin(
+            "query($id: ObjectID!) { serviceAccount(id: $id) { keys { roleCode roleCeiling } } }",
+            serde_json::json!({ "id": sa }),
+        )
+        .await;
+    assert_eq!(
+        keys["serviceAccount"]["keys"],
+        serde_json::json!([
+            { "roleCode": "Viewer", "roleCeiling": null },
+            { "roleCode": "Viewer", "roleCeiling": "Viewer" }
+        ])
+    );
+}

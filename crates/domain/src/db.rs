@@ -10,7 +10,9 @@
 use std::time::Duration;
 
 use migration::MigratorTrait;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sea_orm::sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, SqliteTransactionMode, SqlxSqliteConnector, Statement, TransactionOptions,
@@ -54,6 +56,14 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<DatabaseConnectio
         if in_memory {
             // Each connection to an unnamed in-memory database is a database of its own.
             opts.max_connections(1);
+        } else {
+            let path = url
+                .parse::<SqliteConnectOptions>()
+                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(e))))?
+                .get_filename()
+                .to_owned();
+            owner_only(&path, url.contains("mode=rwc"))
+                .map_err(|e| DbErr::Custom(format!("securing {}: {e}", path.display())))?;
         }
         opts.map_sqlx_sqlite_opts(move |o| {
             let o = o
@@ -68,6 +78,48 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<DatabaseConnectio
         });
     }
     Database::connect(opts).await
+}
+
+/// The database holds usernames, emails and credential digests: its file is
+/// readable by its owner only. A new file is created so (SQLite gives its
+/// journal and WAL files the database file's mode); an existing one that others
+/// could read is narrowed, with its journal files, and the log says so.
+#[cfg(unix)]
+fn owner_only(path: &std::path::Path, create: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if create {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut files = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        let Ok(meta) = std::fs::metadata(&file) else {
+            continue;
+        };
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+            tracing::warn!(file = %file.display(), "the database file was readable by others: now owner-only (0600)");
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_: &std::path::Path, _: bool) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// A key for PostgreSQL's advisory lock that serialises migrations.

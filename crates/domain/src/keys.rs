@@ -51,6 +51,25 @@ impl ServiceAccountKey {
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
     }
+
+    /// The role the key acts with under a service account of `role`.
+    pub fn acts_with(&self, role: Role) -> Role {
+        role.capped(self.role_ceiling)
+    }
+}
+
+/// Refuses a ceiling above the service account's role: the key could never
+/// act with it, and showing it would mislead.
+fn check_ceiling(ceiling: Option<Role>, service_account_role: Role) -> DomainResult<()> {
+    match ceiling {
+        Some(ceiling) if ceiling > service_account_role => Err(DomainError::invalid(format!(
+            "roleCode {} is above the service account's role {}: a key acts with at most \
+             its service account's role",
+            ceiling.code(),
+            service_account_role.code()
+        ))),
+        _ => Ok(()),
+    }
 }
 
 impl TryFrom<key::Model> for ServiceAccountKey {
@@ -188,6 +207,7 @@ impl Keywarden {
         let sa = service_accounts::load(&txn, input.service_account_id, true).await?;
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, service_accounts::KIND)?;
+        check_ceiling(input.role_ceiling, Role::from_stored(&sa.role)?)?;
         if count_active(&txn, input.service_account_id, None, now).await? >= MAX_ACTIVE_KEYS {
             return Err(DomainError::LimitExceeded(
                 "A service account can have at most 50 active keys: revoke one first",

@@ -26,6 +26,11 @@ impl Role {
         }
     }
 
+    /// This role, lowered to `ceiling` if there is one and it is lower.
+    pub fn capped(self, ceiling: Option<Role>) -> Role {
+        ceiling.map_or(self, |c| self.min(c))
+    }
+
     /// A human-readable name.
     pub fn name(self) -> &'static str {
         match self {

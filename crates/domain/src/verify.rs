@@ -141,10 +141,8 @@ impl Keywarden {
             return Err(AuthError::Mismatch);
         }
         let sa_role = role(&sa.role)?;
-        let effective = match row.role_ceiling.as_deref() {
-            Some(ceiling) => sa_role.min(role(ceiling)?),
-            None => sa_role,
-        };
+        let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
+        let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
         Ok(Verified {
             principal: Principal::ServiceAccount(ServiceAccountPrincipal {

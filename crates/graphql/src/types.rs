@@ -537,8 +537,16 @@ impl ServiceAccountKey {
         self.secret.clone()
     }
 
-    /// The highest role this key acts with, if it is capped below its service account's.
-    async fn role_code(&self) -> Option<RoleCode> {
+    /// The role this key acts with: the lower of its ceiling and its service
+    /// account's role. (Never null; nullable for clients of earlier versions.)
+    #[graphql(complexity = "read_cost(child_complexity)")]
+    async fn role_code(&self, ctx: &Context<'_>) -> Result<Option<RoleCode>> {
+        let owner = self.owner(ctx).await?;
+        Ok(Some(self.key.acts_with(owner.role).into()))
+    }
+
+    /// The ceiling set on this key, if any: it acts with at most this role.
+    async fn role_ceiling(&self) -> Option<RoleCode> {
         self.key.role_ceiling.map(RoleCode::from)
     }
 

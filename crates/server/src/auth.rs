@@ -3,7 +3,9 @@
 //! The credential is read from `x-api-key` first, then from `Authorization` with
 //! the scheme `Bearer`, `ApiKey` or `Key`. A header that is there but unusable (no
 //! token, an unknown scheme, bytes no token has) counts as a presented credential
-//! that is malformed, not as no credential.
+//! that is malformed, not as no credential. Either header given twice with
+//! different values is ambiguous: which one a proxy or a server would take
+//! differs, so the request is refused rather than one of them picked.
 
 use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderValue};
@@ -15,12 +17,26 @@ pub enum Presented<'a> {
     Token(&'a str),
     /// A credential header that holds nothing we could verify.
     Unusable,
+    /// The same credential header twice, with different values.
+    Ambiguous,
 }
 
 const SCHEMES: [&str; 3] = ["Bearer", "ApiKey", "Key"];
 
 pub fn presented(headers: &HeaderMap) -> Presented<'_> {
+    if ambiguous(headers) {
+        return Presented::Ambiguous;
+    }
     from_values(headers.get("x-api-key"), headers.get(AUTHORIZATION))
+}
+
+/// Whether either credential header comes more than once with different values.
+fn ambiguous(headers: &HeaderMap) -> bool {
+    ["x-api-key", AUTHORIZATION.as_str()].iter().any(|name| {
+        let mut values = headers.get_all(*name).iter();
+        let first = values.next();
+        values.any(|v| Some(v) != first)
+    })
 }
 
 /// The two headers a credential may come in, kept apart from the rest of the
@@ -29,6 +45,7 @@ pub fn presented(headers: &HeaderMap) -> Presented<'_> {
 pub struct CredentialHeaders {
     api_key: Option<HeaderValue>,
     authorization: Option<HeaderValue>,
+    ambiguous: bool,
 }
 
 impl CredentialHeaders {
@@ -36,10 +53,14 @@ impl CredentialHeaders {
         Self {
             api_key: headers.get("x-api-key").cloned(),
             authorization: headers.get(AUTHORIZATION).cloned(),
+            ambiguous: ambiguous(headers),
         }
     }
 
     pub fn presented(&self) -> Presented<'_> {
+        if self.ambiguous {
+            return Presented::Ambiguous;
+        }
         from_values(self.api_key.as_ref(), self.authorization.as_ref())
     }
 }
@@ -113,8 +134,41 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_header_twice_with_different_values_is_ambiguous() {
+        for pairs in [
+            &[("x-api-key", "lmr_a"), ("x-api-key", "lmr_b")][..],
+            &[
+                ("authorization", "Bearer lmr_a"),
+                ("authorization", "Bearer lmr_b"),
+            ][..],
+            &[
+                ("authorization", "Bearer lmr_a"),
+                ("authorization", "Key lmr_a"),
+            ][..],
+            &[
+                ("x-api-key", "lmr_a"),
+                ("authorization", "Bearer lmr_c"),
+                ("authorization", "Key lmr_d"),
+            ][..],
+        ] {
+            assert_eq!(
+                presented(&headers(pairs)),
+                Presented::Ambiguous,
+                "{pairs:?}"
+            );
+        }
+        // The same value twice says one thing.
+        let twice = headers(&[("x-api-key", "lmr_a"), ("x-api-key", "lmr_a")]);
+        assert_eq!(presented(&twice), Presented::Token("lmr_a"));
+        // One of each header keeps the documented order.
+        let both = headers(&[("x-api-key", "lmr_a"), ("authorization", "Bearer lmr_b")]);
+        assert_eq!(presented(&both), Presented::Token("lmr_a"));
+    }
+
+    #[test]
     fn the_kept_headers_present_what_the_request_did() {
         for pairs in [
+            &[("x-api-key", "lmr_a"), ("x-api-key", "lmr_b")][..],
             &[("x-api-key", "lmr_a"), ("authorization", "Bearer lmr_b")][..],
             &[("authorization", "Key lmr_c"), ("accept", "lmr_d")][..],
             &[("authorization", "Basic dXNlcjpwYXNz")][..],

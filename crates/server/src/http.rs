@@ -164,6 +164,8 @@ const CHALLENGE: &str = r#"Bearer realm="keywarden""#;
 /// Why a request's credential did not let it in.
 #[derive(Debug)]
 enum Refusal {
+    /// More than one credential, and they differ.
+    Ambiguous,
     Unauthenticated,
     RateLimited(Duration),
     Internal,
@@ -177,6 +179,7 @@ async fn identify(
 ) -> Result<Option<Principal>, Refusal> {
     let token = match presented {
         Presented::Nothing => return Ok(None),
+        Presented::Ambiguous => return Err(Refusal::Ambiguous),
         Presented::Token(token) => Some(token),
         Presented::Unusable => None,
     };
@@ -230,10 +233,13 @@ fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
         Refusal::RateLimited(wait) => {
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds(*wait)));
         }
-        Refusal::Internal => {}
+        Refusal::Internal | Refusal::Ambiguous => {}
     }
     response
 }
+
+const AMBIGUOUS_CODE: &str = "AMBIGUOUS_CREDENTIALS";
+const AMBIGUOUS_MESSAGE: &str = "The request carries two different credentials in one header: send one x-api-key or one Authorization header.";
 
 async fn graphiql() -> Html<String> {
     Html(GraphiQLSource::build().endpoint("/graphql").finish())
@@ -250,6 +256,9 @@ fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 fn graphql_refusal(refusal: Refusal) -> Response {
     let response = match &refusal {
+        Refusal::Ambiguous => {
+            graphql_error(StatusCode::BAD_REQUEST, AMBIGUOUS_CODE, AMBIGUOUS_MESSAGE)
+        }
         Refusal::Unauthenticated => graphql_error(
             StatusCode::UNAUTHORIZED,
             Code::Unauthenticated.as_str(),
@@ -274,8 +283,14 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     let (parts, body) = request.into_parts();
     let address = client_address(&parts);
     let credential = CredentialHeaders::of(&parts.headers);
+    // The body is already whole (see `read_body`): whether it is a JSON array
+    // tells an empty batch, `[]`, from an empty request.
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let parsed = GraphQLBatchRequest::<GraphQLRejection>::from_request(
-        Request::from_parts(parts, body),
+        Request::from_parts(parts, Body::from(body)),
         &state,
     )
     .await;
@@ -292,6 +307,25 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
         }
     };
     let operations = match &batch {
+        // serde reads `[]` (or an array of strings) as one request whose
+        // fields come in order: not a batch of request objects.
+        BatchRequest::Single(_) if is_array => {
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                graphql::VALIDATION_CODE,
+                &format!(
+                    "A batch is a JSON array of 1 to {} request objects, each with a \"query\" string.",
+                    state.limits.max_batch
+                ),
+            );
+        }
+        BatchRequest::Single(single) if single.query.trim().is_empty() => {
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                graphql::VALIDATION_CODE,
+                "The request has no query: send JSON with a \"query\" string.",
+            );
+        }
         BatchRequest::Single(_) => 1,
         BatchRequest::Batch(list) => list.len(),
     };
@@ -360,16 +394,68 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// The header, or query parameter, by which a gateway names the account a
+/// credential must act in.
+const REQUIRE_ACCOUNT_HEADER: &str = "x-keywarden-require-account";
+
+#[derive(serde::Deserialize)]
+struct VerifyParams {
+    account: Option<String>,
+}
+
+/// The account the gateway requires, if it names one: `Err` when what it names
+/// is not an account id.
+fn required_account(parts: &Parts) -> Result<Option<domain::ids::AccountId>, ()> {
+    let named = match parts.headers.get(REQUIRE_ACCOUNT_HEADER) {
+        Some(value) => Some(value.to_str().map_err(|_| ())?.trim().to_owned()),
+        None => {
+            axum::extract::Query::<VerifyParams>::try_from_uri(&parts.uri)
+                .map_err(|_| ())?
+                .0
+                .account
+        }
+    };
+    match named {
+        None => Ok(None),
+        Some(id) => match domain::object_id::decode(&id) {
+            Some((kind, n)) if kind == "Account" => Ok(Some(domain::ids::AccountId(n))),
+            _ => Err(()),
+        },
+    }
+}
+
 /// For gateways (nginx `auth_request`, Traefik ForwardAuth, Envoy): 200 with the
-/// principal in headers for a good credential, 401 otherwise.
+/// principal in headers for a good credential, 401 otherwise; when the gateway
+/// names an account, 403 for a good credential that does not act in it. (The
+/// answers are listed in `docs/verify.md`.)
 async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
+    let Ok(required) = required_account(&parts) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "X-Keywarden-Require-Account (or ?account=) is not an account id",
+        )
+            .into_response();
+    };
     let refusal = match identify(&state, client_address(&parts), presented(&parts.headers)).await {
-        Ok(Some(principal)) => return verified(&principal),
+        Ok(Some(principal)) => {
+            return match required {
+                None => verified(&principal),
+                Some(account) => match principal.role_in(account) {
+                    Some(role) => verified_in(&principal, account, role),
+                    None => (
+                        StatusCode::FORBIDDEN,
+                        "The credential does not act in the required account",
+                    )
+                        .into_response(),
+                },
+            };
+        }
         Ok(None) => Refusal::Unauthenticated,
         Err(refusal) => refusal,
     };
     let response = match &refusal {
+        Refusal::Ambiguous => (StatusCode::BAD_REQUEST, AMBIGUOUS_MESSAGE).into_response(),
         Refusal::Unauthenticated => {
             (StatusCode::UNAUTHORIZED, UNAUTHENTICATED_MESSAGE).into_response()
         }
@@ -383,39 +469,52 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
     with_refusal_headers(response, &refusal)
 }
 
+/// The answer for a good credential when no account is named: the account and
+/// role are those of a service account, or of a user who belongs to exactly
+/// one account.
 fn verified(principal: &Principal) -> Response {
+    let acting = match principal {
+        Principal::ServiceAccount(s) => Some((s.account_id, s.role)),
+        Principal::User(u) => match u.memberships.as_slice() {
+            [only] => Some((only.account_id, only.role)),
+            _ => None,
+        },
+    };
+    principal_headers(principal, acting)
+}
+
+/// The answer for a good credential that acts in the account the gateway named.
+fn verified_in(
+    principal: &Principal,
+    account: domain::ids::AccountId,
+    role: domain::Role,
+) -> Response {
+    principal_headers(principal, Some((account, role)))
+}
+
+fn principal_headers(
+    principal: &Principal,
+    acting: Option<(domain::ids::AccountId, domain::Role)>,
+) -> Response {
     let mut out = HeaderMap::new();
     let mut put = |name: &'static str, value: String| {
         if let Ok(v) = HeaderValue::from_str(&value) {
             out.insert(HeaderName::from_static(name), v);
         }
     };
-    match principal {
+    let who = match principal {
         Principal::ServiceAccount(s) => {
-            put(
-                "x-keywarden-principal",
-                domain::object_id::encode("ServiceAccount", s.service_account_id.0),
-            );
-            put(
-                "x-keywarden-account",
-                domain::object_id::encode("Account", s.account_id.0),
-            );
-            put("x-keywarden-role", s.role.code().to_owned());
+            domain::object_id::encode("ServiceAccount", s.service_account_id.0)
         }
-        Principal::User(u) => {
-            put(
-                "x-keywarden-principal",
-                domain::object_id::encode("User", u.user_id.0),
-            );
-            // A user speaks for one account only when they belong to exactly one.
-            if let [only] = u.memberships.as_slice() {
-                put(
-                    "x-keywarden-account",
-                    domain::object_id::encode("Account", only.account_id.0),
-                );
-                put("x-keywarden-role", only.role.code().to_owned());
-            }
-        }
+        Principal::User(u) => domain::object_id::encode("User", u.user_id.0),
+    };
+    put("x-keywarden-principal", who);
+    if let Some((account, role)) = acting {
+        put(
+            "x-keywarden-account",
+            domain::object_id::encode("Account", account.0),
+        );
+        put("x-keywarden-role", role.code().to_owned());
     }
     (StatusCode::OK, out).into_response()
 }

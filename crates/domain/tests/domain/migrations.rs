@@ -66,3 +66,36 @@ async fn dropping_the_global_username_constraint_keeps_users_their_links_and_the
     // Migrating again finds nothing to do.
     migrate(&db).await.unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_file_and_its_journals_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("new.db").display());
+    let db = connect(&url, &DbOptions::default()).await.unwrap();
+    migrate(&db).await.unwrap();
+    db.execute_unprepared("INSERT INTO accounts (name, created_at) VALUES ('Acme', 1)")
+        .await
+        .unwrap();
+    for name in ["new.db", "new.db-wal", "new.db-shm"] {
+        assert_eq!(mode(name), 0o600, "{name}");
+    }
+    db.close().await.unwrap();
+
+    // A file made by an earlier version, readable by all, is narrowed.
+    let old = dir.path().join("old.db");
+    std::fs::write(&old, b"").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", old.display());
+    let db = connect(&url, &DbOptions::default()).await.unwrap();
+    migrate(&db).await.unwrap();
+    assert_eq!(mode("old.db"), 0o600);
+}

@@ -246,13 +246,27 @@ async fn a_role_change_shows_on_the_next_verification() {
 async fn a_key_acts_with_the_lower_of_its_ceiling_and_its_service_accounts_role() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
-    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let sa = w.service_account(&acme, "ci", Role::Admin).await;
     let with_ceiling = |role| CreateKey {
         role_ceiling: Some(role),
         ..crate::support::create_key(sa.id)
     };
     let (_, capped) = w.key_with(&acme, with_ceiling(Role::Viewer)).await;
-    let (_, roomy) = w.key_with(&acme, with_ceiling(Role::Admin)).await;
+    let (roomy_key, roomy) = w.key_with(&acme, with_ceiling(Role::Admin)).await;
+    // The service account is lowered below the ceiling after the key was made.
+    w.kw.update_service_account(
+        &acme.admin,
+        sa.id,
+        UpdateServiceAccount {
+            role: Some(Role::Editor),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(roomy_key.key.acts_with(Role::Editor), Role::Editor);
+    assert_eq!(roomy_key.key.acts_with(Role::Viewer), Role::Viewer);
     let role_of = |p: Principal| match p {
         Principal::ServiceAccount(p) => (p.role, p.service_account_role),
         other => panic!("{other:?}"),
@@ -342,4 +356,45 @@ async fn token_parse_errors_reach_the_caller_with_their_reason() {
         w.auth(&tampered).await,
         Err(AuthError::Malformed(TokenError::Checksum))
     ));
+}
+
+#[tokio::test]
+async fn a_ceiling_above_the_service_accounts_role_is_refused_and_nothing_is_written() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let before = w.audit_count().await;
+    for (ceiling, allowed) in [
+        (Role::Admin, false),
+        (Role::Editor, true),
+        (Role::Viewer, true),
+    ] {
+        let made =
+            w.kw.create_key(
+                &acme.admin,
+                CreateKey {
+                    role_ceiling: Some(ceiling),
+                    ..crate::support::create_key(sa.id)
+                },
+                t0(),
+            )
+            .await;
+        match made {
+            Ok(issued) => {
+                assert!(allowed, "{ceiling:?}");
+                w.remember(&issued.secret);
+            }
+            Err(domain::DomainError::Invalid(m)) => {
+                assert!(!allowed, "{ceiling:?}");
+                assert!(m.contains("Admin") && m.contains("Editor"), "{m}");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    let keys =
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap();
+    assert_eq!(keys.len(), 2);
+    assert_eq!(w.audit_count().await, before + 2);
 }
