@@ -78,12 +78,15 @@ enum Op {
     AddMember,
     UpdateMember,
     RemoveMember,
+    ListInvitations,
+    CreateInvitation,
+    RevokeInvitation,
     CreateToken,
     RevokeToken,
     RotateToken,
 }
 
-const OPS: [Op; 19] = [
+const OPS: [Op; 22] = [
     Op::Me,
     Op::GetAccount,
     Op::NodeAccount,
@@ -100,6 +103,9 @@ const OPS: [Op; 19] = [
     Op::AddMember,
     Op::UpdateMember,
     Op::RemoveMember,
+    Op::ListInvitations,
+    Op::CreateInvitation,
+    Op::RevokeInvitation,
     Op::CreateToken,
     Op::RevokeToken,
     Op::RotateToken,
@@ -124,6 +130,9 @@ impl Op {
             Op::AddMember => "`addAccountMember`",
             Op::UpdateMember => "`updateAccountMember`",
             Op::RemoveMember => "`removeAccountMember`",
+            Op::ListInvitations => "`Account.invitations`",
+            Op::CreateInvitation => "`createAccountInvitation`",
+            Op::RevokeInvitation => "`revokeAccountInvitation`",
             Op::CreateToken => "`createPersonalAccessToken` (own)",
             Op::RevokeToken => "`revokePersonalAccessToken` (own)",
             Op::RotateToken => "`rotatePersonalAccessToken` (own)",
@@ -208,18 +217,34 @@ struct Targets {
     service_account: String,
     key: String,
     member: String,
+    /// Made only for the operation that acts on one: an account may have
+    /// only so many waiting.
+    invitation: String,
 }
 
-async fn targets(api: &Api, n: usize) -> Targets {
+async fn targets(api: &Api, n: usize, op: Op) -> Targets {
     let service_account = api.service_account(&format!("target-{n}"), "Viewer").await;
     let (key, _) = api.key(&service_account).await;
     let (member, _) = api
         .member(&api.admin, ACCOUNT_715, &format!("member{n}"), "Viewer")
         .await;
+    let invitation = if op == Op::RevokeInvitation {
+        api.admin(
+            "mutation($i: CreateAccountInvitationInput!) { createAccountInvitation(input: $i) { id secret } }",
+            json!({ "i": { "accountId": ACCOUNT_715, "roleCode": "Viewer" } }),
+        )
+        .await["createAccountInvitation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    } else {
+        domain::object_id::encode("AccountInvitation", 1)
+    };
     Targets {
         service_account,
         key,
         member,
+        invitation,
     }
 }
 
@@ -311,6 +336,22 @@ fn document(op: Op, t: &Targets, n: usize, own_token: &str) -> (String, Value) {
             "RemoveAccountMemberInput",
             "accountMember { id }",
             json!({ "accountId": ACCOUNT_715, "userId": t.member }),
+        ),
+        Op::ListInvitations => (
+            "query($id: ObjectID!) { getAccount(id: $id) { invitations { id } } }".to_owned(),
+            account,
+        ),
+        Op::CreateInvitation => mutation(
+            "createAccountInvitation",
+            "CreateAccountInvitationInput",
+            "id secret",
+            json!({ "accountId": ACCOUNT_715, "roleCode": "Viewer" }),
+        ),
+        Op::RevokeInvitation => mutation(
+            "revokeAccountInvitation",
+            "RevokeAccountInvitationInput",
+            "accountInvitation { id }",
+            json!({ "accountInvitationId": t.invitation }),
         ),
         Op::CreateToken => mutation(
             "createPersonalAccessToken",
@@ -432,7 +473,7 @@ async fn every_operation_against_every_caller_follows_the_contract() {
     for (caller, token) in &credentials {
         for op in OPS {
             n += 1;
-            let t = targets(&api, n).await;
+            let t = targets(&api, n, op).await;
             // A token of the caller's own for each token operation, where it has any.
             let own = match (token, op) {
                 (Some(t), Op::RevokeToken | Op::RotateToken) => own_expiring_token(&api, t).await,
