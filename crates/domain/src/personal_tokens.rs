@@ -227,16 +227,13 @@ impl Keywarden {
         if token.revoked_at.is_some() {
             return Err(DomainError::invalid("A revoked token cannot be rotated"));
         }
-        match token.expires_at {
-            None => {
-                return Err(DomainError::invalid(
-                    "A token without an expiry cannot be rotated",
-                ));
-            }
-            Some(t) if t <= now => {
-                return Err(DomainError::invalid("An expired token cannot be rotated"));
-            }
-            Some(_) => {}
+        if token.expires_at.is_none() {
+            return Err(DomainError::invalid(
+                "A token without an expiry cannot be rotated",
+            ));
+        }
+        if !token.is_active(now) {
+            return Err(DomainError::invalid("An expired token cannot be rotated"));
         }
         let interval = chrono::Duration::from_std(ROTATION_INTERVAL)
             .map_err(|e| DomainError::Internal(e.to_string()))?;

@@ -106,3 +106,67 @@ pub(crate) fn require_user(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{TokenId, UserId};
+    use crate::principal::{Membership, UserPrincipal};
+
+    fn member(account: AccountId, role: Role) -> Principal {
+        Principal::User(UserPrincipal {
+            user_id: UserId(1),
+            username: "someone".to_owned(),
+            memberships: vec![Membership {
+                account_id: account,
+                role,
+            }],
+            token_id: TokenId(1),
+        })
+    }
+
+    #[test]
+    fn a_refusal_says_what_the_action_needs() {
+        let account = AccountId(7);
+        let viewer = member(account, Role::Viewer);
+        for (action, says) in [
+            (
+                Action::ManageServiceAccounts,
+                "managing service accounts needs the Admin role",
+            ),
+            (
+                Action::ManageKeys,
+                "managing service account keys needs the Admin role",
+            ),
+            (
+                Action::ReadServiceAccounts,
+                "reading service accounts needs the Admin role",
+            ),
+            (
+                Action::ReadAuditLog,
+                "reading the audit log needs the Admin role",
+            ),
+            (
+                Action::ManageMembers,
+                "managing members needs the Admin role",
+            ),
+        ] {
+            match authorize(&viewer, account, action, "Account") {
+                Err(DomainError::Unauthorized(message)) => {
+                    assert!(message.starts_with(says), "{action:?}: {message}");
+                    assert!(message.ends_with("held by a user"), "{message}");
+                }
+                other => panic!("{action:?}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            Action::ReadAccount.refusal(),
+            "reading this account is not allowed"
+        );
+        // An outsider is told nothing but "not found", naming what it asked for.
+        assert!(matches!(
+            authorize(&viewer, AccountId(8), Action::ReadAccount, "ServiceAccount"),
+            Err(DomainError::NotFound("ServiceAccount"))
+        ));
+    }
+}

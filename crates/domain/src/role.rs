@@ -62,3 +62,40 @@ impl fmt::Display for Role {
         f.write_str(self.code())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_role_has_its_code_and_name_and_shows_as_its_code() {
+        for (role, code, name) in [
+            (Role::Admin, "Admin", "Administrator"),
+            (Role::Editor, "Editor", "Editor"),
+            (Role::Viewer, "Viewer", "Viewer"),
+        ] {
+            assert_eq!(role.code(), code);
+            assert_eq!(role.name(), name);
+            assert_eq!(role.to_string(), code);
+            assert_eq!(code.parse::<Role>().ok(), Some(role));
+            assert_eq!(Role::from_stored(code).ok(), Some(role));
+        }
+        for unknown in ["", "admin", "Owner", "Admin "] {
+            assert!(unknown.parse::<Role>().is_err(), "{unknown:?}");
+            assert!(Role::from_stored(unknown).is_err(), "{unknown:?}");
+        }
+    }
+
+    #[test]
+    fn the_hierarchy_orders_the_roles_and_a_ceiling_only_lowers() {
+        assert!(Role::Admin > Role::Editor && Role::Editor > Role::Viewer);
+        for role in Role::ALL {
+            assert_eq!(role.capped(None), role);
+            for ceiling in Role::ALL {
+                assert_eq!(role.capped(Some(ceiling)), role.min(ceiling));
+            }
+        }
+        assert_eq!(Role::Admin.capped(Some(Role::Viewer)), Role::Viewer);
+        assert_eq!(Role::Viewer.capped(Some(Role::Admin)), Role::Viewer);
+    }
+}

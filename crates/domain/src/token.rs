@@ -155,13 +155,23 @@ fn random_base62() -> String {
             .try_fill_bytes(&mut buf)
             .expect("the operating system's random number generator failed");
         for &b in &buf {
-            // 248 = 4 * 62: bytes at or above it would bias the first characters.
-            if b < 248 && out.len() < RANDOM_LEN {
-                out.push(char::from(BASE62[usize::from(b % 62)]));
+            if out.len() == RANDOM_LEN {
+                break;
+            }
+            if let Some(c) = base62_of(b) {
+                out.push(c);
             }
         }
     }
     out
+}
+
+/// The character a random byte stands for, or `None` for a byte that must be
+/// thrown away: 248 = 4 × 62, so the bytes below it map onto the alphabet
+/// exactly four times each, and taking any byte at or above it would make the
+/// first characters likelier than the rest.
+fn base62_of(byte: u8) -> Option<char> {
+    (byte < 248).then(|| char::from(BASE62[usize::from(byte % 62)]))
 }
 
 fn issue(prefix: String) -> Secret {
@@ -353,6 +363,22 @@ mod tests {
             parse(&pat).map(|t| t.kind()),
             Ok(TokenKind::PersonalAccessToken)
         );
+    }
+
+    #[test]
+    fn every_character_is_taken_from_exactly_four_byte_values() {
+        let mut counts = std::collections::HashMap::new();
+        for byte in 0..=u8::MAX {
+            match base62_of(byte) {
+                Some(c) => *counts.entry(c).or_insert(0) += 1,
+                None => assert!(byte >= 248, "byte {byte} thrown away"),
+            }
+        }
+        assert_eq!(counts.len(), 62);
+        assert!(counts.values().all(|&n| n == 4), "{counts:?}");
+        assert_eq!(base62_of(247), Some('z'));
+        assert_eq!(base62_of(248), None);
+        assert_eq!(random_base62().len(), RANDOM_LEN);
     }
 
     #[test]

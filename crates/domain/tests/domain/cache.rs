@@ -269,3 +269,32 @@ async fn without_its_notification_connection_a_process_reads_the_database() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_cached_key_is_served_until_its_expiry_and_never_after() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let expiry = t0() + chrono::Duration::seconds(30);
+    let mut input = crate::support::create_key(sa.id);
+    input.expires_at = Some(expiry);
+    let (_, token) = w.key_with(&acme, input).await;
+    assert!(w.auth(&token).await.is_ok(), "read and cached");
+    // Behind the cache's back (no commit through keywarden), the row goes: from
+    // now on only the cache can accept the key.
+    w.kw.db()
+        .execute_unprepared("DELETE FROM service_account_keys")
+        .await
+        .unwrap();
+    let just_before = expiry - chrono::Duration::milliseconds(1);
+    assert!(
+        w.auth_at(&token, just_before).await.is_ok(),
+        "served from the cache before its expiry"
+    );
+    for after in [expiry, expiry + chrono::Duration::milliseconds(1)] {
+        assert!(
+            w.auth_at(&token, after).await.is_err(),
+            "a cached key served at or after its expiry ({after})"
+        );
+    }
+}

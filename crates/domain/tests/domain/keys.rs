@@ -254,3 +254,48 @@ async fn rotation_is_allowed_at_the_limit_because_it_replaces_a_key() {
     };
     assert!(w.kw.rotate_key(&acme.admin, rotate, t0()).await.is_ok());
 }
+
+#[tokio::test]
+async fn a_key_is_active_until_its_expiry_and_rotated_only_while_active() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let expiry = t0() + minutes(5);
+    let (old, _) = w
+        .key_with(
+            &acme,
+            CreateKey {
+                expires_at: Some(expiry),
+                ..create_key(sa.id)
+            },
+        )
+        .await;
+    assert!(
+        old.key
+            .is_active(expiry - chrono::Duration::milliseconds(1))
+    );
+    assert!(!old.key.is_active(expiry));
+    let rotate = |now| {
+        w.kw.rotate_key(
+            &acme.admin,
+            RotateKey {
+                key_id: old.key.id,
+                expires_at: None,
+                overlap: Duration::ZERO,
+            },
+            now,
+        )
+    };
+    match rotate(expiry).await {
+        Err(DomainError::Invalid(m)) => assert!(m.contains("active"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let new = rotate(expiry - chrono::Duration::milliseconds(1))
+        .await
+        .unwrap();
+    w.remember(&new.secret);
+    assert!(
+        new.key.is_active(expiry + minutes(60)),
+        "no expiry: active on and on"
+    );
+}

@@ -165,3 +165,46 @@ async fn tokens_are_their_owners_alone_and_service_accounts_have_none() {
     assert_eq!(bobs.len(), 1);
     assert!(bobs.iter().all(|t| t.user_id.0 == bob.id()));
 }
+
+#[tokio::test]
+async fn a_token_is_rotated_until_its_expiry_and_not_from_it() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let expiry = t0() + minutes(5);
+    let far = t0() + minutes(6000);
+    let one =
+        w.kw.create_personal_access_token(&acme.admin, expiring(expiry), t0())
+            .await
+            .unwrap();
+    w.remember(&one.secret);
+    assert!(
+        one.token
+            .is_active(expiry - chrono::Duration::milliseconds(1))
+    );
+    assert!(!one.token.is_active(expiry));
+    match w
+        .kw
+        .rotate_personal_access_token(&acme.admin, one.token.id, far, expiry)
+        .await
+    {
+        Err(DomainError::Invalid(m)) => assert!(m.contains("expired"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let rotated =
+        w.kw.rotate_personal_access_token(
+            &acme.admin,
+            one.token.id,
+            far,
+            expiry - chrono::Duration::milliseconds(1),
+        )
+        .await
+        .unwrap();
+    w.remember(&rotated.secret);
+    assert_eq!(rotated.token.expires_at, Some(far));
+    let revoked =
+        w.kw.revoke_personal_access_token(&acme.admin, one.token.id, t0() + minutes(2))
+            .await
+            .unwrap();
+    assert!(!revoked.is_active(t0() + minutes(2)));
+    assert!(!revoked.is_active(t0()), "revoked is never active");
+}
