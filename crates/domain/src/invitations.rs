@@ -146,15 +146,9 @@ impl Keywarden {
             role: Set(input.role.code().to_owned()),
             digest: Set(stored.digest.to_vec()),
             pepper_id: Set(stored.pepper_id),
-            created_by_user_id: Set(match caller {
-                Principal::User(u) => Some(u.user_id.0),
-                Principal::ServiceAccount(_) => None,
-            }),
+            created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(to_millis(now)),
             expires_at: Set(to_millis(expires_at)),
-            accepted_at: Set(None),
-            accepted_by_user_id: Set(None),
-            revoked_at: Set(None),
             ..Default::default()
         }
         .insert(&txn)

@@ -153,13 +153,6 @@ async fn count_active<C: ConnectionTrait>(
     Ok(select.count(conn).await?)
 }
 
-fn creator(caller: &Principal) -> Option<i64> {
-    match caller {
-        Principal::User(u) => Some(u.user_id.0),
-        Principal::ServiceAccount(_) => None,
-    }
-}
-
 impl Keywarden {
     async fn insert_key<C: ConnectionTrait>(
         &self,
@@ -177,10 +170,8 @@ impl Keywarden {
             pepper_id: Set(stored.pepper_id),
             role_ceiling: Set(new.role_ceiling.map(|r| r.code().to_owned())),
             expires_at: Set(new.expires_at.map(to_millis)),
-            last_used_at: Set(None),
-            revoked_at: Set(None),
             rotated_from_id: Set(new.rotated_from.map(|k| k.0)),
-            created_by_user_id: Set(creator(caller)),
+            created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(to_millis(now)),
             ..Default::default()
         }

@@ -117,9 +117,6 @@ pub(crate) async fn issue<C: ConnectionTrait>(
         digest: Set(stored.digest.to_vec()),
         pepper_id: Set(stored.pepper_id),
         expires_at: Set(expires_at.map(to_millis)),
-        last_used_at: Set(None),
-        revoked_at: Set(None),
-        rotated_at: Set(None),
         created_at: Set(to_millis(now)),
         ..Default::default()
     }

@@ -59,6 +59,15 @@ impl Principal {
         }
     }
 
+    /// The user behind the request, if a user makes it: whom a new object
+    /// records as its creator.
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Principal::User(u) => Some(u.user_id),
+            Principal::ServiceAccount(_) => None,
+        }
+    }
+
     pub fn is_service_account(&self) -> bool {
         matches!(self, Principal::ServiceAccount(_))
     }

@@ -40,11 +40,33 @@ async fn an_invited_user_joins_with_their_own_token_and_both_logs_say_so() {
             .unwrap();
     let secret = w.remember(&issued.secret);
     assert!(secret.starts_with("lmr_inv_"), "{secret}");
+    assert_eq!(
+        issued.invitation.created_by.map(|u| u.0),
+        Some(other.admin.id())
+    );
+    assert_ne!(other.admin.id(), 1);
+    assert_eq!(issued.invitation.role, Role::Viewer);
+    assert_eq!(issued.invitation.created_at, t0());
+    assert_eq!(
+        (
+            issued.invitation.accepted_at,
+            issued.invitation.accepted_by,
+            issued.invitation.revoked_at
+        ),
+        (None, None, None)
+    );
     assert_eq!(issued.invitation.expires_at, t0() + Duration::days(7));
     // Until vic acts, nothing about him changes.
     assert_eq!(w.kw.accounts_of(UserId(vic.id())).await.unwrap().len(), 1);
 
     let member = w.kw.accept_invitation(&vic, &secret, t0()).await.unwrap();
+    let used =
+        w.kw.invitation(&other.admin, issued.invitation.id)
+            .await
+            .unwrap();
+    assert_eq!(used.accepted_at, Some(t0()));
+    assert_eq!(used.accepted_by.map(|u| u.0), Some(vic.id()));
+    assert!(!used.is_pending(t0()));
     assert_eq!(member.user_id.0, vic.id());
     assert_eq!(member.account_id, other.id);
     assert_eq!(member.role, Role::Viewer);

@@ -208,3 +208,29 @@ async fn a_token_is_rotated_until_its_expiry_and_not_from_it() {
     assert!(!revoked.is_active(t0() + minutes(2)));
     assert!(!revoked.is_active(t0()), "revoked is never active");
 }
+
+#[tokio::test]
+async fn a_token_keeps_its_name_and_starts_unused() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let made =
+        w.kw.create_personal_access_token(
+            &acme.admin,
+            CreatePersonalAccessToken {
+                name: Some(domain::KeyName::parse("laptop").unwrap()),
+                expires_at: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    w.remember(&made.secret);
+    let listed = w.kw.personal_access_tokens(&acme.admin).await.unwrap();
+    let token = listed.iter().find(|t| t.id == made.token.id).unwrap();
+    assert_eq!(token.name.as_deref(), Some("laptop"));
+    assert_eq!(
+        (token.last_used_at, token.revoked_at, token.rotated_at),
+        (None, None, None)
+    );
+    assert_eq!(token, &made.token);
+}
