@@ -36,6 +36,12 @@ schema:
 test-pg URL="postgres://postgres@127.0.0.1:5432/postgres":
     KEYWARDEN_TEST_POSTGRES_URL={{URL}} cargo test --workspace
 
+# Mutation testing of the credential and authorization rules (.cargo/mutants.toml);
+# installs cargo-mutants if missing. A surviving mutant is a missing test.
+mutants:
+    command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+    cargo mutants -p domain
+
 # Measure the server under load and write BENCHMARKS.md (see bench/run.sh).
 bench:
     bash bench/run.sh

@@ -143,27 +143,30 @@ fn crc_base62(body: &str) -> String {
     out.iter().map(|&b| char::from(b)).collect()
 }
 
+/// Draws of 64 random bytes before giving up. Each byte is kept with
+/// probability 248/256, so one draw almost always suffices, and a random source
+/// that fails this many times running is broken.
+const MAX_DRAWS: usize = 64;
+
 /// 32 base62 characters straight from the operating system's CSPRNG, by rejection
 /// sampling so that every character is equally likely.
+// The OS random source failing is not something a token issuer can work around.
+#[allow(clippy::expect_used, clippy::panic)]
 fn random_base62() -> String {
     let mut out = String::with_capacity(RANDOM_LEN);
     let mut buf = [0u8; 64];
-    while out.len() < RANDOM_LEN {
-        // The OS random source failing is not something a token issuer can work around.
-        #[allow(clippy::expect_used)]
+    for _ in 0..MAX_DRAWS {
         OsRng
             .try_fill_bytes(&mut buf)
             .expect("the operating system's random number generator failed");
-        for &b in &buf {
+        for c in buf.iter().filter_map(|&b| base62_of(b)) {
+            out.push(c);
             if out.len() == RANDOM_LEN {
-                break;
-            }
-            if let Some(c) = base62_of(b) {
-                out.push(c);
+                return out;
             }
         }
     }
-    out
+    panic!("the operating system's random number generator gave no usable bytes");
 }
 
 /// The character a random byte stands for, or `None` for a byte that must be
@@ -363,6 +366,15 @@ mod tests {
             parse(&pat).map(|t| t.kind()),
             Ok(TokenKind::PersonalAccessToken)
         );
+    }
+
+    #[test]
+    fn the_longest_token_issued_is_exactly_the_length_limit() {
+        let longest = issue_service_account_key(ServiceAccountId(i64::MAX));
+        assert_eq!(longest.expose().len(), MAX_TOKEN_LEN);
+        assert!(parse(longest.expose()).is_ok());
+        let over = format!("{}0", longest.expose());
+        assert_eq!(parse(&over).err(), Some(TokenError::Length));
     }
 
     #[test]
