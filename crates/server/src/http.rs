@@ -21,7 +21,6 @@ use axum::extract::{ConnectInfo, FromRequest, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -94,48 +93,43 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/v1/verify", get(verify))
         .route("/metrics", get(render_metrics))
-        .layer(from_fn_with_state(state.clone(), read_body))
         .with_state(state)
 }
 
-/// Reads a request's body whole before any handler sees it: refused with 413
-/// when it declares, or turns out to have, more than the limit, and with 408
-/// (closing the connection) when it does not arrive within the body timeout, so
-/// that a client trickling a body holds nothing for long.
-async fn read_body(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let limit = state.limits.max_body_bytes;
-    let declared = request
-        .headers()
+/// Reads a request's body whole (the only routes with a body read it first):
+/// refused with 413 when it declares, or turns out to have, more than the
+/// limit, and with 408 (closing the connection) when it does not arrive within
+/// the body timeout, so that a client trickling a body holds nothing for long.
+async fn read_body(
+    limits: &HttpLimits,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, Response> {
+    let limit = limits.max_body_bytes;
+    let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return too_large(limit);
+        return Err(too_large(limit));
     }
-    let (parts, body) = request.into_parts();
-    let read = tokio::time::timeout(
-        state.limits.body_read_timeout,
-        axum::body::to_bytes(body, limit),
-    );
+    let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
     match read.await {
-        Ok(Ok(bytes)) => {
-            next.run(Request::from_parts(parts, Body::from(bytes)))
-                .await
-        }
+        Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(e)) => {
             let cause = e.into_inner();
             if cause
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                return too_large(limit);
+                return Err(too_large(limit));
             }
             tracing::info!(error = %cause, "a request body could not be read");
-            graphql_error(
+            Err(graphql_error(
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
                 "The request body could not be read.",
-            )
+            ))
         }
         Err(_) => {
             let mut response = graphql_error(
@@ -146,7 +140,7 @@ async fn read_body(State(state): State<Arc<AppState>>, request: Request, next: N
             response
                 .headers_mut()
                 .insert(CONNECTION, HeaderValue::from_static("close"));
-            response
+            Err(response)
         }
     }
 }
@@ -283,11 +277,12 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     let (parts, body) = request.into_parts();
     let address = client_address(&parts);
     let credential = CredentialHeaders::of(&parts.headers);
-    // The body is already whole (see `read_body`): whether it is a JSON array
-    // tells an empty batch, `[]`, from an empty request.
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
+    let body = match read_body(&state.limits, &parts.headers, body).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    // Whether the body is a JSON array tells an empty batch, `[]`, from an
+    // empty request.
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
     let parsed = GraphQLBatchRequest::<GraphQLRejection>::from_request(
         Request::from_parts(parts, Body::from(body)),

@@ -16,12 +16,18 @@
 //!
 //! At most `max_connections` are open at once; past that, new connections wait
 //! in the kernel's backlog until one closes.
+//!
+//! A request costs the watch a few atomic stores and nothing more: one sweeper
+//! looks over every open connection a few times a second (a quarter of the
+//! shorter timeout, at most a second apart) and closes those past their
+//! deadline, so a timeout is kept to within that step.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -51,8 +57,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_MS: u64 = 60_000;
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
 
-/// What one connection is doing, shared by its reads, its requests and its
-/// watchdog.
+/// What one connection is doing, shared by its reads, its requests and the
+/// sweeper.
 #[derive(Debug)]
 struct Activity {
     opened: Instant,
@@ -63,7 +69,8 @@ struct Activity {
     /// When the current wait (for a head, or idle) began, in milliseconds
     /// since `opened`.
     since_ms: AtomicU64,
-    changed: Notify,
+    /// Told by the sweeper when the connection is past its deadline.
+    expired: Notify,
 }
 
 impl Activity {
@@ -74,7 +81,7 @@ impl Activity {
             // A new connection owes its first request head.
             reading_head: AtomicBool::new(true),
             since_ms: AtomicU64::new(0),
-            changed: Notify::new(),
+            expired: Notify::new(),
         }
     }
 
@@ -84,11 +91,10 @@ impl Activity {
 
     /// Bytes arrived: on an idle connection, a request head has begun.
     fn read_some(&self) {
-        if self.in_flight.load(Ordering::SeqCst) == 0
-            && !self.reading_head.swap(true, Ordering::SeqCst)
+        if self.in_flight.load(Ordering::SeqCst) == 0 && !self.reading_head.load(Ordering::Relaxed)
         {
             self.since_ms.store(self.now_ms(), Ordering::SeqCst);
-            self.changed.notify_one();
+            self.reading_head.store(true, Ordering::SeqCst);
         }
     }
 
@@ -96,15 +102,12 @@ impl Activity {
     fn request_started(&self) {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.reading_head.store(false, Ordering::SeqCst);
-        self.changed.notify_one();
     }
 
     /// A response is written: with nothing else running, the connection is idle.
     fn request_finished(&self) {
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.since_ms.store(self.now_ms(), Ordering::SeqCst);
-            self.changed.notify_one();
-        }
+        self.since_ms.store(self.now_ms(), Ordering::SeqCst);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 
     /// When the current wait runs out, if the connection is waiting at all.
@@ -120,6 +123,59 @@ impl Activity {
         let since = Duration::from_millis(self.since_ms.load(Ordering::SeqCst));
         Some(self.opened + since + allowed)
     }
+}
+
+/// The open connections, for the sweeper.
+#[derive(Debug, Default)]
+struct Open {
+    next: AtomicU64,
+    connections: Mutex<HashMap<u64, Arc<Activity>>>,
+}
+
+impl Open {
+    fn add(self: &Arc<Self>, activity: Arc<Activity>) -> Registered {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut open) = self.connections.lock() {
+            open.insert(id, activity);
+        }
+        Registered {
+            open: self.clone(),
+            id,
+        }
+    }
+
+    /// Tells every connection past its deadline to close.
+    fn sweep(&self, limits: &ConnectionLimits) {
+        let now = Instant::now();
+        if let Ok(open) = self.connections.lock() {
+            for activity in open.values() {
+                if activity.deadline(limits).is_some_and(|d| d <= now) {
+                    activity.expired.notify_one();
+                }
+            }
+        }
+    }
+}
+
+/// A connection's place in [`Open`], given up when the connection ends.
+struct Registered {
+    open: Arc<Open>,
+    id: u64,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.open.connections.lock() {
+            open.remove(&self.id);
+        }
+    }
+}
+
+/// How often the sweeper looks: a quarter of the shorter timeout, between
+/// 10 ms and a second.
+fn sweep_step(limits: &ConnectionLimits) -> Duration {
+    (limits.header_read_timeout.min(limits.keep_alive_timeout) / 4)
+        .clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 /// Ends the request's share of the connection's activity however its future
@@ -194,6 +250,18 @@ pub async fn serve(
     let limits = Arc::new(limits);
     let slots = Arc::new(Semaphore::new(limits.max_connections as usize));
     let (stop, stopping) = watch::channel(false);
+    let open = Arc::new(Open::default());
+    let sweeper = {
+        let (open, limits) = (open.clone(), limits.clone());
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(sweep_step(&limits));
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                open.sweep(&limits);
+            }
+        })
+    };
     tokio::pin!(shutdown);
     loop {
         let slot = tokio::select! {
@@ -219,30 +287,34 @@ pub async fn serve(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "TCP_NODELAY not set");
         }
+        let activity = Arc::new(Activity::new());
+        let registered = open.add(activity.clone());
         tokio::spawn(connection(
             stream,
             remote,
             router.clone(),
+            activity,
             limits.clone(),
             stopping.clone(),
-            slot,
+            (slot, registered),
         ));
     }
     drop(listener);
     let _ = stop.send(true);
     // Every connection holds a slot until it closes.
     let _all = slots.acquire_many(limits.max_connections).await;
+    sweeper.abort();
 }
 
 async fn connection(
     stream: TcpStream,
     remote: SocketAddr,
     router: Router,
+    activity: Arc<Activity>,
     limits: Arc<ConnectionLimits>,
     mut stopping: watch::Receiver<bool>,
-    _slot: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, Registered),
 ) {
-    let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
         stream,
         activity: activity.clone(),
@@ -266,10 +338,7 @@ async fn connection(
     if stopped {
         conn.as_mut().graceful_shutdown();
     }
-    let far = Duration::from_secs(24 * 60 * 60);
     loop {
-        let deadline = activity.deadline(&limits);
-        let wake = deadline.unwrap_or_else(|| Instant::now() + far);
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {
@@ -277,8 +346,8 @@ async fn connection(
                 }
                 return;
             }
-            () = activity.changed.notified() => {}
-            () = tokio::time::sleep_until(wake) => {
+            () = activity.expired.notified() => {
+                // Looked at again: a request may have begun since the sweep.
                 if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     // No request runs: dropping the connection closes it.
                     tracing::debug!(client = %remote, "closing a connection that sent no request in time");
