@@ -26,7 +26,7 @@ use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::role::Role;
 use crate::time::{from_millis, from_millis_opt, future, to_millis};
-use crate::token::{Keyring, Secret, issue_invitation, parse_invitation};
+use crate::token::{Keyring, Secret, digests, issue_invitation, parse_invitation};
 use crate::warden::Keywarden;
 
 pub(crate) const KIND: &str = "AccountInvitation";
@@ -209,19 +209,27 @@ impl Keywarden {
         .collect()
     }
 
-    /// Revokes an invitation; revoking twice keeps the first time.
+    /// Revokes an invitation; revoking twice keeps the first time. One that was
+    /// accepted is refused: its member is removed with `remove_member`.
     pub async fn revoke_invitation(
         &self,
         caller: &Principal,
         id: InvitationId,
         now: DateTime<Utc>,
     ) -> DomainResult<Invitation> {
-        let account = self.invitation(caller, id).await?.account_id;
+        let found = self.invitation(caller, id).await?;
+        if found.accepted_at.is_some() {
+            return Err(DomainError::invalid(
+                "This invitation was already accepted: remove the member instead",
+            ));
+        }
+        let account = found.account_id;
         let txn = write_txn(&self.db).await?;
         invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(to_millis(now)))
             .filter(invitation::Column::Id.eq(id.0))
             .filter(invitation::Column::RevokedAt.is_null())
+            .filter(invitation::Column::AcceptedAt.is_null())
             .exec(&txn)
             .await?;
         let row = invitation::Entity::find_by_id(id.0)
@@ -259,10 +267,9 @@ impl Keywarden {
         let candidates = self
             .keyring
             .candidates(raw, self.keyring.current_digest(raw));
-        let digests: Vec<Vec<u8>> = candidates.iter().map(|c| c.digest.to_vec()).collect();
         let txn = write_txn(&self.db).await?;
         let row = invitation::Entity::find()
-            .filter(invitation::Column::Digest.is_in(digests))
+            .filter(invitation::Column::Digest.is_in(digests(&candidates)))
             .lock_exclusive()
             .one(&txn)
             .await?

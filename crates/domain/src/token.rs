@@ -285,6 +285,11 @@ pub struct Keyring {
     retired: Vec<Pepper>,
 }
 
+/// The digests of `candidates`, for a lookup by digest.
+pub(crate) fn digests(candidates: &[StoredDigest]) -> Vec<Vec<u8>> {
+    candidates.iter().map(|c| c.digest.to_vec()).collect()
+}
+
 /// A digest and the id of the pepper that made it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StoredDigest {

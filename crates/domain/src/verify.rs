@@ -24,7 +24,7 @@ use crate::principal::{Membership, Principal, ServiceAccountPrincipal, UserPrinc
 use crate::role::Role;
 use crate::service_accounts::ServiceAccount;
 use crate::time::to_millis;
-use crate::token::{Keyring, MAX_TOKEN_LEN, StoredDigest, TokenError, TokenKind, parse};
+use crate::token::{Keyring, MAX_TOKEN_LEN, StoredDigest, TokenError, TokenKind, digests, parse};
 use crate::usage::Credential;
 use crate::warden::Keywarden;
 
@@ -48,10 +48,6 @@ pub enum AuthError {
     Corrupt(String),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
-}
-
-fn digests(candidates: &[StoredDigest]) -> Vec<Vec<u8>> {
-    candidates.iter().map(|c| c.digest.to_vec()).collect()
 }
 
 fn role(s: &str) -> Result<Role, AuthError> {

@@ -176,6 +176,7 @@ impl Mutation {
         Ok(ServiceAccountKey {
             key: issued.key,
             secret: Some(issued.secret.expose().to_owned()),
+            owner_role: None,
         })
     }
 
@@ -189,7 +190,11 @@ impl Mutation {
         let id = key_id(&input.service_account_key_id)?;
         let key = kw(ctx).revoke_key(caller(ctx)?, id, now()).await.api()?;
         Ok(RevokeServiceAccountKeyPayload {
-            service_account_key: ServiceAccountKey { key, secret: None },
+            service_account_key: ServiceAccountKey {
+                key,
+                secret: None,
+                owner_role: None,
+            },
         })
     }
 
@@ -214,6 +219,7 @@ impl Mutation {
         Ok(ServiceAccountKey {
             key: issued.key,
             secret: Some(issued.secret.expose().to_owned()),
+            owner_role: None,
         })
     }
 

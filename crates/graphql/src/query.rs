@@ -97,10 +97,13 @@ async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
             .service_account(caller, ServiceAccountId(n))
             .await
             .map(|s| Node::ServiceAccount(ServiceAccount(s))),
-        "ServiceAccountKey" => kw
-            .key(caller, KeyId(n))
-            .await
-            .map(|key| Node::ServiceAccountKey(ServiceAccountKey { key, secret: None })),
+        "ServiceAccountKey" => kw.key(caller, KeyId(n)).await.map(|key| {
+            Node::ServiceAccountKey(ServiceAccountKey {
+                key,
+                secret: None,
+                owner_role: None,
+            })
+        }),
         "PersonalAccessToken" => kw
             .personal_access_token(caller, TokenId(n))
             .await

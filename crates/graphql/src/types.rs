@@ -217,8 +217,7 @@ impl Account {
     }
 }
 
-/// The most items one page may hold, and the size of a page when none is asked for.
-pub const MAX_PAGE: i32 = 100;
+/// The size of an audit page when none is asked for.
 const DEFAULT_PAGE: i32 = 50;
 /// The size of a plain list's page when none is asked for: the largest.
 const LIST_PAGE: u64 = domain::MAX_PAGE;
@@ -235,12 +234,7 @@ fn page(
 ) -> Result<domain::Page> {
     let limit = match first {
         None => default,
-        Some(n) => u64::try_from(n)
-            .ok()
-            .filter(|n| *n <= domain::MAX_PAGE)
-            .ok_or_else(|| {
-                bad_input(format!("first must be between 0 and {}", domain::MAX_PAGE))
-            })?,
+        Some(n) => page_size("first", n)?,
     };
     let after = after
         .map(|id| {
@@ -249,6 +243,14 @@ fn page(
         })
         .transpose()?;
     Ok(domain::Page { after, limit })
+}
+
+/// A page size asked for as `name`: between 0 and the largest page.
+fn page_size(name: &str, n: i32) -> Result<u64> {
+    u64::try_from(n)
+        .ok()
+        .filter(|n| *n <= domain::MAX_PAGE)
+        .ok_or_else(|| bad_input(format!("{name} must be between 0 and {}", domain::MAX_PAGE)))
 }
 
 fn cursor_of(id: i64) -> String {
@@ -270,20 +272,11 @@ fn page_query(
     last: Option<i32>,
     before: Option<&str>,
 ) -> Result<AuditQuery> {
-    let check = |name: &str, n: i32| {
-        if (0..=MAX_PAGE).contains(&n) {
-            Ok(u64::try_from(n).unwrap_or(0))
-        } else {
-            Err(bad_input(format!(
-                "{name} must be between 0 and {MAX_PAGE}"
-            )))
-        }
-    };
     let (limit, from_end) = match (first, last) {
         (Some(_), Some(_)) => return Err(bad_input("use first or last, not both")),
-        (Some(n), None) => (check("first", n)?, false),
-        (None, Some(n)) => (check("last", n)?, true),
-        (None, None) => (check("first", DEFAULT_PAGE)?, false),
+        (Some(n), None) => (page_size("first", n)?, false),
+        (None, Some(n)) => (page_size("last", n)?, true),
+        (None, None) => (page_size("first", DEFAULT_PAGE)?, false),
     };
     Ok(AuditQuery {
         after: after.map(|c| parse_cursor("after", c)).transpose()?,
@@ -493,7 +486,11 @@ impl ServiceAccount {
             let list = kw(ctx).keys(caller(ctx)?, self.0.id, page).await.api()?;
             Ok(Some(
                 list.into_iter()
-                    .map(|key| ServiceAccountKey { key, secret: None })
+                    .map(|key| ServiceAccountKey {
+                        key,
+                        secret: None,
+                        owner_role: Some(self.0.role),
+                    })
                     .collect(),
             ))
         }
@@ -519,6 +516,9 @@ pub struct ServiceAccountKey {
     pub key: domain::ServiceAccountKey,
     /// Present only in the response of the mutation that made the key.
     pub secret: Option<String>,
+    /// Its service account's role, when the key was read through that service
+    /// account; otherwise `roleCode` reads it.
+    pub owner_role: Option<domain::Role>,
 }
 
 /// An API key of a service account.
@@ -541,8 +541,11 @@ impl ServiceAccountKey {
     /// account's role. (Never null; nullable for clients of earlier versions.)
     #[graphql(complexity = "read_cost(child_complexity)")]
     async fn role_code(&self, ctx: &Context<'_>) -> Result<Option<RoleCode>> {
-        let owner = self.owner(ctx).await?;
-        Ok(Some(self.key.acts_with(owner.role).into()))
+        let role = match self.owner_role {
+            Some(role) => role,
+            None => self.owner(ctx).await?.role,
+        };
+        Ok(Some(self.key.acts_with(role).into()))
     }
 
     /// The ceiling set on this key, if any: it acts with at most this role.

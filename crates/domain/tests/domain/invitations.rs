@@ -93,6 +93,21 @@ async fn an_invited_user_joins_with_their_own_token_and_both_logs_say_so() {
             .await
             .unwrap();
     assert!(pending.is_empty());
+    // A used invitation is not revoked after the fact: the member stays, and
+    // removing them is how they go.
+    match w
+        .kw
+        .revoke_invitation(&other.admin, issued.invitation.id, t0())
+        .await
+    {
+        Err(DomainError::Invalid(m)) => assert!(m.contains("already accepted"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    let still =
+        w.kw.invitation(&other.admin, issued.invitation.id)
+            .await
+            .unwrap();
+    assert_eq!(still.revoked_at, None);
 }
 
 #[tokio::test]
