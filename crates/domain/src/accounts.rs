@@ -8,8 +8,8 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
-use crate::audit::{self, Actor, AuditPage, AuditQuery, Target};
-use crate::db::write_txn;
+use crate::audit::{self, AuditAction, AuditPage, AuditQuery, Event, Target};
+use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::names::{AccountName, Email, Username};
@@ -291,12 +291,13 @@ impl Keywarden {
                 "The 'initialToken' field must be requested when adding a member: it is shown only once.",
             ));
         }
-        let txn = write_txn(&self.db).await?;
-        lock_account(&txn, input.account_id).await?;
-        ensure_username_free(&txn, input.account_id, input.username.as_str()).await?;
-        let user_row = insert_user(&txn, &input.username, input.email, now).await?;
-        let initial_token = personal_tokens::issue(
-            &txn,
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        lock_account(txn, input.account_id).await?;
+        ensure_username_free(txn, input.account_id, input.username.as_str()).await?;
+        let user_row = insert_user(txn, &input.username, input.email, now).await?;
+        let (initial_token, issued_scope) = personal_tokens::issue(
+            txn,
             &self.keyring,
             UserId(user_row.id),
             Some("initial token".to_owned()),
@@ -305,17 +306,13 @@ impl Keywarden {
         )
         .await?;
         let m =
-            insert_membership(&txn, input.account_id, UserId(user_row.id), input.role, now).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+            insert_membership(txn, input.account_id, UserId(user_row.id), input.role, now).await?;
+        let event = Event::new(
             Some(input.account_id),
-            "account_member.add",
+            AuditAction::MemberAdd,
             Target::new(USER_KIND, user_row.id, Some(&user_row.username)),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[issued_scope]).await?;
         Ok(AddedMember {
             member: member(m, user_row)?,
             initial_token,
@@ -331,11 +328,12 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<Member> {
         authorize(caller, account, Action::ManageMembers, KIND)?;
-        let txn = write_txn(&self.db).await?;
-        lock_account(&txn, account).await?;
-        let (m, u) = load_member(&txn, account, user).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        lock_account(txn, account).await?;
+        let (m, u) = load_member(txn, account, user).await?;
         let was_admin = Role::from_stored(&m.role)? == Role::Admin;
-        if was_admin && role != Role::Admin && admin_count(&txn, account).await? <= 1 {
+        if was_admin && role != Role::Admin && admin_count(txn, account).await? <= 1 {
             return Err(DomainError::Conflict(
                 "The last Admin of an account cannot be demoted: make another member Admin first"
                     .to_owned(),
@@ -343,17 +341,14 @@ impl Keywarden {
         }
         let mut active: membership::ActiveModel = m.into();
         active.role = Set(role.code().to_owned());
-        let m = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let m = active.update(txn).await?;
+        let event = Event::new(
             Some(account),
-            "account_member.update",
+            AuditAction::MemberUpdate,
             Target::new(USER_KIND, u.id, Some(&u.username)),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        // Every token of the user carries its memberships.
+        change.commit(event, &[Scope::User(user)]).await?;
         member(m, u)
     }
 
@@ -365,27 +360,24 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<Member> {
         authorize(caller, account, Action::ManageMembers, KIND)?;
-        let txn = write_txn(&self.db).await?;
-        lock_account(&txn, account).await?;
-        let (m, u) = load_member(&txn, account, user).await?;
-        if Role::from_stored(&m.role)? == Role::Admin && admin_count(&txn, account).await? <= 1 {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        lock_account(txn, account).await?;
+        let (m, u) = load_member(txn, account, user).await?;
+        if Role::from_stored(&m.role)? == Role::Admin && admin_count(txn, account).await? <= 1 {
             return Err(DomainError::Conflict(
                 "The last Admin of an account cannot be removed: make another member Admin first"
                     .to_owned(),
             ));
         }
         let removed = member(m.clone(), u.clone())?;
-        membership::Entity::delete_by_id(m.id).exec(&txn).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        membership::Entity::delete_by_id(m.id).exec(txn).await?;
+        let event = Event::new(
             Some(account),
-            "account_member.remove",
+            AuditAction::MemberRemove,
             Target::new(USER_KIND, u.id, Some(&u.username)),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[Scope::User(user)]).await?;
         Ok(removed)
     }
 
@@ -409,9 +401,9 @@ impl Keywarden {
         email: Option<Email>,
         now: DateTime<Utc>,
     ) -> DomainResult<Bootstrapped> {
-        let txn = write_txn(&self.db).await?;
-        let created = self.bootstrap_in(&txn, name, admin, email, now).await?;
-        self.commit(txn).await?;
+        let change = self.system_change(now).await?;
+        let (created, event, scope) = self.bootstrap_in(change.txn(), name, admin, email, now).await?;
+        change.commit(event, &[scope]).await?;
         Ok(created)
     }
 
@@ -422,15 +414,15 @@ impl Keywarden {
         &self,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<Bootstrapped>> {
-        let txn = write_txn(&self.db).await?;
-        if account::Entity::find().count(&txn).await? > 0 {
+        let change = self.system_change(now).await?;
+        if account::Entity::find().count(change.txn()).await? > 0 {
             return Ok(None);
         }
         let name = AccountName::parse("Default")?;
         let admin = Username::parse("admin")?;
-        match self.bootstrap_in(&txn, name, admin, None, now).await {
-            Ok(created) => {
-                self.commit(txn).await?;
+        match self.bootstrap_in(change.txn(), name, admin, None, now).await {
+            Ok((created, event, scope)) => {
+                change.commit(event, &[scope]).await?;
                 Ok(Some(created))
             }
             Err(DomainError::Conflict(_)) => Ok(None),
@@ -445,7 +437,7 @@ impl Keywarden {
         admin: Username,
         email: Option<Email>,
         now: DateTime<Utc>,
-    ) -> DomainResult<Bootstrapped> {
+    ) -> DomainResult<(Bootstrapped, Event, Scope)> {
         let account_row = account::ActiveModel {
             name: Set(name.as_str().to_owned()),
             created_at: Set(to_millis(now)),
@@ -460,7 +452,7 @@ impl Keywarden {
         let account = AccountId(account_row.id);
         let user_row = insert_user(txn, &admin, email, now).await?;
         insert_membership(txn, account, UserId(user_row.id), Role::Admin, now).await?;
-        let token = personal_tokens::issue(
+        let (token, issued_scope) = personal_tokens::issue(
             txn,
             &self.keyring,
             UserId(user_row.id),
@@ -469,19 +461,16 @@ impl Keywarden {
             now,
         )
         .await?;
-        audit::record(
-            txn,
-            Actor::System,
+        let event = Event::new(
             Some(account),
-            "account.create",
+            AuditAction::AccountCreate,
             Target::new(KIND, account.0, Some(name.as_str())),
-            now,
-        )
-        .await?;
-        Ok(Bootstrapped {
+        );
+        let created = Bootstrapped {
             account: account_row.try_into()?,
             admin: UserId(user_row.id),
             token: token.secret,
-        })
+        };
+        Ok((created, event, issued_scope))
     }
 }

@@ -4,16 +4,17 @@
 //! Events hold names as well as ids and no secrets, ever.
 
 use chrono::{DateTime, Utc};
-use entity::audit_event;
+use entity::{audit_event, membership, service_account};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
 };
 
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{AccountId, AuditEventId, UserId};
+use crate::ids::{AccountId, AuditEventId, ServiceAccountId, UserId};
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
+use crate::role::Role;
 use crate::time::{from_millis, to_millis};
 use crate::warden::Keywarden;
 
@@ -82,11 +83,97 @@ impl TryFrom<audit_event::Model> for AuditEvent {
     }
 }
 
-/// Who is acting, as the log records it.
-#[derive(Copy, Clone, Debug)]
-pub(crate) enum Actor<'a> {
-    Principal(&'a Principal),
-    System,
+/// What was done: every action the log records.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) enum AuditAction {
+    AccountCreate,
+    MemberAdd,
+    MemberUpdate,
+    MemberRemove,
+    MemberJoin,
+    MemberJoinElsewhere,
+    InvitationCreate,
+    InvitationRevoke,
+    ServiceAccountCreate,
+    ServiceAccountUpdate,
+    ServiceAccountEnable,
+    ServiceAccountDisable,
+    ServiceAccountDelete,
+    KeyCreate,
+    KeyRevoke,
+    KeyRotate,
+    TokenCreate,
+    TokenRevoke,
+    TokenRotate,
+}
+
+impl AuditAction {
+    /// The name the log stores and shows.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            AuditAction::AccountCreate => "account.create",
+            AuditAction::MemberAdd => "account_member.add",
+            AuditAction::MemberUpdate => "account_member.update",
+            AuditAction::MemberRemove => "account_member.remove",
+            AuditAction::MemberJoin => "account_member.join",
+            AuditAction::MemberJoinElsewhere => "account_member.join_elsewhere",
+            AuditAction::InvitationCreate => "account_invitation.create",
+            AuditAction::InvitationRevoke => "account_invitation.revoke",
+            AuditAction::ServiceAccountCreate => "service_account.create",
+            AuditAction::ServiceAccountUpdate => "service_account.update",
+            AuditAction::ServiceAccountEnable => "service_account.enable",
+            AuditAction::ServiceAccountDisable => "service_account.disable",
+            AuditAction::ServiceAccountDelete => "service_account.delete",
+            AuditAction::KeyCreate => "service_account_key.create",
+            AuditAction::KeyRevoke => "service_account_key.revoke",
+            AuditAction::KeyRotate => "service_account_key.rotate",
+            AuditAction::TokenCreate => "personal_access_token.create",
+            AuditAction::TokenRevoke => "personal_access_token.revoke",
+            AuditAction::TokenRotate => "personal_access_token.rotate",
+        }
+    }
+}
+
+/// Who is acting, as the log records it, resolved once when a change begins.
+#[derive(Clone, Debug)]
+pub(crate) struct Actor {
+    kind: ActorKind,
+    id: i64,
+    name: String,
+    attributed: Option<UserId>,
+}
+
+impl Actor {
+    /// `principal`, with the user a service account's actions are attributed to.
+    pub(crate) async fn of<C: ConnectionTrait>(
+        conn: &C,
+        principal: &Principal,
+    ) -> DomainResult<Self> {
+        Ok(match principal {
+            Principal::User(u) => Self {
+                kind: ActorKind::User,
+                id: u.user_id.0,
+                name: u.username.clone(),
+                attributed: Some(u.user_id),
+            },
+            Principal::ServiceAccount(s) => Self {
+                kind: ActorKind::ServiceAccount,
+                id: s.service_account_id.0,
+                name: s.name.clone(),
+                attributed: attributed_user(conn, s.service_account_id).await?,
+            },
+        })
+    }
+
+    /// keywarden itself.
+    pub(crate) fn system() -> Self {
+        Self {
+            kind: ActorKind::System,
+            id: 0,
+            name: "keywarden".to_owned(),
+            attributed: None,
+        }
+    }
 }
 
 /// What was acted on.
@@ -107,46 +194,80 @@ impl Target {
     }
 }
 
-/// Writes one event. Call it inside the mutation's transaction, after the change.
+/// One event: in which account's log, what, and on what.
+#[derive(Clone, Debug)]
+pub(crate) struct Event {
+    pub account: Option<AccountId>,
+    pub action: AuditAction,
+    pub target: Target,
+}
+
+impl Event {
+    pub fn new(account: Option<AccountId>, action: AuditAction, target: Target) -> Self {
+        Self {
+            account,
+            action,
+            target,
+        }
+    }
+}
+
+/// Writes one event, inside the change's transaction (see [`crate::write`]).
 pub(crate) async fn record<C: ConnectionTrait>(
     conn: &C,
-    actor: Actor<'_>,
-    account: Option<AccountId>,
-    action: &str,
-    target: Target,
+    actor: &Actor,
+    event: Event,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
-    let (kind, id, name, attributed) = match actor {
-        Actor::Principal(Principal::User(u)) => (
-            ActorKind::User,
-            u.user_id.0,
-            u.username.clone(),
-            Some(u.user_id),
-        ),
-        Actor::Principal(Principal::ServiceAccount(s)) => (
-            ActorKind::ServiceAccount,
-            s.service_account_id.0,
-            s.name.clone(),
-            crate::service_accounts::attributed_user(conn, s.service_account_id).await?,
-        ),
-        Actor::System => (ActorKind::System, 0, "keywarden".to_owned(), None),
-    };
     audit_event::ActiveModel {
-        account_id: Set(account.map(|a| a.0)),
-        action: Set(action.to_owned()),
-        actor_type: Set(kind.as_str().to_owned()),
-        actor_id: Set(id),
-        actor_name: Set(name),
-        attributed_user_id: Set(attributed.map(|u| u.0)),
-        target_type: Set(target.kind.to_owned()),
-        target_id: Set(target.id),
-        target_name: Set(target.name),
+        account_id: Set(event.account.map(|a| a.0)),
+        action: Set(event.action.as_str().to_owned()),
+        actor_type: Set(actor.kind.as_str().to_owned()),
+        actor_id: Set(actor.id),
+        actor_name: Set(actor.name.clone()),
+        attributed_user_id: Set(actor.attributed.map(|u| u.0)),
+        target_type: Set(event.target.kind.to_owned()),
+        target_id: Set(event.target.id),
+        target_name: Set(event.target.name),
         created_at: Set(to_millis(now)),
         ..Default::default()
     }
     .insert(conn)
     .await?;
     Ok(())
+}
+
+/// The human a service account's actions are attributed to: its creator while
+/// the creator is still a member of the account, otherwise the account's oldest
+/// Admin (earliest membership, then lowest user id). Deterministic: the same
+/// service account resolves to the same user until that user is gone too.
+pub(crate) async fn attributed_user<C: ConnectionTrait>(
+    conn: &C,
+    id: ServiceAccountId,
+) -> DomainResult<Option<UserId>> {
+    let sa = service_account::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound("ServiceAccount"))?;
+    if let Some(creator) = sa.created_by_user_id {
+        let still_member = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(sa.account_id))
+            .filter(membership::Column::UserId.eq(creator))
+            .one(conn)
+            .await?
+            .is_some();
+        if still_member {
+            return Ok(Some(UserId(creator)));
+        }
+    }
+    let oldest_admin = membership::Entity::find()
+        .filter(membership::Column::AccountId.eq(sa.account_id))
+        .filter(membership::Column::Role.eq(Role::Admin.code()))
+        .order_by_asc(membership::Column::CreatedAt)
+        .order_by_asc(membership::Column::UserId)
+        .one(conn)
+        .await?;
+    Ok(oldest_admin.map(|m| UserId(m.user_id)))
 }
 
 /// A page of an account's log, oldest first.

@@ -18,8 +18,8 @@ use sea_orm::{
 };
 
 use crate::accounts::{self, Member};
-use crate::audit::{self, Actor, Target};
-use crate::db::write_txn;
+use crate::audit::{AuditAction, Event, Target};
+use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, InvitationId, UserId};
 use crate::policy::{Action, authorize};
@@ -126,13 +126,14 @@ impl Keywarden {
     ) -> DomainResult<IssuedInvitation> {
         authorize(caller, input.account_id, Action::ManageMembers, KIND)?;
         let expires_at = expiry(input.expires_at, now)?;
-        let txn = write_txn(&self.db).await?;
-        accounts::lock_account(&txn, input.account_id).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        accounts::lock_account(txn, input.account_id).await?;
         let waiting = pending(
             invitation::Entity::find().filter(invitation::Column::AccountId.eq(input.account_id.0)),
             now,
         )
-        .count(&txn)
+        .count(txn)
         .await?;
         if waiting >= MAX_PENDING_INVITATIONS {
             return Err(DomainError::LimitExceeded(
@@ -151,18 +152,15 @@ impl Keywarden {
             expires_at: Set(to_millis(expires_at)),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(txn)
         .await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             Some(input.account_id),
-            "account_invitation.create",
+            AuditAction::InvitationCreate,
             Target::new(KIND, row.id, None),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        // An invitation is not a credential: no verification depends on it.
+        change.commit(event, &[]).await?;
         Ok(IssuedInvitation {
             invitation: row.try_into()?,
             secret,
@@ -224,28 +222,24 @@ impl Keywarden {
             ));
         }
         let account = found.account_id;
-        let txn = write_txn(&self.db).await?;
+        let change = self.change(caller, now).await?;
         invitation::Entity::update_many()
             .col_expr(invitation::Column::RevokedAt, Expr::value(to_millis(now)))
             .filter(invitation::Column::Id.eq(id.0))
             .filter(invitation::Column::RevokedAt.is_null())
             .filter(invitation::Column::AcceptedAt.is_null())
-            .exec(&txn)
+            .exec(change.txn())
             .await?;
         let row = invitation::Entity::find_by_id(id.0)
-            .one(&txn)
+            .one(change.txn())
             .await?
             .ok_or(DomainError::NotFound(KIND))?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             Some(account),
-            "account_invitation.revoke",
+            AuditAction::InvitationRevoke,
             Target::new(KIND, id.0, None),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[]).await?;
         row.try_into()
     }
 
@@ -267,11 +261,12 @@ impl Keywarden {
         let candidates = self
             .keyring
             .candidates(raw, self.keyring.current_digest(raw));
-        let txn = write_txn(&self.db).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
         let row = invitation::Entity::find()
             .filter(invitation::Column::Digest.is_in(digests(&candidates)))
             .lock_exclusive()
-            .one(&txn)
+            .one(txn)
             .await?
             .filter(|row| Keyring::matches(&candidates, &row.pepper_id, &row.digest))
             .ok_or(DomainError::NotFound(KIND))?;
@@ -280,8 +275,8 @@ impl Keywarden {
             return Err(DomainError::NotFound(KIND));
         }
         let account = found.account_id;
-        accounts::lock_account(&txn, account).await?;
-        if accounts::load_member(&txn, account, joiner.user_id)
+        accounts::lock_account(txn, account).await?;
+        if accounts::load_member(txn, account, joiner.user_id)
             .await
             .is_ok()
         {
@@ -290,47 +285,40 @@ impl Keywarden {
             ));
         }
         let user_row = user::Entity::find_by_id(joiner.user_id.0)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or(DomainError::NotFound("User"))?;
-        accounts::ensure_username_free(&txn, account, &user_row.username).await?;
+        accounts::ensure_username_free(txn, account, &user_row.username).await?;
         let others: Vec<AccountId> = membership::Entity::find()
             .filter(membership::Column::UserId.eq(user_row.id))
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .map(|m| AccountId(m.account_id))
             .collect();
-        let m = accounts::insert_membership(&txn, account, joiner.user_id, found.role, now).await?;
+        let m = accounts::insert_membership(txn, account, joiner.user_id, found.role, now).await?;
         let mut used: invitation::ActiveModel = row.into();
         used.accepted_at = Set(Some(to_millis(now)));
         used.accepted_by_user_id = Set(Some(joiner.user_id.0));
-        used.update(&txn).await?;
+        used.update(txn).await?;
         let target = || Target::new(accounts::USER_KIND, user_row.id, Some(&user_row.username));
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
-            Some(account),
-            "account_member.join",
-            target(),
-            now,
-        )
-        .await?;
         // Joining changes what a user's credential says when no account is
         // named, so each account they were already in hears of it (without
         // learning which account they joined).
         for other in others {
-            audit::record(
-                &txn,
-                Actor::Principal(caller),
-                Some(other),
-                "account_member.join_elsewhere",
-                target(),
-                now,
-            )
-            .await?;
+            change
+                .also_record(Event::new(
+                    Some(other),
+                    AuditAction::MemberJoinElsewhere,
+                    target(),
+                ))
+                .await?;
         }
-        self.commit(txn).await?;
+        let event = Event::new(Some(account), AuditAction::MemberJoin, target());
+        // Every token of the user carries its memberships.
+        change
+            .commit(event, &[Scope::User(joiner.user_id)])
+            .await?;
         accounts::member(m, user_row)
     }
 }

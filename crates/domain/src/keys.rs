@@ -11,8 +11,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::audit::{self, Actor, Target};
-use crate::db::write_txn;
+use crate::audit::{AuditAction, Event, Target};
+use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, UserId};
 use crate::names::KeyName;
@@ -160,9 +160,10 @@ impl Keywarden {
         caller: &Principal,
         new: NewKey,
         now: DateTime<Utc>,
-    ) -> DomainResult<IssuedKey> {
+    ) -> DomainResult<(IssuedKey, Scope)> {
         let secret = issue_service_account_key(new.service_account_id);
         let stored = self.keyring.digest(&secret);
+        let scope = Scope::issued(&stored.digest);
         let row = key::ActiveModel {
             service_account_id: Set(new.service_account_id.0),
             name: Set(new.name),
@@ -177,10 +178,11 @@ impl Keywarden {
         }
         .insert(conn)
         .await?;
-        Ok(IssuedKey {
+        let issued = IssuedKey {
             key: row.try_into()?,
             secret,
-        })
+        };
+        Ok((issued, scope))
     }
 
     /// Issues a key. The secret is in the result and nowhere else.
@@ -194,19 +196,20 @@ impl Keywarden {
             .expires_at
             .map(|t| future("expiresAt", t, now))
             .transpose()?;
-        let txn = write_txn(&self.db).await?;
-        let sa = service_accounts::load(&txn, input.service_account_id, true).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let sa = service_accounts::load(txn, input.service_account_id, true).await?;
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, service_accounts::KIND)?;
         check_ceiling(input.role_ceiling, Role::from_stored(&sa.role)?)?;
-        if count_active(&txn, input.service_account_id, None, now).await? >= MAX_ACTIVE_KEYS {
+        if count_active(txn, input.service_account_id, None, now).await? >= MAX_ACTIVE_KEYS {
             return Err(DomainError::LimitExceeded(
                 "A service account can have at most 50 active keys: revoke one first",
             ));
         }
-        let issued = self
+        let (issued, issued_scope) = self
             .insert_key(
-                &txn,
+                txn,
                 caller,
                 NewKey {
                     service_account_id: input.service_account_id,
@@ -218,16 +221,12 @@ impl Keywarden {
                 now,
             )
             .await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             Some(account),
-            "service_account_key.create",
+            AuditAction::KeyCreate,
             Target::new(KIND, issued.key.id.0, issued.key.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[issued_scope]).await?;
         Ok(issued)
     }
 
@@ -238,8 +237,9 @@ impl Keywarden {
         id: KeyId,
         now: DateTime<Utc>,
     ) -> DomainResult<ServiceAccountKey> {
-        let txn = write_txn(&self.db).await?;
-        let (row, sa) = load_with_account(&txn, id).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let (row, sa) = load_with_account(txn, id).await?;
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, KIND)?;
         // Conditional, so that of two concurrent revocations the first time stands.
@@ -247,22 +247,18 @@ impl Keywarden {
             .col_expr(key::Column::RevokedAt, Expr::value(to_millis(now)))
             .filter(key::Column::Id.eq(row.id))
             .filter(key::Column::RevokedAt.is_null())
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let row = key::Entity::find_by_id(row.id)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or(DomainError::NotFound(KIND))?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             Some(account),
-            "service_account_key.revoke",
+            AuditAction::KeyRevoke,
             Target::new(KIND, row.id, row.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[Scope::Key(id)]).await?;
         row.try_into()
     }
 
@@ -284,14 +280,15 @@ impl Keywarden {
             .expires_at
             .map(|t| future("expiresAt", t, now))
             .transpose()?;
-        let txn = write_txn(&self.db).await?;
-        let old_sa = load_with_account(&txn, input.key_id).await?.1;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let old_sa = load_with_account(txn, input.key_id).await?.1;
         // Lock the service account before reading the key again, as creation does.
-        let sa = service_accounts::load(&txn, ServiceAccountId(old_sa.id), true).await?;
+        let sa = service_accounts::load(txn, ServiceAccountId(old_sa.id), true).await?;
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, KIND)?;
         let old_row = key::Entity::find_by_id(input.key_id.0)
-            .one(&txn)
+            .one(txn)
             .await?
             .ok_or(DomainError::NotFound(KIND))?;
         let old: ServiceAccountKey = old_row.clone().try_into()?;
@@ -301,14 +298,14 @@ impl Keywarden {
             ));
         }
         let sa_id = ServiceAccountId(sa.id);
-        if count_active(&txn, sa_id, Some(old.id), now).await? >= MAX_ACTIVE_KEYS {
+        if count_active(txn, sa_id, Some(old.id), now).await? >= MAX_ACTIVE_KEYS {
             return Err(DomainError::LimitExceeded(
                 "A service account can have at most 50 active keys: revoke one first",
             ));
         }
-        let issued = self
+        let (issued, issued_scope) = self
             .insert_key(
-                &txn,
+                txn,
                 caller,
                 NewKey {
                     service_account_id: sa_id,
@@ -330,17 +327,15 @@ impl Keywarden {
             let end = old.expires_at.map_or(end, |t| t.min(end));
             retiring.expires_at = Set(Some(to_millis(end)));
         }
-        retiring.update(&txn).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        retiring.update(txn).await?;
+        let event = Event::new(
             Some(account),
-            "service_account_key.rotate",
+            AuditAction::KeyRotate,
             Target::new(KIND, old.id.0, old.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change
+            .commit(event, &[Scope::Key(old.id), issued_scope])
+            .await?;
         Ok(issued)
     }
 

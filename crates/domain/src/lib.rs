@@ -8,7 +8,8 @@
 
 mod accounts;
 mod audit;
-mod cache;
+mod coherence;
+mod credential;
 pub mod db;
 mod error;
 pub mod ids;
@@ -17,7 +18,6 @@ mod keys;
 mod names;
 pub mod object_id;
 mod page;
-mod peers;
 mod personal_tokens;
 mod policy;
 mod principal;
@@ -25,10 +25,10 @@ mod role;
 mod service_accounts;
 pub mod time;
 pub mod token;
-mod usage;
 mod users;
 mod verify;
 mod warden;
+mod write;
 
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, Member};
 pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
@@ -45,11 +45,13 @@ pub use personal_tokens::{
     ROTATION_INTERVAL,
 };
 pub use policy::{Action, Standing};
-pub use principal::{Membership, Principal, ServiceAccountPrincipal, UserPrincipal};
+pub use coherence::{Credential, Scope, UsageTracker};
+pub use principal::{
+    Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
+};
 pub use role::Role;
-pub use service_accounts::{CreateServiceAccount, ServiceAccount, UpdateServiceAccount};
+pub use service_accounts::{CreateServiceAccount, UpdateServiceAccount};
 pub use token::{Keyring, Pepper, Secret, TokenError};
-pub use usage::{Credential, UsageTracker};
 pub use users::User;
 pub use verify::AuthError;
 pub use warden::{DEFAULT_CACHE_CAPACITY, Keywarden};

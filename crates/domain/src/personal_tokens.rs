@@ -12,8 +12,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::audit::{self, Actor, Target};
-use crate::db::write_txn;
+use crate::audit::{AuditAction, Event, Target};
+use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{TokenId, UserId};
 use crate::names::KeyName;
@@ -81,6 +81,7 @@ pub struct CreatePersonalAccessToken {
 
 /// Issues a token for `user` inside the caller's transaction, enforcing the limit.
 /// The user row is locked first, so concurrent issues for one user queue up.
+/// Returns the scope the change makes stale: any refusal of the new secret.
 pub(crate) async fn issue<C: ConnectionTrait>(
     conn: &C,
     keyring: &Keyring,
@@ -88,7 +89,7 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     name: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-) -> DomainResult<IssuedPersonalAccessToken> {
+) -> DomainResult<(IssuedPersonalAccessToken, Scope)> {
     user::Entity::find_by_id(user.0)
         .lock_exclusive()
         .one(conn)
@@ -122,10 +123,11 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    Ok(IssuedPersonalAccessToken {
+    let issued = IssuedPersonalAccessToken {
         token: row.try_into()?,
         secret,
-    })
+    };
+    Ok((issued, Scope::issued(&stored.digest)))
 }
 
 /// Loads one of the caller's own tokens; anyone else's is "not found".
@@ -154,9 +156,9 @@ impl Keywarden {
             .expires_at
             .map(|t| future("expiresAt", t, now))
             .transpose()?;
-        let txn = write_txn(&self.db).await?;
-        let issued = issue(
-            &txn,
+        let change = self.change(caller, now).await?;
+        let (issued, issued_scope) = issue(
+            change.txn(),
             &self.keyring,
             user.user_id,
             input.name.map(KeyName::into_inner),
@@ -164,16 +166,12 @@ impl Keywarden {
             now,
         )
         .await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             None,
-            "personal_access_token.create",
+            AuditAction::TokenCreate,
             Target::new(KIND, issued.token.id.0, issued.token.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[issued_scope]).await?;
         Ok(issued)
     }
 
@@ -185,25 +183,22 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<PersonalAccessToken> {
         let user = require_user(caller)?;
-        let txn = write_txn(&self.db).await?;
-        let row = load_own(&txn, user.user_id, id, false).await?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = load_own(txn, user.user_id, id, false).await?;
         pat::Entity::update_many()
             .col_expr(pat::Column::RevokedAt, Expr::value(to_millis(now)))
             .filter(pat::Column::Id.eq(row.id))
             .filter(pat::Column::RevokedAt.is_null())
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        let row = load_own(&txn, user.user_id, id, false).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let row = load_own(txn, user.user_id, id, false).await?;
+        let event = Event::new(
             None,
-            "personal_access_token.revoke",
+            AuditAction::TokenRevoke,
             Target::new(KIND, row.id, row.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        change.commit(event, &[Scope::Token(id)]).await?;
         row.try_into()
     }
 
@@ -218,8 +213,8 @@ impl Keywarden {
     ) -> DomainResult<IssuedPersonalAccessToken> {
         let user = require_user(caller)?;
         let expires_at = future("expiresAt", expires_at, now)?;
-        let txn = write_txn(&self.db).await?;
-        let row = load_own(&txn, user.user_id, id, true).await?;
+        let change = self.change(caller, now).await?;
+        let row = load_own(change.txn(), user.user_id, id, true).await?;
         let token: PersonalAccessToken = row.clone().try_into()?;
         if token.revoked_at.is_some() {
             return Err(DomainError::invalid("A revoked token cannot be rotated"));
@@ -246,17 +241,16 @@ impl Keywarden {
         active.pepper_id = Set(stored.pepper_id);
         active.expires_at = Set(Some(to_millis(expires_at)));
         active.rotated_at = Set(Some(to_millis(now)));
-        let row = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let row = active.update(change.txn()).await?;
+        let event = Event::new(
             None,
-            "personal_access_token.rotate",
+            AuditAction::TokenRotate,
             Target::new(KIND, row.id, row.name.as_deref()),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        let issued_scope = Scope::issued(&stored.digest);
+        change
+            .commit(event, &[Scope::Token(id), issued_scope])
+            .await?;
         Ok(IssuedPersonalAccessToken {
             token: row.try_into()?,
             secret,

@@ -3,9 +3,13 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use entity::service_account;
+
+use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::role::Role;
-use crate::service_accounts::ServiceAccount;
+use crate::time::from_millis;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Membership {
@@ -82,5 +86,37 @@ impl Principal {
                 .map(|m| m.role),
             Principal::ServiceAccount(s) => (s.account_id == account).then_some(s.role),
         }
+    }
+}
+
+/// A service account as stored: what its keys act as.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceAccount {
+    pub id: ServiceAccountId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: Option<String>,
+    pub role: Role,
+    pub enabled: bool,
+    pub created_by_user_id: Option<UserId>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<service_account::Model> for ServiceAccount {
+    type Error = DomainError;
+
+    fn try_from(m: service_account::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: ServiceAccountId(m.id),
+            account_id: AccountId(m.account_id),
+            name: m.name,
+            description: m.description,
+            role: Role::from_stored(&m.role)?,
+            enabled: m.enabled,
+            created_by_user_id: m.created_by_user_id.map(UserId),
+            created_at: from_millis(m.created_at)?,
+            updated_at: from_millis(m.updated_at)?,
+        })
     }
 }

@@ -2,56 +2,25 @@
 //! flag and keys. Not users: they never appear in member lists.
 
 use chrono::{DateTime, Utc};
-use entity::{membership, service_account};
+use entity::service_account;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 
-use crate::audit::{self, Actor, Target};
-use crate::db::write_txn;
+use crate::audit::{self, AuditAction, Event, Target};
+use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, ServiceAccountId, UserId};
 use crate::names::{Description, ServiceAccountName};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
-use crate::principal::Principal;
+use crate::principal::{Principal, ServiceAccount};
 use crate::role::Role;
-use crate::time::{from_millis, to_millis};
+use crate::time::to_millis;
 use crate::warden::Keywarden;
 
 pub(crate) const KIND: &str = "ServiceAccount";
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ServiceAccount {
-    pub id: ServiceAccountId,
-    pub account_id: AccountId,
-    pub name: String,
-    pub description: Option<String>,
-    pub role: Role,
-    pub enabled: bool,
-    pub created_by_user_id: Option<UserId>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<service_account::Model> for ServiceAccount {
-    type Error = DomainError;
-
-    fn try_from(m: service_account::Model) -> DomainResult<Self> {
-        Ok(Self {
-            id: ServiceAccountId(m.id),
-            account_id: AccountId(m.account_id),
-            name: m.name,
-            description: m.description,
-            role: Role::from_stored(&m.role)?,
-            enabled: m.enabled,
-            created_by_user_id: m.created_by_user_id.map(UserId),
-            created_at: from_millis(m.created_at)?,
-            updated_at: from_millis(m.updated_at)?,
-        })
-    }
-}
 
 #[derive(Clone, Debug)]
 pub struct CreateServiceAccount {
@@ -73,7 +42,7 @@ pub struct UpdateServiceAccount {
 
 impl UpdateServiceAccount {
     /// The audit action: a change of `enabled` alone reads as disable or enable.
-    fn action(&self) -> &'static str {
+    fn action(&self) -> AuditAction {
         match self {
             Self {
                 name: None,
@@ -82,12 +51,12 @@ impl UpdateServiceAccount {
                 enabled: Some(enabled),
             } => {
                 if *enabled {
-                    "service_account.enable"
+                    AuditAction::ServiceAccountEnable
                 } else {
-                    "service_account.disable"
+                    AuditAction::ServiceAccountDisable
                 }
             }
-            _ => "service_account.update",
+            _ => AuditAction::ServiceAccountUpdate,
         }
     }
 }
@@ -105,36 +74,6 @@ pub(crate) async fn load<C: ConnectionTrait>(
     select.one(conn).await?.ok_or(DomainError::NotFound(KIND))
 }
 
-/// The human a service account's actions are attributed to: its creator while
-/// the creator is still a member of the account, otherwise the account's oldest
-/// Admin (earliest membership, then lowest user id). Deterministic: the same
-/// service account resolves to the same user until that user is gone too.
-pub(crate) async fn attributed_user<C: ConnectionTrait>(
-    conn: &C,
-    id: ServiceAccountId,
-) -> DomainResult<Option<UserId>> {
-    let sa = load(conn, id, false).await?;
-    if let Some(creator) = sa.created_by_user_id {
-        let still_member = membership::Entity::find()
-            .filter(membership::Column::AccountId.eq(sa.account_id))
-            .filter(membership::Column::UserId.eq(creator))
-            .one(conn)
-            .await?
-            .is_some();
-        if still_member {
-            return Ok(Some(UserId(creator)));
-        }
-    }
-    let oldest_admin = membership::Entity::find()
-        .filter(membership::Column::AccountId.eq(sa.account_id))
-        .filter(membership::Column::Role.eq(Role::Admin.code()))
-        .order_by_asc(membership::Column::CreatedAt)
-        .order_by_asc(membership::Column::UserId)
-        .one(conn)
-        .await?;
-    Ok(oldest_admin.map(|m| UserId(m.user_id)))
-}
-
 impl Keywarden {
     pub async fn create_service_account(
         &self,
@@ -148,34 +87,27 @@ impl Keywarden {
             Action::ManageServiceAccounts,
             "Account",
         )?;
-        let txn = write_txn(&self.db).await?;
-        let creator = match caller {
-            Principal::User(u) => Some(u.user_id.0),
-            Principal::ServiceAccount(_) => None,
-        };
+        let change = self.change(caller, now).await?;
         let row = service_account::ActiveModel {
             account_id: Set(input.account_id.0),
             name: Set(input.name.into_inner()),
             description: Set(input.description.map(Description::into_inner)),
             role: Set(input.role.code().to_owned()),
             enabled: Set(true),
-            created_by_user_id: Set(creator),
+            created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(to_millis(now)),
             updated_at: Set(to_millis(now)),
             ..Default::default()
         }
-        .insert(&txn)
+        .insert(change.txn())
         .await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let event = Event::new(
             Some(input.account_id),
-            "service_account.create",
+            AuditAction::ServiceAccountCreate,
             Target::new(KIND, row.id, Some(&row.name)),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        // A new service account has no keys: no verification depends on it.
+        change.commit(event, &[]).await?;
         row.try_into()
     }
 
@@ -223,39 +155,36 @@ impl Keywarden {
         &self,
         caller: &Principal,
         id: ServiceAccountId,
-        change: UpdateServiceAccount,
+        update: UpdateServiceAccount,
         now: DateTime<Utc>,
     ) -> DomainResult<ServiceAccount> {
-        let txn = write_txn(&self.db).await?;
-        let row = load(&txn, id, true).await?;
+        let change = self.change(caller, now).await?;
+        let row = load(change.txn(), id, true).await?;
         let account = AccountId(row.account_id);
         authorize(caller, account, Action::ManageServiceAccounts, KIND)?;
-        let action = change.action();
+        let action = update.action();
         let mut active: service_account::ActiveModel = row.into();
-        if let Some(name) = change.name {
+        if let Some(name) = update.name {
             active.name = Set(name.into_inner());
         }
-        if let Some(description) = change.description {
+        if let Some(description) = update.description {
             active.description = Set(description.map(Description::into_inner));
         }
-        if let Some(role) = change.role {
+        if let Some(role) = update.role {
             active.role = Set(role.code().to_owned());
         }
-        if let Some(enabled) = change.enabled {
+        if let Some(enabled) = update.enabled {
             active.enabled = Set(enabled);
         }
         active.updated_at = Set(to_millis(now));
-        let row = active.update(&txn).await?;
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
+        let row = active.update(change.txn()).await?;
+        let event = Event::new(
             Some(account),
             action,
             Target::new(KIND, row.id, Some(&row.name)),
-            now,
-        )
-        .await?;
-        self.commit(txn).await?;
+        );
+        // Its keys' verifications carry the service account as it was read.
+        change.commit(event, &[Scope::ServiceAccount(id)]).await?;
         row.try_into()
     }
 
@@ -266,25 +195,21 @@ impl Keywarden {
         id: ServiceAccountId,
         now: DateTime<Utc>,
     ) -> DomainResult<ServiceAccount> {
-        let txn = write_txn(&self.db).await?;
-        let row = load(&txn, id, true).await?;
+        // Begun first: the actor may be resolved through this very row.
+        let change = self.change(caller, now).await?;
+        let row = load(change.txn(), id, true).await?;
         let account = AccountId(row.account_id);
         authorize(caller, account, Action::ManageServiceAccounts, KIND)?;
         let deleted: ServiceAccount = row.clone().try_into()?;
-        // Record first: the actor may be resolved through this very row.
-        audit::record(
-            &txn,
-            Actor::Principal(caller),
-            Some(account),
-            "service_account.delete",
-            Target::new(KIND, row.id, Some(&row.name)),
-            now,
-        )
-        .await?;
         service_account::Entity::delete_by_id(row.id)
-            .exec(&txn)
+            .exec(change.txn())
             .await?;
-        self.commit(txn).await?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::ServiceAccountDelete,
+            Target::new(KIND, row.id, Some(&row.name)),
+        );
+        change.commit(event, &[Scope::ServiceAccount(id)]).await?;
         Ok(deleted)
     }
 
@@ -295,7 +220,7 @@ impl Keywarden {
         id: ServiceAccountId,
     ) -> DomainResult<Option<UserId>> {
         self.readable(caller, id).await?;
-        attributed_user(&self.db, id).await
+        audit::attributed_user(&self.db, id).await
     }
 
     /// A service account's row, if `caller` may read it.

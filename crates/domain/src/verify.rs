@@ -1,14 +1,14 @@
 //! Verification: from a presented token to a [`Principal`], or a refusal.
 //!
-//! A token verified recently is found in the cache by its digest (see
-//! [`crate::cache`]), checked for expiry, and accepted with no database read.
-//! Otherwise its shape and checksum are checked before anything is read, then
-//! one indexed lookup by digest (one per configured pepper, in a
+//! A token's digest under the current pepper names it in the cache (see
+//! [`crate::coherence`]): a conclusion reached before, for or against, is
+//! served with no database read for as long as nothing it depends on has
+//! changed. Otherwise its shape and checksum are checked before anything is
+//! read, then one indexed lookup by digest (one per configured pepper, in a
 //! single query), a constant-time comparison, and every condition of the
 //! contract: not revoked, not expired, the service account present and enabled,
-//! and the id in the token matching the key's service account. Only acceptances
-//! are cached, and any committed change in any process makes them stale, so a
-//! role change, a disable or a revoke shows on the very next request.
+//! and the id in the token matching the key's service account. Concurrent
+//! lookups of one token wait for a single read.
 
 use std::sync::Arc;
 
@@ -18,14 +18,15 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::cache::Verified;
+use crate::coherence::{Credential, Read, Scope};
+use crate::credential::{Refusal, Verdict, Verified};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
-use crate::principal::{Membership, Principal, ServiceAccountPrincipal, UserPrincipal};
+use crate::principal::{
+    Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
+};
 use crate::role::Role;
-use crate::service_accounts::ServiceAccount;
 use crate::time::to_millis;
 use crate::token::{Keyring, MAX_TOKEN_LEN, StoredDigest, TokenError, TokenKind, digests, parse};
-use crate::usage::Credential;
 use crate::warden::Keywarden;
 
 /// Why a presented credential was refused. Transports show all of these the same
@@ -50,22 +51,36 @@ pub enum AuthError {
     Db(#[from] DbErr),
 }
 
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unknown => AuthError::Unknown,
+            Refusal::Revoked => AuthError::Revoked,
+            Refusal::Expired => AuthError::Expired,
+            Refusal::Disabled => AuthError::Disabled,
+            Refusal::Mismatch => AuthError::Mismatch,
+        }
+    }
+}
+
 fn role(s: &str) -> Result<Role, AuthError> {
     Role::from_stored(s).map_err(|e| AuthError::Corrupt(e.to_string()))
 }
 
-fn check_times(
-    revoked_at: Option<i64>,
-    expires_at: Option<i64>,
-    now_ms: i64,
-) -> Result<(), AuthError> {
+/// Whether a credential with these times is in force at `now_ms`.
+fn in_force(revoked_at: Option<i64>, expires_at: Option<i64>, now_ms: i64) -> Result<(), Refusal> {
     if revoked_at.is_some() {
-        return Err(AuthError::Revoked);
+        return Err(Refusal::Revoked);
     }
     if expires_at.is_some_and(|t| t <= now_ms) {
-        return Err(AuthError::Expired);
+        return Err(Refusal::Expired);
     }
     Ok(())
+}
+
+/// A conclusion and the scopes whose change would make it untrue.
+fn concluded(value: Verdict, scopes: Vec<Scope>) -> Result<Read<Verdict>, AuthError> {
+    Ok(Read { value, scopes })
 }
 
 impl Keywarden {
@@ -76,71 +91,94 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
         let now_ms = to_millis(now);
-        // A string accepted before needs no second look at its shape: its
+        let cache = &self.coherence.cache;
+        // A string concluded on before needs no second look at its shape: its
         // digest finds it. (Only strings of a token's length are digested here.)
         let known =
             (presented.len() <= MAX_TOKEN_LEN).then(|| self.keyring.current_digest(presented));
-        if let Some(key) = &known
-            && let Some(hit) = self.cache.get(key, now_ms)
-            && hit.verified.expires_at.is_none_or(|t| t > now_ms)
+        if let Some(digest) = &known
+            && let Some(hit) = cache.get(digest, now_ms)
         {
-            if hit.use_to_record(now_ms) {
-                self.usage.note(hit.verified.credential, None, now_ms);
-            }
-            return Ok(hit.verified.principal.clone());
+            return self.conclude(&hit.value, hit.use_to_record(now_ms), now_ms);
         }
         let token = parse(presented)?;
-        let cache_key = match known {
-            Some(key) => key,
+        let digest = match known {
+            Some(digest) => digest,
             None => self.keyring.current_digest(token.as_str()),
         };
-        // Taken before the read, so that a change committed meanwhile makes the
-        // entry stale at once.
-        let stamp = self.cache.stamp();
-        let candidates = self.keyring.candidates(token.as_str(), cache_key);
-        let verified = match token.kind() {
-            TokenKind::ServiceAccountKey(claimed) => {
-                self.authenticate_key(claimed, &candidates, now_ms).await?
-            }
-            TokenKind::PersonalAccessToken => self.authenticate_token(&candidates, now_ms).await?,
+        let candidates = self.keyring.candidates(token.as_str(), digest);
+        let found = cache
+            .read_through(digest, now_ms, || async {
+                match token.kind() {
+                    TokenKind::ServiceAccountKey(claimed) => {
+                        self.read_key(claimed, &candidates, digest, now_ms).await
+                    }
+                    TokenKind::PersonalAccessToken => {
+                        self.read_token(&candidates, digest, now_ms).await
+                    }
+                }
+            })
+            .await?;
+        let record = if found.read_here {
+            // The stored time decides (see `UsageTracker::note`).
+            true
+        } else {
+            found.entry.use_to_record(now_ms)
         };
-        self.usage
-            .note(verified.credential, verified.last_used_at, now_ms);
-        let principal = verified.principal.clone();
-        if let Some(stamp) = stamp {
-            self.cache.insert(cache_key, stamp, now_ms, verified);
-        }
-        Ok(principal)
+        self.conclude(&found.entry.value, record, now_ms)
     }
 
-    async fn authenticate_key(
+    /// The answer a conclusion gives at `now_ms`; a use to `record` is passed
+    /// on to the usage tracker.
+    fn conclude(&self, verdict: &Verdict, record: bool, now_ms: i64) -> Result<Principal, AuthError> {
+        let verified = verdict.as_ref().map_err(|r| AuthError::from(*r))?;
+        if verified.expires_at.is_some_and(|t| t <= now_ms) {
+            return Err(AuthError::Expired);
+        }
+        if record {
+            self.usage
+                .note(verified.credential, verified.last_used_at, now_ms);
+        }
+        Ok(verified.principal.clone())
+    }
+
+    async fn read_key(
         &self,
         claimed: ServiceAccountId,
         candidates: &[StoredDigest],
+        digest: [u8; 32],
         now_ms: i64,
-    ) -> Result<Verified, AuthError> {
-        let (row, sa) = key::Entity::find()
+    ) -> Result<Read<Verdict>, AuthError> {
+        let found = key::Entity::find()
             .filter(key::Column::Digest.is_in(digests(candidates)))
             .find_also_related(service_account::Entity)
             .one(&self.db)
-            .await?
-            .ok_or(AuthError::Unknown)?;
-        if !Keyring::matches(candidates, &row.pepper_id, &row.digest) {
-            return Err(AuthError::Unknown);
+            .await?;
+        let (row, sa) = match found {
+            Some(found) if Keyring::matches(candidates, &found.0.pepper_id, &found.0.digest) => {
+                found
+            }
+            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        };
+        let key_scope = Scope::Key(KeyId(row.id));
+        let Some(sa) = sa else {
+            return concluded(Err(Refusal::Unknown), vec![key_scope]);
+        };
+        let scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
+        if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
+            return concluded(Err(refusal), scopes);
         }
-        check_times(row.revoked_at, row.expires_at, now_ms)?;
-        let sa = sa.ok_or(AuthError::Unknown)?;
         if !sa.enabled {
-            return Err(AuthError::Disabled);
+            return concluded(Err(Refusal::Disabled), scopes);
         }
         if sa.id != claimed.0 {
-            return Err(AuthError::Mismatch);
+            return concluded(Err(Refusal::Mismatch), scopes);
         }
         let sa_role = role(&sa.role)?;
         let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
         let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
-        Ok(Verified {
+        let verified = Verified {
             principal: Principal::ServiceAccount(ServiceAccountPrincipal {
                 service_account_id: record.id,
                 name: record.name.clone(),
@@ -153,27 +191,31 @@ impl Keywarden {
             credential: Credential::Key(KeyId(row.id)),
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
-        })
+        };
+        concluded(Ok(verified), scopes)
     }
 
-    async fn authenticate_token(
+    async fn read_token(
         &self,
         candidates: &[StoredDigest],
+        digest: [u8; 32],
         now_ms: i64,
-    ) -> Result<Verified, AuthError> {
-        let row = pat::Entity::find()
+    ) -> Result<Read<Verdict>, AuthError> {
+        let found = pat::Entity::find()
             .filter(pat::Column::Digest.is_in(digests(candidates)))
             .one(&self.db)
-            .await?
-            .ok_or(AuthError::Unknown)?;
-        if !Keyring::matches(candidates, &row.pepper_id, &row.digest) {
-            return Err(AuthError::Unknown);
+            .await?;
+        let row = match found {
+            Some(row) if Keyring::matches(candidates, &row.pepper_id, &row.digest) => row,
+            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        };
+        let scopes = vec![Scope::Token(TokenId(row.id)), Scope::User(UserId(row.user_id))];
+        if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
+            return concluded(Err(refusal), scopes);
         }
-        check_times(row.revoked_at, row.expires_at, now_ms)?;
-        let user = user::Entity::find_by_id(row.user_id)
-            .one(&self.db)
-            .await?
-            .ok_or(AuthError::Unknown)?;
+        let Some(user) = user::Entity::find_by_id(row.user_id).one(&self.db).await? else {
+            return concluded(Err(Refusal::Unknown), scopes);
+        };
         let memberships = membership::Entity::find()
             .filter(membership::Column::UserId.eq(user.id))
             .order_by_asc(membership::Column::AccountId)
@@ -187,7 +229,7 @@ impl Keywarden {
                 })
             })
             .collect::<Result<_, AuthError>>()?;
-        Ok(Verified {
+        let verified = Verified {
             principal: Principal::User(UserPrincipal {
                 user_id: UserId(user.id),
                 username: user.username,
@@ -197,6 +239,7 @@ impl Keywarden {
             credential: Credential::Token(TokenId(row.id)),
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
-        })
+        };
+        concluded(Ok(verified), scopes)
     }
 }

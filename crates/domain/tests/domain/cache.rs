@@ -212,14 +212,14 @@ async fn a_personal_access_token_revoked_elsewhere_is_refused_at_once() {
 /// On PostgreSQL the cache is only as good as the connection that hears other
 /// processes' changes: while it is down, every request reads the database, and
 /// once it is back the cache works again. (SQLite needs no connection: its
-/// processes share the generation file, there from the start.)
+/// processes share the change file, there from the start.)
 #[tokio::test]
 async fn without_its_notification_connection_a_process_reads_the_database() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
     let (_, robot, token) = w.robot(&acme, Role::Editor).await;
     if !w.is_postgres() {
-        assert!(w.dir.path().join("keywarden.db.generation").is_file());
+        assert!(w.dir.path().join("keywarden.db.changes").is_file());
         revoke_by_hand(w.kw.db(), key_id(&robot)).await;
         assert!(
             w.auth(&token).await.is_ok(),

@@ -1,10 +1,10 @@
 //! Keeping the caches of every process on one PostgreSQL database current.
 //!
 //! Each process keeps one connection that `LISTEN`s on [`CHANNEL`]. A
-//! transaction that changes anything sends `changed <instance> <seq>` with
-//! `pg_notify`, which PostgreSQL delivers only if and when it commits. Every
-//! other process, on hearing it, moves its cache generation on and answers
-//! `heard <instance> <seq> <pid>`. The process that made the change does not
+//! transaction that changes anything sends `changed <instance> <seq> <scopes>`
+//! with `pg_notify`, which PostgreSQL delivers only if and when it commits.
+//! Every other process, on hearing it, marks those scopes changed on its board
+//! (see [`crate::coherence::board`]) and answers `heard <instance> <seq> <pid>`. The process that made the change does not
 //! answer its caller until every listening process has heard, so a revoke that
 //! has been answered is refused by every process on its next request.
 //!
@@ -15,6 +15,15 @@
 //! for. A process that is listening but does not answer within
 //! [`HEARD_TIMEOUT`] (it hangs, or the network to it does) is logged, and the
 //! change is answered without it.
+//!
+//! That is safe because of the lease (see [`crate::coherence::cache::Lease`]).
+//! Every [`HEARTBEAT`] each process sends `beat <instance> <ms>` through its
+//! own listening connection, `ms` being when it sent it. PostgreSQL delivers
+//! notifications in the order their transactions committed, so hearing its own
+//! heartbeat back tells a process it has heard every change committed before
+//! `ms`, and renews its lease to `ms` plus [`LEASE`](super::cache::LEASE). A process that hears
+//! nothing (stopped, cut off, its backend stalled) loses the lease before any
+//! writer gives up waiting for it, and reads the database until it hears again.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
@@ -25,19 +34,44 @@ use sea_orm::sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
 use tokio::sync::Notify;
 
-use crate::cache::VerifiedCache;
+use super::board::{Board, Scope};
+use super::cache::Lease;
 
 pub(crate) const CHANNEL: &str = "keywarden_credentials";
 const LISTENER_NAME: &str = "keywarden-listener";
-const HEARD_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const HEARD_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a process sends itself a heartbeat: a few times per lease.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+/// PostgreSQL refuses payloads of 8,000 bytes or more; a change naming more
+/// scopes than fit says `*`, everything.
+const MAX_PAYLOAD: usize = 7_900;
 /// How often a waiting change looks again at who is listening.
 const RECHECK: Duration = Duration::from_millis(20);
 const RECONNECT: Duration = Duration::from_millis(500);
 
+/// What a change made stale, as a notification carries it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Changed {
+    Scopes(Vec<Scope>),
+    Everything,
+}
+
 #[derive(Debug, PartialEq, Eq)]
 enum Message {
-    Changed { instance: u64, seq: u64 },
-    Heard { instance: u64, seq: u64, pid: i32 },
+    Changed {
+        instance: u64,
+        seq: u64,
+        changed: Changed,
+    },
+    Heard {
+        instance: u64,
+        seq: u64,
+        pid: i32,
+    },
+    Beat {
+        instance: u64,
+        sent_ms: u64,
+    },
 }
 
 impl Message {
@@ -47,11 +81,22 @@ impl Message {
             ("changed", instance, seq) => Message::Changed {
                 instance: instance.parse().ok()?,
                 seq: seq.parse().ok()?,
+                changed: match words.next()? {
+                    "*" => Changed::Everything,
+                    "" => Changed::Scopes(Vec::new()),
+                    list => Changed::Scopes(
+                        list.split(',').map(Scope::read).collect::<Option<_>>()?,
+                    ),
+                },
             },
             ("heard", instance, seq) => Message::Heard {
                 instance: instance.parse().ok()?,
                 seq: seq.parse().ok()?,
                 pid: words.next()?.parse().ok()?,
+            },
+            ("beat", instance, sent_ms) => Message::Beat {
+                instance: instance.parse().ok()?,
+                sent_ms: sent_ms.parse().ok()?,
             },
             _ => return None,
         };
@@ -60,8 +105,33 @@ impl Message {
 
     fn payload(&self) -> String {
         match self {
-            Message::Changed { instance, seq } => format!("changed {instance} {seq}"),
+            Message::Changed {
+                instance,
+                seq,
+                changed,
+            } => {
+                let mut out = format!("changed {instance} {seq} ");
+                let start = out.len();
+                match changed {
+                    Changed::Everything => out.push('*'),
+                    Changed::Scopes(scopes) => {
+                        for (i, scope) in scopes.iter().enumerate() {
+                            if i > 0 {
+                                out.push(',');
+                            }
+                            scope.write(&mut out);
+                            if out.len() > MAX_PAYLOAD {
+                                out.truncate(start);
+                                out.push('*');
+                                break;
+                            }
+                        }
+                    }
+                }
+                out
+            }
             Message::Heard { instance, seq, pid } => format!("heard {instance} {seq} {pid}"),
+            Message::Beat { instance, sent_ms } => format!("beat {instance} {sent_ms}"),
         }
     }
 }
@@ -94,7 +164,11 @@ impl Peers {
     /// PostgreSQL will deliver at commit. Returns its sequence number, to pass
     /// to [`Peers::wait_until_heard`] after the commit or to [`Peers::forget`]
     /// if there is none.
-    pub(crate) async fn announce<C: ConnectionTrait>(&self, txn: &C) -> Result<u64, DbErr> {
+    pub(crate) async fn announce<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        scopes: &[Scope],
+    ) -> Result<u64, DbErr> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         // Ready before anyone can hear of it: answers may come before the
         // commit has returned to us.
@@ -102,6 +176,7 @@ impl Peers {
         let message = Message::Changed {
             instance: self.instance,
             seq,
+            changed: Changed::Scopes(scopes.to_vec()),
         };
         let sent = txn
             .execute_raw(Statement::from_sql_and_values(
@@ -195,12 +270,22 @@ impl Peers {
     async fn hear(
         &self,
         listener: &mut PgListener,
-        cache: &VerifiedCache,
+        coherence: &Listening,
         payload: &str,
     ) -> Result<(), sea_orm::sqlx::Error> {
         match Message::parse(payload) {
-            Some(Message::Changed { instance, seq }) if instance != self.instance => {
-                cache.forget_local();
+            Some(Message::Beat { instance, sent_ms }) if instance == self.instance => {
+                coherence.lease.renew(sent_ms);
+            }
+            Some(Message::Changed {
+                instance,
+                seq,
+                changed,
+            }) if instance != self.instance => {
+                match changed {
+                    Changed::Scopes(scopes) => coherence.board.mark(scopes),
+                    Changed::Everything => coherence.board.forget_all(),
+                }
                 let answer = Message::Heard {
                     instance,
                     seq,
@@ -225,9 +310,10 @@ impl Peers {
     }
 }
 
-/// A one-connection pool for the listening connection, so that it never goes
-/// back to the shared pool with `LISTEN` or its name still in force.
-pub(crate) fn listener_pool(db: &DatabaseConnection) -> PgPool {
+/// A one-connection pool of its own: for the listening connection, so that it
+/// never goes back to the shared pool with `LISTEN` or its name still in force,
+/// and for heartbeats, so that a busy shared pool never holds them up.
+pub(crate) fn own_connection(db: &DatabaseConnection) -> PgPool {
     let options = (*db.get_postgres_connection_pool().connect_options()).clone();
     PgPoolOptions::new()
         .max_connections(1)
@@ -250,19 +336,27 @@ async fn connect(pool: &PgPool) -> Result<(PgListener, i32), sea_orm::sqlx::Erro
     Ok((listener, pid))
 }
 
+/// What hearing from the other processes keeps current.
+#[derive(Clone, Debug)]
+pub(crate) struct Listening {
+    pub board: Arc<Board>,
+    pub lease: Arc<Lease>,
+}
+
 /// Listens for as long as the process runs, reconnecting when the connection is
-/// lost. The cache is live exactly while a connection is listening.
-pub(crate) async fn listen(peers: Arc<Peers>, cache: Arc<VerifiedCache>, pool: PgPool) {
+/// lost. While it is lost the lease is over and every change it may have
+/// missed is forgotten, once when lost and once when listening again.
+pub(crate) async fn listen(peers: Arc<Peers>, coherence: Listening, pool: PgPool) {
     loop {
         match connect(&pool).await {
             Ok((mut listener, pid)) => {
+                coherence.board.forget_all();
                 peers.own_pid.store(pid, Ordering::Release);
-                cache.set_live(true);
                 tracing::debug!(pid, "listening for credential changes");
                 loop {
                     let lost = match listener.try_recv().await {
                         Ok(Some(notification)) => peers
-                            .hear(&mut listener, &cache, notification.payload())
+                            .hear(&mut listener, &coherence, notification.payload())
                             .await
                             .err()
                             .map(|e| e.to_string()),
@@ -274,7 +368,8 @@ pub(crate) async fn listen(peers: Arc<Peers>, cache: Arc<VerifiedCache>, pool: P
                         break;
                     }
                 }
-                cache.set_live(false);
+                coherence.lease.end();
+                coherence.board.forget_all();
                 peers.own_pid.store(0, Ordering::Release);
             }
             Err(e) => {
@@ -285,16 +380,63 @@ pub(crate) async fn listen(peers: Arc<Peers>, cache: Arc<VerifiedCache>, pool: P
     }
 }
 
+/// Sends this process a heartbeat every [`HEARTBEAT`], on a connection of its
+/// own, for as long as the process runs (see the module's documentation).
+pub(crate) async fn beat(peers: Arc<Peers>, lease: Arc<Lease>, pool: PgPool) {
+    let mut tick = tokio::time::interval(HEARTBEAT);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let message = Message::Beat {
+            instance: peers.instance,
+            sent_ms: lease.now_ms(),
+        };
+        let sent = sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(message.payload())
+            .execute(&pool)
+            .await;
+        match sent {
+            Ok(_) if failing => {
+                failing = false;
+                tracing::info!("heartbeats are going out again");
+            }
+            Err(e) if !failing => {
+                failing = true;
+                tracing::warn!(error = %e, "cannot send a heartbeat; the cache stops when its lease ends");
+            }
+            _ => {}
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn messages_read_back_as_written() {
+        use crate::ids::{KeyId, UserId};
         for message in [
             Message::Changed {
                 instance: 7,
                 seq: 1,
+                changed: Changed::Scopes(vec![Scope::Key(KeyId(3)), Scope::User(UserId(4))]),
+            },
+            Message::Changed {
+                instance: 7,
+                seq: 2,
+                changed: Changed::Scopes(Vec::new()),
+            },
+            Message::Changed {
+                instance: 7,
+                seq: 3,
+                changed: Changed::Everything,
+            },
+            Message::Beat {
+                instance: 9,
+                sent_ms: 123_456,
             },
             Message::Heard {
                 instance: u64::MAX >> 1,
@@ -312,13 +454,39 @@ mod tests {
             "",
             "changed",
             "changed 1",
-            "changed x 1",
+            "changed 1 2",
+            "changed x 1 k1",
+            "changed 1 2 k1 k2",
+            "changed 1 2 k1,x",
             "changed 1 2 3",
+            "beat 1",
+            "beat 1 x",
+            "beat 1 2 3",
             "heard 1 2",
             "heard 1 2 3 4",
             "other 1 2",
         ] {
             assert_eq!(Message::parse(payload), None, "{payload:?}");
         }
+    }
+
+    #[test]
+    fn a_change_naming_too_many_scopes_says_everything() {
+        use crate::ids::KeyId;
+        let message = Message::Changed {
+            instance: 1,
+            seq: 1,
+            changed: Changed::Scopes((0..5_000).map(|i| Scope::Key(KeyId(i))).collect()),
+        };
+        let payload = message.payload();
+        assert!(payload.len() < 8_000);
+        assert_eq!(
+            Message::parse(&payload),
+            Some(Message::Changed {
+                instance: 1,
+                seq: 1,
+                changed: Changed::Everything
+            })
+        );
     }
 }

@@ -1,0 +1,129 @@
+//! The machinery that lets verification skip the database without ever
+//! serving what a change has made untrue: the cache, the board of changed
+//! scopes, the notifications between processes on PostgreSQL, the shared file
+//! between processes on one SQLite database, and the batching of `lastUsedAt`.
+//!
+//! The rules know this module by three doors: [`Coherence::commit`], which a
+//! change goes through (see [`crate::write`]); the [`Cache`], which
+//! verification reads through; and [`UsageTracker`].
+
+mod board;
+mod cache;
+mod peers;
+mod usage;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
+
+pub use board::Scope;
+pub(crate) use cache::{Cache, Conclusion, Read};
+pub use usage::{Credential, UsageTracker};
+
+use board::Board;
+use cache::Lease;
+use peers::{Listening, Peers};
+
+/// How long opening waits for PostgreSQL's notification connection before it
+/// goes on without the cache (it comes on once the connection does).
+const LISTEN_WAIT: Duration = Duration::from_secs(5);
+
+/// One process's part in keeping verification coherent.
+#[derive(Debug)]
+pub(crate) struct Coherence<T> {
+    pub cache: Cache<T>,
+    board: Arc<Board>,
+    peers: Option<Arc<Peers>>,
+}
+
+impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
+    /// For a migrated database: on PostgreSQL, starts listening for the other
+    /// processes' changes and sending heartbeats; on a SQLite file, maps the
+    /// change file beside it. Either way, a change committed through any
+    /// process is seen by every process on its next request.
+    pub(crate) async fn open(db: &DatabaseConnection, capacity: u64) -> Result<Self, DbErr> {
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let board = Arc::new(Board::local());
+                let lease = Arc::new(Lease::new());
+                let peers = Arc::new(Peers::new());
+                tokio::spawn(peers::listen(
+                    peers.clone(),
+                    Listening {
+                        board: board.clone(),
+                        lease: lease.clone(),
+                    },
+                    peers::own_connection(db),
+                ));
+                tokio::spawn(peers::beat(
+                    peers.clone(),
+                    lease.clone(),
+                    peers::own_connection(db),
+                ));
+                let waited = tokio::time::Instant::now();
+                while !lease.holds() && waited.elapsed() < LISTEN_WAIT {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Ok(Self {
+                    cache: Cache::new(capacity, board.clone(), Some(lease)),
+                    board,
+                    peers: Some(peers),
+                })
+            }
+            DbBackend::Sqlite => {
+                let options = db.get_sqlite_connection_pool().connect_options();
+                let path = options.get_filename();
+                let board = if path.is_file() {
+                    Board::shared(path).map_err(|e| {
+                        DbErr::Custom(format!(
+                            "opening the change file beside {}: {e}",
+                            path.display()
+                        ))
+                    })?
+                } else {
+                    // In memory: no other process can open it.
+                    Board::local()
+                };
+                let board = Arc::new(board);
+                Ok(Self {
+                    cache: Cache::new(capacity, board.clone(), None),
+                    board,
+                    peers: None,
+                })
+            }
+            other => Err(DbErr::Custom(format!(
+                "{other:?} is not supported: use SQLite or PostgreSQL"
+            ))),
+        }
+    }
+
+    /// Commits `txn` and returns once every process will see the change on
+    /// its next lookup: `scopes` are marked here, and every other process has
+    /// heard of them (see [`peers`]) or has lost its lease.
+    pub(crate) async fn commit(
+        &self,
+        db: &DatabaseConnection,
+        txn: DatabaseTransaction,
+        scopes: &[Scope],
+    ) -> Result<(), DbErr> {
+        if scopes.is_empty() {
+            // Nothing any verification depends on.
+            return txn.commit().await;
+        }
+        let announced = match &self.peers {
+            Some(peers) => Some(peers.announce(&txn, scopes).await?),
+            None => None,
+        };
+        let committed = txn.commit().await;
+        // Even after an error: a commit whose answer was lost may have happened.
+        self.board.mark(scopes.iter().copied());
+        if let (Some(peers), Some(seq)) = (&self.peers, announced) {
+            match committed {
+                Ok(()) => peers.wait_until_heard(db, seq).await,
+                Err(_) => peers.forget(seq),
+            }
+        }
+        committed
+    }
+}

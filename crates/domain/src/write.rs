@@ -1,0 +1,75 @@
+//! The one way to change anything: a [`Change`] owns the write transaction,
+//! who is acting and when, and its [`Change::commit`] is the only way out. The
+//! commit takes the audit event and the scopes the change makes stale, so a
+//! change cannot land without its event, nor without saying which
+//! verifications it affects (an empty list says "none", on purpose). Dropping
+//! a change rolls it back.
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+
+use crate::audit::{self, Actor, Event};
+use crate::coherence::Scope;
+use crate::db::write_txn;
+use crate::error::DomainResult;
+use crate::principal::Principal;
+use crate::warden::Keywarden;
+
+#[must_use = "a change that is not committed is rolled back"]
+pub(crate) struct Change<'a> {
+    warden: &'a Keywarden,
+    txn: DatabaseTransaction,
+    actor: Actor,
+    now: DateTime<Utc>,
+}
+
+impl Keywarden {
+    /// Begins a change made by `caller` at `now`.
+    pub(crate) async fn change(
+        &self,
+        caller: &Principal,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Change<'_>> {
+        let txn = write_txn(&self.db).await?;
+        let actor = Actor::of(&txn, caller).await?;
+        Ok(Change {
+            warden: self,
+            txn,
+            actor,
+            now,
+        })
+    }
+
+    /// Begins a change keywarden makes itself (first start, `bootstrap`).
+    pub(crate) async fn system_change(&self, now: DateTime<Utc>) -> DomainResult<Change<'_>> {
+        Ok(Change {
+            warden: self,
+            txn: write_txn(&self.db).await?,
+            actor: Actor::system(),
+            now,
+        })
+    }
+}
+
+impl Change<'_> {
+    /// The transaction to read and write in.
+    pub(crate) fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// Records an event besides the one [`Change::commit`] records.
+    pub(crate) async fn also_record(&self, event: Event) -> DomainResult<()> {
+        audit::record(&self.txn, &self.actor, event, self.now).await
+    }
+
+    /// Records `event` and commits; returns once every process will refuse
+    /// what `invalidates` made untrue (see [`crate::coherence`]).
+    pub(crate) async fn commit(self, event: Event, invalidates: &[Scope]) -> DomainResult<()> {
+        audit::record(&self.txn, &self.actor, event, self.now).await?;
+        self.warden
+            .coherence
+            .commit(&self.warden.db, self.txn, invalidates)
+            .await?;
+        Ok(())
+    }
+}
