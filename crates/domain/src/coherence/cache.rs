@@ -255,9 +255,18 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             last_use: AtomicI64::new(last_use),
         });
         if let Some(digest) = digest {
-            let table = if accepted { &self.accepted } else { &self.refused };
-            if let Some(table) = table {
+            // A credential's conclusion lives in one table: the new one
+            // replaces whatever the other held.
+            let (into, out_of) = if accepted {
+                (&self.accepted, &self.refused)
+            } else {
+                (&self.refused, &self.accepted)
+            };
+            if let Some(table) = into {
                 table.insert(digest, entry.clone());
+            }
+            if let Some(table) = out_of {
+                table.remove(&digest);
             }
         }
         Ok(entry)

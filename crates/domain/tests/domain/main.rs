@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod cache;
+mod coherence;
 mod concurrency;
 mod invitations;
 mod keys;

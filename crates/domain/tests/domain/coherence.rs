@@ -1,0 +1,377 @@
+//! Targeted invalidation, counted in database reads: a change makes stale only
+//! the verifications it can affect, in this process and in another on the same
+//! database, and concurrent lookups of one credential share one read.
+
+use std::sync::Arc;
+
+use domain::ids::{KeyId, TokenId};
+use domain::{
+    AddMember, AuthError, CreatePersonalAccessToken, Keyring, Keywarden, Principal, Role,
+    UpdateServiceAccount, Username,
+};
+
+use crate::support::{Tenant, World, pepper, t0};
+
+async fn process(w: &World) -> Keywarden {
+    World::open(&w.url, Keyring::new(pepper(1), vec![])).await
+}
+
+/// Verifies every token through `kw` and returns how many database reads that
+/// took, and the answers.
+async fn verify_all(kw: &Keywarden, tokens: &[String]) -> (u64, Vec<Result<Principal, AuthError>>) {
+    let before = kw.verification_reads();
+    let mut answers = Vec::new();
+    for token in tokens {
+        answers.push(kw.authenticate(token, t0()).await);
+    }
+    (kw.verification_reads() - before, answers)
+}
+
+fn enabled(enabled: bool) -> UpdateServiceAccount {
+    UpdateServiceAccount {
+        name: None,
+        description: None,
+        role: None,
+        enabled: Some(enabled),
+    }
+}
+
+/// Account B's automation at work: every kind of change it can make to its
+/// own service accounts, keys, members and tokens.
+async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
+    let sa = changer
+        .create_service_account(
+            &b.admin,
+            domain::CreateServiceAccount {
+                account_id: b.id,
+                name: domain::ServiceAccountName::parse("churn").unwrap(),
+                description: None,
+                role: Role::Editor,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let key = changer
+        .create_key(&b.admin, crate::support::create_key(sa.id), t0())
+        .await
+        .unwrap();
+    let token = w.remember(&key.secret);
+    assert!(changer.authenticate(&token, t0()).await.is_ok());
+    changer
+        .rotate_key(
+            &b.admin,
+            domain::RotateKey {
+                key_id: key.key.id,
+                overlap: std::time::Duration::ZERO,
+                expires_at: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    changer
+        .update_service_account(&b.admin, sa.id, enabled(false), t0())
+        .await
+        .unwrap();
+    changer
+        .delete_service_account(&b.admin, sa.id, t0())
+        .await
+        .unwrap();
+    let added = changer
+        .add_member(
+            &b.admin,
+            AddMember {
+                account_id: b.id,
+                username: Username::parse("temp").unwrap(),
+                email: None,
+                role: Role::Viewer,
+            },
+            true,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let user = added.member.user_id;
+    changer
+        .update_member(&b.admin, b.id, user, Role::Editor, t0())
+        .await
+        .unwrap();
+    changer.remove_member(&b.admin, b.id, user, t0()).await.unwrap();
+    let Principal::User(admin) = &b.admin else {
+        panic!("an admin is a user")
+    };
+    let pat = changer
+        .create_personal_access_token(&b.admin, CreatePersonalAccessToken::default(), t0())
+        .await
+        .unwrap();
+    changer
+        .revoke_personal_access_token(&b.admin, pat.token.id, t0())
+        .await
+        .unwrap();
+    assert_ne!(pat.token.id, admin.token_id);
+}
+
+/// Account A's 2 service accounts with 5 keys each and 2 members, all verified
+/// once through `watcher`.
+struct Watched {
+    a: Tenant,
+    keys: Vec<(KeyId, String)>,
+    service_accounts: Vec<domain::ServiceAccount>,
+    members: Vec<(Principal, String)>,
+}
+
+impl Watched {
+    fn tokens(&self) -> Vec<String> {
+        self.keys
+            .iter()
+            .map(|(_, t)| t.clone())
+            .chain(self.members.iter().map(|(_, t)| t.clone()))
+            .collect()
+    }
+}
+
+async fn watched(w: &World, watcher: &Keywarden) -> Watched {
+    let a = w.tenant("Acme", "alice").await;
+    let mut keys = Vec::new();
+    let mut service_accounts = Vec::new();
+    for name in ["deploy", "backup"] {
+        let sa = w.service_account(&a, name, Role::Editor).await;
+        for _ in 0..5 {
+            let (issued, token) = w.key(&a, sa.id).await;
+            keys.push((issued.key.id, token));
+        }
+        service_accounts.push(sa);
+    }
+    let members = vec![
+        w.member(&a, "bob", Role::Editor).await,
+        w.member(&a, "carol", Role::Viewer).await,
+    ];
+    let watched = Watched {
+        a,
+        keys,
+        service_accounts,
+        members,
+    };
+    let (_, answers) = verify_all(watcher, &watched.tokens()).await;
+    assert!(answers.iter().all(Result::is_ok));
+    watched
+}
+
+async fn other_accounts_changes_cost_no_read(w: &World, changer: &Keywarden, watcher: &Keywarden) {
+    let watched = watched(w, watcher).await;
+    let (reads, _) = verify_all(watcher, &watched.tokens()).await;
+    assert_eq!(reads, 0, "all remembered");
+    let b = w.tenant("Beta", "bert").await;
+    for _ in 0..3 {
+        churn(w, changer, &b).await;
+    }
+    let (reads, answers) = verify_all(watcher, &watched.tokens()).await;
+    assert!(answers.iter().all(Result::is_ok));
+    assert_eq!(reads, 0, "another account's changes made A's verifications stale");
+}
+
+#[tokio::test]
+async fn another_accounts_changes_in_this_process_cost_no_read() {
+    let w = World::new().await;
+    other_accounts_changes_cost_no_read(&w, &w.kw, &w.kw).await;
+}
+
+#[tokio::test]
+async fn another_accounts_changes_in_another_process_cost_no_read() {
+    let w = World::new().await;
+    let changer = process(&w).await;
+    other_accounts_changes_cost_no_read(&w, &changer, &w.kw).await;
+}
+
+/// Each change to A costs exactly one read for each credential it touches,
+/// and none for the others; the credentials it touches answer as they should.
+async fn a_change_costs_one_read_per_credential_it_touches(
+    w: &World,
+    changer: &Keywarden,
+    watcher: &Keywarden,
+) {
+    let watched = watched(w, watcher).await;
+    let tokens = watched.tokens();
+    let admin = &watched.a.admin;
+
+    // One key revoked: one read, its own, and it is refused.
+    let (revoked, _) = &watched.keys[0];
+    changer.revoke_key(admin, *revoked, t0()).await.unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 1);
+    assert!(matches!(answers[0], Err(AuthError::Revoked)));
+    assert!(answers[1..].iter().all(Result::is_ok));
+    let (reads, _) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 0, "the refusal is remembered too");
+
+    // A service account disabled: one read for each of its keys.
+    let backup = &watched.service_accounts[1];
+    changer
+        .update_service_account(admin, backup.id, enabled(false), t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 5);
+    assert!(answers[5..10].iter().all(|a| matches!(a, Err(AuthError::Disabled))));
+    assert!(answers[1..5].iter().all(Result::is_ok));
+    changer
+        .update_service_account(admin, backup.id, enabled(true), t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 5, "a refusal for being disabled ends with the enabling");
+    assert!(answers[5..10].iter().all(Result::is_ok));
+
+    // A member's role changed: one read, for their token, with the new role.
+    let (bob, _) = &watched.members[0];
+    changer
+        .update_member(admin, watched.a.id, bob_id(bob), Role::Viewer, t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 1);
+    assert_eq!(
+        answers[10].as_ref().unwrap().role_in(watched.a.id),
+        Some(Role::Viewer)
+    );
+
+    // A member removed: one read; their token now belongs to no account here.
+    let (carol, _) = &watched.members[1];
+    changer
+        .remove_member(admin, watched.a.id, bob_id(carol), t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 1);
+    assert_eq!(answers[11].as_ref().unwrap().role_in(watched.a.id), None);
+
+    // A member's own token revoked: one read, refused.
+    changer
+        .revoke_personal_access_token(bob, token_id(bob), t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 1);
+    assert!(matches!(answers[10], Err(AuthError::Revoked)));
+
+    // A service account deleted: one read for each of its keys.
+    changer
+        .delete_service_account(admin, watched.service_accounts[0].id, t0())
+        .await
+        .unwrap();
+    let (reads, answers) = verify_all(watcher, &tokens).await;
+    assert_eq!(reads, 5);
+    assert!(answers[..5].iter().all(|a| matches!(a, Err(AuthError::Unknown))));
+    assert!(answers[5..10].iter().all(Result::is_ok));
+}
+
+fn bob_id(p: &Principal) -> domain::ids::UserId {
+    match p {
+        Principal::User(u) => u.user_id,
+        Principal::ServiceAccount(_) => panic!("not a user"),
+    }
+}
+
+fn token_id(p: &Principal) -> TokenId {
+    match p {
+        Principal::User(u) => u.token_id,
+        Principal::ServiceAccount(_) => panic!("not a user"),
+    }
+}
+
+#[tokio::test]
+async fn a_change_in_this_process_costs_one_read_per_credential_it_touches() {
+    let w = World::new().await;
+    a_change_costs_one_read_per_credential_it_touches(&w, &w.kw, &w.kw).await;
+}
+
+#[tokio::test]
+async fn a_change_in_another_process_costs_one_read_per_credential_it_touches() {
+    let w = World::new().await;
+    let changer = process(&w).await;
+    a_change_costs_one_read_per_credential_it_touches(&w, &changer, &w.kw).await;
+}
+
+#[tokio::test]
+async fn a_rotated_personal_token_is_refused_elsewhere_and_its_new_secret_accepted() {
+    let w = World::new().await;
+    let other = process(&w).await;
+    let acme = w.tenant("Acme", "alice").await;
+    let issued = w
+        .kw
+        .create_personal_access_token(
+            &acme.admin,
+            CreatePersonalAccessToken {
+                name: None,
+                expires_at: Some(t0() + chrono::Duration::days(30)),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let old = w.remember(&issued.secret);
+    assert!(w.kw.authenticate(&old, t0()).await.is_ok());
+    let rotated = other
+        .rotate_personal_access_token(
+            &acme.admin,
+            issued.token.id,
+            t0() + chrono::Duration::days(60),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.kw.authenticate(&old, t0()).await,
+        Err(AuthError::Unknown)
+    ));
+    let new = w.remember(&rotated.secret);
+    assert!(w.kw.authenticate(&new, t0()).await.is_ok());
+}
+
+#[tokio::test]
+async fn an_unknown_token_presented_again_and_again_costs_one_read() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let unknown = domain::token::issue_service_account_key(sa.id);
+    let unknown = w.remember(&unknown);
+    let before = w.kw.verification_reads();
+    for _ in 0..1_000 {
+        assert!(matches!(
+            w.kw.authenticate(&unknown, t0()).await,
+            Err(AuthError::Unknown)
+        ));
+    }
+    assert_eq!(w.kw.verification_reads() - before, 1);
+    // Malformed strings are refused before any read.
+    for bad in ["", "lmr_sa_x", &unknown[..unknown.len() - 1]] {
+        assert!(matches!(
+            w.kw.authenticate(bad, t0()).await,
+            Err(AuthError::Malformed(_))
+        ));
+    }
+    assert_eq!(w.kw.verification_reads() - before, 1);
+}
+
+#[tokio::test]
+async fn concurrent_lookups_of_one_credential_share_one_read() {
+    let w = World::new().await;
+    w.warm_pool().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let (_, token) = w.key(&acme, sa.id).await;
+    let kw = Arc::new(w.kw.clone());
+    let token = Arc::new(token);
+    let before = kw.verification_reads();
+    let lookups: Vec<_> = (0..64)
+        .map(|_| {
+            let (kw, token) = (kw.clone(), token.clone());
+            tokio::spawn(async move { kw.authenticate(&token, t0()).await.is_ok() })
+        })
+        .collect();
+    for lookup in lookups {
+        assert!(lookup.await.unwrap());
+    }
+    assert_eq!(kw.verification_reads() - before, 1);
+}
