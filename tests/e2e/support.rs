@@ -72,6 +72,15 @@ impl Server {
         Server { child, base, log }
     }
 
+    /// Sends the process a signal (`STOP`, `CONT`...).
+    pub fn signal(&self, name: &str) {
+        let sent = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill -{name}");
+    }
+
     /// The server's resident memory, in KiB, from `/proc`.
     pub fn resident_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))

@@ -402,7 +402,9 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<Bootstrapped> {
         let change = self.system_change(now).await?;
-        let (created, event, scope) = self.bootstrap_in(change.txn(), name, admin, email, now).await?;
+        let (created, event, scope) = self
+            .bootstrap_in(change.txn(), name, admin, email, now)
+            .await?;
         change.commit(event, &[scope]).await?;
         Ok(created)
     }
@@ -420,7 +422,10 @@ impl Keywarden {
         }
         let name = AccountName::parse("Default")?;
         let admin = Username::parse("admin")?;
-        match self.bootstrap_in(change.txn(), name, admin, None, now).await {
+        match self
+            .bootstrap_in(change.txn(), name, admin, None, now)
+            .await
+        {
             Ok((created, event, scope)) => {
                 change.commit(event, &[scope]).await?;
                 Ok(Some(created))

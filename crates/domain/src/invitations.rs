@@ -316,9 +316,7 @@ impl Keywarden {
         }
         let event = Event::new(Some(account), AuditAction::MemberJoin, target());
         // Every token of the user carries its memberships.
-        change
-            .commit(event, &[Scope::User(joiner.user_id)])
-            .await?;
+        change.commit(event, &[Scope::User(joiner.user_id)]).await?;
         accounts::member(m, user_row)
     }
 }

@@ -32,6 +32,7 @@ mod write;
 
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, Member};
 pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
+pub use coherence::{Credential, Scope, UsageTracker};
 pub use error::{DomainError, DomainResult};
 pub use invitations::{
     CreateInvitation, DEFAULT_INVITATION_LIFETIME, Invitation, IssuedInvitation,
@@ -45,7 +46,6 @@ pub use personal_tokens::{
     ROTATION_INTERVAL,
 };
 pub use policy::{Action, Standing};
-pub use coherence::{Credential, Scope, UsageTracker};
 pub use principal::{
     Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
 };

@@ -130,7 +130,12 @@ impl Keywarden {
 
     /// The answer a conclusion gives at `now_ms`; a use to `record` is passed
     /// on to the usage tracker.
-    fn conclude(&self, verdict: &Verdict, record: bool, now_ms: i64) -> Result<Principal, AuthError> {
+    fn conclude(
+        &self,
+        verdict: &Verdict,
+        record: bool,
+        now_ms: i64,
+    ) -> Result<Principal, AuthError> {
         let verified = verdict.as_ref().map_err(|r| AuthError::from(*r))?;
         if verified.expires_at.is_some_and(|t| t <= now_ms) {
             return Err(AuthError::Expired);
@@ -209,7 +214,10 @@ impl Keywarden {
             Some(row) if Keyring::matches(candidates, &row.pepper_id, &row.digest) => row,
             _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
         };
-        let scopes = vec![Scope::Token(TokenId(row.id)), Scope::User(UserId(row.user_id))];
+        let scopes = vec![
+            Scope::Token(TokenId(row.id)),
+            Scope::User(UserId(row.user_id)),
+        ];
         if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
             return concluded(Err(refusal), scopes);
         }

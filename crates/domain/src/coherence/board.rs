@@ -178,7 +178,9 @@ impl Board {
         #[allow(unsafe_code)]
         let map = unsafe { MmapMut::map_mut(&file)? };
         if map.len() < CELLS * 8 {
-            return Err(io::Error::other("the change file is shorter than it should be"));
+            return Err(io::Error::other(
+                "the change file is shorter than it should be",
+            ));
         }
         Ok(Self {
             cells: Cells::Shared(map),
@@ -244,8 +246,14 @@ mod tests {
     #[test]
     fn a_change_makes_stale_only_what_depends_on_its_scopes() {
         let board = Board::local();
-        let mine = slots(&[Scope::Key(KeyId(1)), Scope::ServiceAccount(ServiceAccountId(1))]);
-        let theirs = slots(&[Scope::Key(KeyId(2)), Scope::ServiceAccount(ServiceAccountId(2))]);
+        let mine = slots(&[
+            Scope::Key(KeyId(1)),
+            Scope::ServiceAccount(ServiceAccountId(1)),
+        ]);
+        let theirs = slots(&[
+            Scope::Key(KeyId(2)),
+            Scope::ServiceAccount(ServiceAccountId(2)),
+        ]);
         let stamp = board.stamp();
         assert!(board.unchanged(&mine, stamp));
         board.mark([Scope::ServiceAccount(ServiceAccountId(2))]);
@@ -292,7 +300,9 @@ mod tests {
         assert!(!second.unchanged(&key, stamp));
         assert!(second.unchanged(&key, second.stamp()));
         assert_eq!(first.stamp(), second.stamp());
-        let len = std::fs::metadata(dir.path().join("k.db.changes")).unwrap().len();
+        let len = std::fs::metadata(dir.path().join("k.db.changes"))
+            .unwrap()
+            .len();
         assert_eq!(len, FILE_LEN);
         // Opening again keeps what is there.
         let third = Board::shared(&database).unwrap();
@@ -315,7 +325,10 @@ mod tests {
         }
         // 4,000 scopes into 16,384 slots: few collide.
         assert!(seen.len() > 3_400, "{}", seen.len());
-        assert_ne!(Scope::Key(KeyId(1)).slot(), Scope::ServiceAccount(ServiceAccountId(1)).slot());
+        assert_ne!(
+            Scope::Key(KeyId(1)).slot(),
+            Scope::ServiceAccount(ServiceAccountId(1)).slot()
+        );
     }
 
     #[test]

@@ -182,11 +182,7 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
                 read_here: true,
             });
         }
-        let flight = self
-            .lock_flights()
-            .entry(digest)
-            .or_default()
-            .clone();
+        let flight = self.lock_flights().entry(digest).or_default().clone();
         let ran = AtomicBool::new(false);
         let landed = flight
             .get_or_try_init(|| async {
@@ -198,7 +194,10 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             .cloned();
         {
             let mut flights = self.lock_flights();
-            if flights.get(&digest).is_some_and(|f| Arc::ptr_eq(f, &flight)) {
+            if flights
+                .get(&digest)
+                .is_some_and(|f| Arc::ptr_eq(f, &flight))
+            {
                 flights.remove(&digest);
             }
         }
@@ -304,7 +303,9 @@ impl Lease {
 
     /// Milliseconds since the lease was made (the heartbeats' clock); never 0.
     pub(crate) fn now_ms(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX).max(1)
+        u64::try_from(self.origin.elapsed().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
     }
 
     /// A heartbeat sent at `sent_ms` came back: everything committed before it
@@ -401,8 +402,15 @@ mod tests {
             })
             .await
             .unwrap();
-        assert_eq!(found.entry.value, Seen::Good(None), "this lookup gets its answer");
-        assert!(cache.get(&[2; 32], NOW).is_none(), "but the next one reads again");
+        assert_eq!(
+            found.entry.value,
+            Seen::Good(None),
+            "this lookup gets its answer"
+        );
+        assert!(
+            cache.get(&[2; 32], NOW).is_none(),
+            "but the next one reads again"
+        );
     }
 
     #[tokio::test]
@@ -411,7 +419,10 @@ mod tests {
         remember(&cache, [1; 32], good(None)).await;
         assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS - 1).is_some());
         assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS).is_none());
-        assert!(cache.get(&[1; 32], NOW - 1).is_none(), "the clock went back");
+        assert!(
+            cache.get(&[1; 32], NOW - 1).is_none(),
+            "the clock went back"
+        );
     }
 
     #[tokio::test]
@@ -446,7 +457,10 @@ mod tests {
         }
         let refused = cache.refused.as_ref().unwrap();
         assert!(refused.len() <= usize::try_from(MAX_REFUSALS).unwrap());
-        assert!(cache.get(&[0; 32], NOW).is_some(), "a flood of refusals pushed out an acceptance");
+        assert!(
+            cache.get(&[0; 32], NOW).is_some(),
+            "a flood of refusals pushed out an acceptance"
+        );
         // A refusal is stale once a credential with its digest is issued.
         let mut digest = [1; 32];
         digest[..8].copy_from_slice(&(MAX_REFUSALS * 2 - 1).to_le_bytes());
@@ -521,7 +535,12 @@ mod tests {
             let cache = cache.clone();
             tokio::spawn(async move {
                 cache
-                    .read_through([4; 32], NOW, || async { Ok::<_, ()>(Read { value: Seen::Unknown, scopes: vec![KEY] }) })
+                    .read_through([4; 32], NOW, || async {
+                        Ok::<_, ()>(Read {
+                            value: Seen::Unknown,
+                            scopes: vec![KEY],
+                        })
+                    })
                     .await
                     .unwrap()
             })
@@ -538,7 +557,8 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_lease_nothing_is_served_or_remembered() {
-        let cache: Cache<Seen> = Cache::new(10, Arc::new(Board::local()), Some(Arc::new(Lease::new())));
+        let cache: Cache<Seen> =
+            Cache::new(10, Arc::new(Board::local()), Some(Arc::new(Lease::new())));
         remember(&cache, [1; 32], good(None)).await;
         assert!(cache.get(&[1; 32], NOW).is_none());
         let lease = cache.lease().unwrap();

@@ -84,9 +84,9 @@ impl Message {
                 changed: match words.next()? {
                     "*" => Changed::Everything,
                     "" => Changed::Scopes(Vec::new()),
-                    list => Changed::Scopes(
-                        list.split(',').map(Scope::read).collect::<Option<_>>()?,
-                    ),
+                    list => {
+                        Changed::Scopes(list.split(',').map(Scope::read).collect::<Option<_>>()?)
+                    }
                 },
             },
             ("heard", instance, seq) => Message::Heard {

@@ -97,7 +97,10 @@ async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
         .update_member(&b.admin, b.id, user, Role::Editor, t0())
         .await
         .unwrap();
-    changer.remove_member(&b.admin, b.id, user, t0()).await.unwrap();
+    changer
+        .remove_member(&b.admin, b.id, user, t0())
+        .await
+        .unwrap();
     let Principal::User(admin) = &b.admin else {
         panic!("an admin is a user")
     };
@@ -168,7 +171,10 @@ async fn other_accounts_changes_cost_no_read(w: &World, changer: &Keywarden, wat
     }
     let (reads, answers) = verify_all(watcher, &watched.tokens()).await;
     assert!(answers.iter().all(Result::is_ok));
-    assert_eq!(reads, 0, "another account's changes made A's verifications stale");
+    assert_eq!(
+        reads, 0,
+        "another account's changes made A's verifications stale"
+    );
 }
 
 #[tokio::test]
@@ -213,14 +219,21 @@ async fn a_change_costs_one_read_per_credential_it_touches(
         .unwrap();
     let (reads, answers) = verify_all(watcher, &tokens).await;
     assert_eq!(reads, 5);
-    assert!(answers[5..10].iter().all(|a| matches!(a, Err(AuthError::Disabled))));
+    assert!(
+        answers[5..10]
+            .iter()
+            .all(|a| matches!(a, Err(AuthError::Disabled)))
+    );
     assert!(answers[1..5].iter().all(Result::is_ok));
     changer
         .update_service_account(admin, backup.id, enabled(true), t0())
         .await
         .unwrap();
     let (reads, answers) = verify_all(watcher, &tokens).await;
-    assert_eq!(reads, 5, "a refusal for being disabled ends with the enabling");
+    assert_eq!(
+        reads, 5,
+        "a refusal for being disabled ends with the enabling"
+    );
     assert!(answers[5..10].iter().all(Result::is_ok));
 
     // A member's role changed: one read, for their token, with the new role.
@@ -262,7 +275,11 @@ async fn a_change_costs_one_read_per_credential_it_touches(
         .unwrap();
     let (reads, answers) = verify_all(watcher, &tokens).await;
     assert_eq!(reads, 5);
-    assert!(answers[..5].iter().all(|a| matches!(a, Err(AuthError::Unknown))));
+    assert!(
+        answers[..5]
+            .iter()
+            .all(|a| matches!(a, Err(AuthError::Unknown)))
+    );
     assert!(answers[5..10].iter().all(Result::is_ok));
 }
 
@@ -298,9 +315,8 @@ async fn a_rotated_personal_token_is_refused_elsewhere_and_its_new_secret_accept
     let w = World::new().await;
     let other = process(&w).await;
     let acme = w.tenant("Acme", "alice").await;
-    let issued = w
-        .kw
-        .create_personal_access_token(
+    let issued =
+        w.kw.create_personal_access_token(
             &acme.admin,
             CreatePersonalAccessToken {
                 name: None,
