@@ -370,7 +370,11 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
     match &state.metrics {
-        Some(handle) => handle.render().into_response(),
+        Some(handle) => {
+            metrics::counter!("keywarden_verification_reads_total")
+                .absolute(state.kw.verification_reads());
+            handle.render().into_response()
+        }
         None => (StatusCode::NOT_FOUND, "no metrics recorder").into_response(),
     }
 }

@@ -1,0 +1,362 @@
+"""Verification while other accounts write: the benchmark's mixed workload.
+
+Account A has 100 service accounts with 50 keys each. A gateway verifies all
+5,000 in turn with `GET /v1/verify?account=A`, and, as a second case, they
+query `{ me { id name } }`. Meanwhile:
+
+- nothing else happens (quiet);
+- account B's automation creates and deletes service accounts at 1, 10 and
+  100 changes a second;
+- account A rotates keys of another of its service accounts at 10 a second.
+
+SQLite runs one server process; PostgreSQL two, sharing the load (wrk sends
+half the connections to each; B's and A's writes go through the first). The
+servers run on core 0, wrk and the writers on core 1. Each configuration is
+measured BENCH_ROUNDS times, the configurations taking turns, and the run with
+the median rate is reported, with database reads per second for verification
+(from keywarden_verification_reads_total) and the write rate achieved.
+
+Usage: mixed.py BINARY WORKDIR RESULTS_MARKDOWN
+Knobs: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_BACKENDS.
+"""
+
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+binary, work, out_path = sys.argv[1:4]
+duration = int(os.environ.get("BENCH_DURATION", "5"))
+rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+pepper = "a pepper for the benchmark, long enough to be accepted"
+pg_server = "postgres://postgres@127.0.0.1:5432"
+port = 18199
+SERVICE_ACCOUNTS = 100
+KEYS_EACH = 50
+
+# The load (wrk and the writers in this process) runs on core 1.
+os.sched_setaffinity(0, {1})
+
+
+class Client:
+    """One keep-alive connection to a server's GraphQL endpoint."""
+
+    def __init__(self, base_port):
+        self.conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=30)
+
+    def gql(self, token, query, variables=None):
+        body = json.dumps({"query": query, "variables": variables or {}})
+        self.conn.request(
+            "POST",
+            "/graphql",
+            body=body,
+            headers={"content-type": "application/json", "x-api-key": token},
+        )
+        response = self.conn.getresponse()
+        answer = json.loads(response.read())
+        if response.status != 200 or answer.get("errors"):
+            raise RuntimeError(f"{response.status}: {answer}")
+        return answer["data"]
+
+
+def reads(ports):
+    total = 0
+    for p in ports:
+        conn = http.client.HTTPConnection("127.0.0.1", p, timeout=10)
+        conn.request("GET", "/metrics")
+        text = conn.getresponse().read().decode()
+        match = re.search(r"^keywarden_verification_reads_total (\d+)", text, re.M)
+        total += int(match.group(1)) if match else 0
+    return total
+
+
+def wait_healthy(p):
+    for _ in range(200):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the server on port {p} did not start")
+
+
+def to_ms(text):
+    number = float(re.match(r"[\d.]+", text).group(0))
+    if text.endswith("us"):
+        return number / 1000
+    if text.endswith("ms"):
+        return number
+    if text.endswith("s"):
+        return number * 1000
+    return number
+
+
+def wrk(ports, env, lua):
+    """wrk against every port at once, connections shared out; returns
+    (requests/s, p50 ms, p99 ms, errors)."""
+    per = max(1, connections // len(ports))
+    runs = []
+    for p in ports:
+        args = ["taskset", "-c", "1", "wrk", "-t1", f"-c{per}", f"-d{duration}s", "--latency"]
+        if lua:
+            args += ["-s", lua]
+        args.append(f"http://127.0.0.1:{p}{env.get('KW_PATH', '/')}")
+        runs.append(
+            subprocess.Popen(
+                args, env={**os.environ, **env}, stdout=subprocess.PIPE, text=True
+            )
+        )
+    rps = p50 = p99 = 0.0
+    errors = 0
+    for run in runs:
+        text = run.communicate()[0]
+        rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+        p50 += to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)) / len(runs)
+        p99 = max(p99, to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
+        for pattern in (r"Non-2xx or 3xx responses: (\d+)",):
+            m = re.search(pattern, text)
+            errors += int(m.group(1)) if m else 0
+        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+        if m:
+            errors += sum(int(g) for g in m.groups())
+    return rps, p50, p99, errors
+
+
+class Writer(threading.Thread):
+    """Makes changes at `rate` a second until stopped; counts them."""
+
+    def __init__(self, rate, change):
+        super().__init__(daemon=True)
+        self.rate, self.change = rate, change
+        self.done = 0
+        self.stopping = threading.Event()
+        self.started_at = self.stopped_at = 0.0
+
+    def run(self):
+        self.started_at = time.monotonic()
+        while not self.stopping.is_set():
+            due = self.started_at + self.done / self.rate
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self.change()
+            self.done += 1
+        self.stopped_at = time.monotonic()
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.done / max(self.stopped_at - self.started_at, 1e-9)
+
+
+def churn(client, token, account):
+    """Account B's automation: create a service account, then delete it."""
+    state = {"next": 0, "pending": None}
+
+    def change():
+        if state["pending"] is None:
+            state["next"] += 1
+            made = client.gql(
+                token,
+                "mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
+                "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }",
+                {"a": account, "n": f"churn-{state['next']}"},
+            )
+            state["pending"] = made["createServiceAccount"]["serviceAccount"]["id"]
+        else:
+            client.gql(
+                token,
+                "mutation($s: ObjectID!) { deleteServiceAccount(input: {serviceAccountId: $s}) "
+                "{ serviceAccount { id } } }",
+                {"s": state["pending"]},
+            )
+            state["pending"] = None
+
+    return change
+
+
+def rotate(client, token, key_ids):
+    """Account A rotates the keys of another of its service accounts, in turn,
+    each replaced at once (no overlap)."""
+    state = {"next": 0}
+
+    def change():
+        i = state["next"] % len(key_ids)
+        state["next"] += 1
+        rotated = client.gql(
+            token,
+            "mutation($k: ObjectID!) { rotateServiceAccountKey(input: "
+            "{serviceAccountKeyId: $k, overlapSeconds: 0}) { id } }",
+            {"k": key_ids[i]},
+        )
+        key_ids[i] = rotated["rotateServiceAccountKey"]["id"]
+
+    return change
+
+
+def run(*args, **kwargs):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+def setup(backend):
+    if backend == "sqlite":
+        path = os.path.join(work, "mixed.db")
+        for suffix in ("", "-wal", "-shm", ".changes"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        url = f"sqlite://{path}?mode=rwc"
+    else:
+        run("psql", f"{pg_server}/postgres", "-qc", "DROP DATABASE IF EXISTS kw_bench_mixed WITH (FORCE)",
+            "-qc", "CREATE DATABASE kw_bench_mixed")
+        url = f"{pg_server}/kw_bench_mixed"
+    common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
+    run(binary, "migrate", *common)
+    admin_a = run(binary, "bootstrap", "--account", "A", "--admin", "alice", *common).strip()
+    admin_b = run(binary, "bootstrap", "--account", "B", "--admin", "bert", *common).strip()
+    processes = 2 if backend == "postgres" else 1
+    ports = [port + i for i in range(processes)]
+    servers = []
+    for p in ports:
+        servers.append(
+            subprocess.Popen(
+                ["taskset", "-c", "0", binary, "serve", *common, "--listen", f"127.0.0.1:{p}",
+                 "--auth-failures-per-minute", "1000000"],
+                stderr=open(os.path.join(work, f"server-{p}.log"), "w"),
+            )
+        )
+    for p in ports:
+        wait_healthy(p)
+    client = Client(ports[0])
+    me = lambda token: client.gql(token, "{ me { ... on User { accounts { id } } } }")  # noqa: E731
+    account_a = me(admin_a)["me"]["accounts"][0]["id"]
+    account_b = me(admin_b)["me"]["accounts"][0]["id"]
+
+    def service_account(name):
+        made = client.gql(
+            admin_a,
+            "mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
+            "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }",
+            {"a": account_a, "n": name},
+        )
+        return made["createServiceAccount"]["serviceAccount"]["id"]
+
+    def keys(sa, n):
+        document = "mutation($s: ObjectID!) { " + " ".join(
+            f"k{i}: createServiceAccountKey(input: {{serviceAccountId: $s}}) {{ id secret }}"
+            for i in range(n)
+        ) + " }"
+        made = client.gql(admin_a, document, {"s": sa})
+        return [made[f"k{i}"] for i in range(n)]
+
+    secrets = []
+    for i in range(SERVICE_ACCOUNTS):
+        secrets += [k["secret"] for k in keys(service_account(f"gateway-{i}"), KEYS_EACH)]
+    deployer = [k["id"] for k in keys(service_account("deployer"), 10)]
+    keys_file = os.path.join(work, "keys.txt")
+    with open(keys_file, "w") as f:
+        f.write("\n".join(secrets) + "\n")
+    return {
+        "servers": servers,
+        "ports": ports,
+        "client": client,
+        "admin_a": admin_a,
+        "admin_b": admin_b,
+        "account_a": account_a,
+        "account_b": account_b,
+        "deployer": deployer,
+        "keys_file": keys_file,
+    }
+
+
+CONDITIONS = [
+    ("quiet", None, 0),
+    ("B churns 1/s", "churn", 1),
+    ("B churns 10/s", "churn", 10),
+    ("B churns 100/s", "churn", 100),
+    ("A rotates 10/s", "rotate", 10),
+]
+
+
+def measure(backend):
+    world = setup(backend)
+    ports = world["ports"]
+    cases = {
+        "GET /v1/verify": {"KW_PATH": f"/v1/verify?account={world['account_a']}", "KW_METHOD": "GET"},
+        "{ me { id name } }": {
+            "KW_PATH": "/graphql",
+            "KW_METHOD": "POST",
+            "KW_BODY": json.dumps({"query": "{ me { id name } }"}),
+        },
+    }
+    lua = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keys.lua")
+    results = {}
+    healthz = []
+    # Every key verified once, so that every run starts from a warm cache.
+    wrk(ports, {"KW_KEYS": world["keys_file"], **cases["GET /v1/verify"]}, lua)
+    for _ in range(rounds):
+        healthz.append(wrk(ports, {"KW_PATH": "/healthz"}, None))
+        for condition, kind, rate in CONDITIONS:
+            for case, env in cases.items():
+                writer = None
+                if kind == "churn":
+                    writer = Writer(rate, churn(Client(ports[0]), world["admin_b"], world["account_b"]))
+                elif kind == "rotate":
+                    writer = Writer(rate, rotate(Client(ports[0]), world["admin_a"], world["deployer"]))
+                if writer:
+                    writer.start()
+                    time.sleep(0.5)
+                before = reads(ports)
+                started = time.monotonic()
+                rps, p50, p99, errors = wrk(ports, {"KW_KEYS": world["keys_file"], **env}, lua)
+                read_rate = (reads(ports) - before) / (time.monotonic() - started)
+                achieved = writer.stop() if writer else 0.0
+                results.setdefault((condition, case), []).append(
+                    (rps, p50, p99, errors, read_rate, achieved)
+                )
+    for server in world["servers"]:
+        server.terminate()
+        server.wait()
+    return results, healthz
+
+
+def median(runs):
+    ordered = sorted(runs, key=lambda r: r[0])
+    middle = list(ordered[(len(ordered) - 1) // 2])
+    middle[3] = sum(r[3] for r in runs)
+    return middle
+
+
+lines = []
+for backend in backends:
+    results, healthz = measure(backend)
+    h = median(healthz)
+    processes = "two processes" if backend == "postgres" else "one process"
+    lines.append(f"### {'PostgreSQL' if backend == 'postgres' else 'SQLite'}, {processes}\n")
+    lines.append(f"`/healthz` (no credential): {h[0]:,.0f} requests/s, p50 {h[1]:.2f} ms, p99 {h[2]:.2f} ms.\n")
+    lines.append("| case | while | requests/s | vs. quiet | p50 ms | p99 ms | p99 vs. quiet | errors | verification reads/s | writes/s done |")
+    lines.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for case in ("GET /v1/verify", "{ me { id name } }"):
+        quiet = median(results[("quiet", case)])
+        for condition, _, _ in CONDITIONS:
+            rps, p50, p99, errors, read_rate, achieved = median(results[(condition, case)])
+            lines.append(
+                f"| `{case}` | {condition} | {rps:,.0f} | {rps / quiet[0]:.2f}x | {p50:.2f} | {p99:.2f} | "
+                f"{p99 / quiet[2]:.2f}x | {errors} | {read_rate:,.1f} | {achieved:.1f} |"
+            )
+        if case == "{ me { id name } }":
+            lines.append("")
+            lines.append(f"`{{ me {{ id name }} }}`, quiet, against `/healthz`: {quiet[0] / h[0]:.2f}x.")
+    lines.append("")
+
+with open(out_path, "w") as f:
+    f.write("\n".join(lines) + "\n")
+print("\n".join(lines))
