@@ -9,9 +9,13 @@
 # are those of every run), so that a drift in the machine's speed during a
 # configuration falls on every kind alike and the ratios compare like with like.
 #
+# Then the mixed workload (bench/mixed.py): account A's 5,000 keys verified while
+# account B churns service accounts or A rotates keys; it adds its own section.
+#
 # Knobs: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_KEYS (default "100 1000000"),
-# BENCH_BACKENDS (default "sqlite postgres").
+# BENCH_BACKENDS (default "sqlite postgres"), BENCH_PARTS (default "single mixed":
+# "mixed" alone keeps the rest of BENCHMARKS.md and replaces its own section).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-5}
@@ -19,6 +23,7 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 key_counts=${BENCH_KEYS:-"100 1000000"}
 backends=${BENCH_BACKENDS:-"sqlite postgres"}
+parts=${BENCH_PARTS:-"single mixed"}
 pg_server="postgres://postgres@127.0.0.1:5432"
 pepper="a pepper for the benchmark, long enough to be accepted"
 port=18099
@@ -72,7 +77,9 @@ median_run() {
 
 results="$work/results"
 : > "$results"
-for backend in $backends; do
+single_backends=$backends
+[[ " $parts " == *" single "* ]] || single_backends=""
+for backend in $single_backends; do
   for keys in $key_counts; do
     case "$backend" in
       sqlite) url="sqlite://$work/bench-$keys.db?mode=rwc" ;;
@@ -165,5 +172,10 @@ for backend in $backends; do
   done
 done
 
-python3 bench/report.py "$results" "$duration" "$connections" "$rounds" > BENCHMARKS.md
+if [[ " $parts " == *" single "* ]]; then
+  python3 bench/report.py "$results" "$duration" "$connections" "$rounds" > BENCHMARKS.md
+fi
+if [[ " $parts " == *" mixed "* ]]; then
+  python3 bench/mixed.py "$bin" "$work" BENCHMARKS.md >/dev/null
+fi
 cat BENCHMARKS.md
