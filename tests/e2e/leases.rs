@@ -52,22 +52,15 @@ async fn pair(second_url: impl FnOnce(&str) -> String) -> Option<Pair> {
     let sa = first
         .create_service_account(&admin, &account, "ci", "Editor")
         .await;
-    let (_, key) = first
-        .gql(
-            &admin,
-            lumar("CreateServiceAccountKey"),
-            json!({ "input": { "serviceAccountId": sa } }),
-        )
-        .await;
-    let key = &key["data"]["createServiceAccountKey"];
+    let (key_id, secret) = first.create_key(&admin, &sa).await;
     let pair = Pair {
         _dir: dir,
         backend,
         first,
         second,
         admin,
-        key_id: key["id"].as_str().unwrap().to_owned(),
-        secret: key["secret"].as_str().unwrap().to_owned(),
+        key_id,
+        secret,
     };
     pair.second_serves_from_its_cache().await;
     Some(pair)
@@ -119,6 +112,17 @@ impl Pair {
         assert!(body.get("errors").is_none(), "{body}");
         started.elapsed()
     }
+
+    /// `second` refuses the key, now and on the requests after.
+    async fn second_refuses_the_key(&self) {
+        for _ in 0..3 {
+            assert_eq!(
+                self.second.gql(&self.secret, ME, json!({})).await.0,
+                401,
+                "a key revoked and answered as revoked was accepted"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -131,13 +135,7 @@ async fn a_stopped_process_that_missed_a_revoke_refuses_the_key_when_it_resumes(
     pair.second.signal("CONT");
     // The writer waited for the stopped process, then answered without it.
     assert!(waited >= Duration::from_millis(1_500), "{waited:?}");
-    for _ in 0..3 {
-        assert_eq!(
-            pair.second.gql(&pair.secret, ME, json!({})).await.0,
-            401,
-            "a key revoked and answered as revoked was accepted"
-        );
-    }
+    pair.second_refuses_the_key().await;
 }
 
 #[tokio::test]
@@ -152,13 +150,7 @@ async fn a_process_whose_notifications_are_cut_refuses_a_key_revoked_elsewhere()
     proxy.cut_listeners();
     let waited = pair.revoke_through_first().await;
     assert!(waited >= Duration::from_millis(1_500), "{waited:?}");
-    for _ in 0..3 {
-        assert_eq!(
-            pair.second.gql(&pair.secret, ME, json!({})).await.0,
-            401,
-            "a key revoked and answered as revoked was accepted"
-        );
-    }
+    pair.second_refuses_the_key().await;
     // The rest of its connections still work: it keeps answering, from the
     // database.
     let (status, _) = pair

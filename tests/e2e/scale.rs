@@ -25,21 +25,7 @@ async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
     let sa = first
         .create_service_account(&admin, &account, "ci", "Admin")
         .await;
-    let (_, key) = first
-        .gql(
-            &admin,
-            lumar("CreateServiceAccountKey"),
-            json!({ "input": { "serviceAccountId": sa } }),
-        )
-        .await;
-    let key_id = key["data"]["createServiceAccountKey"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let secret = key["data"]["createServiceAccountKey"]["secret"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (key_id, secret) = first.create_key(&admin, &sa).await;
     let (status, me) = second.gql(&secret, ME, json!({})).await;
     assert_eq!(
         (status, me["data"]["me"]["roleCode"].as_str()),

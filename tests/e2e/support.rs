@@ -180,6 +180,20 @@ impl Server {
             .to_owned()
     }
 
+    /// Issues a key to a service account; returns its id and secret.
+    pub async fn create_key(&self, token: &str, service_account: &str) -> (String, String) {
+        let (_, key) = self
+            .gql(
+                token,
+                lumar("CreateServiceAccountKey"),
+                serde_json::json!({ "input": { "serviceAccountId": service_account } }),
+            )
+            .await;
+        let key = &key["data"]["createServiceAccountKey"];
+        let field = |name: &str| key[name].as_str().unwrap().to_owned();
+        (field("id"), field("secret"))
+    }
+
     /// Like [`Server::gql`], for callers that want only the body.
     pub async fn gql_body(
         &self,

@@ -322,7 +322,11 @@ impl Lease {
     }
 
     pub(crate) fn holds(&self) -> bool {
-        self.now_ms() < self.until_ms.load(Ordering::SeqCst)
+        self.holds_at(self.now_ms())
+    }
+
+    fn holds_at(&self, now_ms: u64) -> bool {
+        now_ms < self.until_ms.load(Ordering::SeqCst)
     }
 }
 
@@ -440,6 +444,13 @@ mod tests {
         assert!(!never.use_to_record(NOW + 59_999));
         assert!(never.use_to_record(NOW + 60_000));
         assert!(!never.use_to_record(NOW + 60_001));
+        // Stored a minute ago or more: the read's own use was passed on too.
+        for stored in [NOW - 60_000, NOW - 600_000] {
+            remember(&cache, [3; 32], good(Some(stored))).await;
+            let old = cache.get(&[3; 32], NOW).unwrap();
+            assert!(!old.use_to_record(NOW + 1), "stored at {stored}");
+            assert!(old.use_to_record(NOW + 60_000));
+        }
     }
 
     #[tokio::test]
@@ -591,6 +602,10 @@ mod tests {
         assert!(!lease.holds(), "a heartbeat older than the lease's term");
         lease.renew(now - lease_ms + 500);
         assert!(lease.holds(), "a heartbeat within the term");
+        // The term ends at the heartbeat's time plus the lease, exactly.
+        let until = now - lease_ms + 500 + lease_ms;
+        assert!(lease.holds_at(until - 1));
+        assert!(!lease.holds_at(until));
         assert!(LEASE < crate::coherence::peers::HEARD_TIMEOUT);
     }
 
@@ -598,5 +613,6 @@ mod tests {
     fn a_cache_of_capacity_zero_serves_nothing() {
         let cache: Cache<Seen> = Cache::new(0, Arc::new(Board::local()), None);
         assert!(!cache.serving());
+        assert!(format!("{cache:?}").contains("enabled: false"));
     }
 }

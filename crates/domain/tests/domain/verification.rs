@@ -352,6 +352,29 @@ async fn a_token_digested_under_a_retired_pepper_still_verifies() {
     ));
 }
 
+/// A stored digest counts only under the pepper its row names: a row whose
+/// digest matches but whose pepper id does not is no credential.
+#[tokio::test]
+async fn a_digest_stored_under_another_peppers_name_is_unknown() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, key) = w.robot(&acme, Role::Viewer).await;
+    let (_, token) = w.member(&acme, "bob", Role::Viewer).await;
+    for table in ["service_account_keys", "personal_access_tokens"] {
+        w.kw.db()
+            .execute_unprepared(&format!("UPDATE {table} SET pepper_id = 'another'"))
+            .await
+            .unwrap();
+    }
+    let fresh = World::open(&w.url, Keyring::new(pepper(1), vec![])).await;
+    for credential in [&key, &token] {
+        assert!(matches!(
+            fresh.authenticate(credential, t0()).await,
+            Err(AuthError::Unknown)
+        ));
+    }
+}
+
 #[tokio::test]
 async fn token_parse_errors_reach_the_caller_with_their_reason() {
     let w = World::new().await;
