@@ -30,6 +30,10 @@ use super::board::{Board, Scope, Slot, Stamp};
 /// keywarden never wait for it (they mark their scopes); it bounds how long a
 /// change made behind keywarden's back, by hand in the database, can go unseen.
 pub(crate) const TIME_TO_LIVE_MS: i64 = 60_000;
+/// Each entry lives a random share of the last half of [`TIME_TO_LIVE_MS`] less,
+/// so that credentials first read together (a gateway's keys, all seen in its
+/// first second) are not all read again in the same instant a minute later.
+const TIME_TO_LIVE_SPREAD_MS: i64 = TIME_TO_LIVE_MS / 2;
 
 /// At most this many refusals are remembered, whatever the capacity.
 const MAX_REFUSALS: u64 = 10_000;
@@ -47,6 +51,8 @@ pub(crate) struct Entry<T> {
     slots: Box<[Slot]>,
     /// When its rows were read (Unix milliseconds, the caller's clock).
     read_at: i64,
+    /// Until when it may be served at most: the read plus its time to live.
+    served_until: i64,
     pub value: T,
     /// The latest use known here: the stored `lastUsedAt`, or the read itself
     /// when that was a minute later (the read's use was passed on to be
@@ -145,9 +151,9 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
     }
 
     fn fresh(&self, entry: &Entry<T>, now_ms: i64) -> bool {
-        // A clock that went back makes the age negative: read again.
-        let age = now_ms.saturating_sub(entry.read_at);
-        (0..TIME_TO_LIVE_MS).contains(&age) && self.board.unchanged(&entry.slots, entry.stamp)
+        // A clock that went back makes the entry's read lie ahead: read again.
+        (entry.read_at..entry.served_until).contains(&now_ms)
+            && self.board.unchanged(&entry.slots, entry.stamp)
     }
 
     /// The remembered conclusion for `digest`, if it may be served at `now_ms`.
@@ -250,6 +256,8 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             stamp,
             slots: scopes.into_iter().map(Scope::slot).collect(),
             read_at: now_ms,
+            served_until: now_ms
+                .saturating_add(TIME_TO_LIVE_MS - rand::random_range(0..TIME_TO_LIVE_SPREAD_MS)),
             value,
             last_use: AtomicI64::new(last_use),
         });
@@ -418,15 +426,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_entry_is_served_for_a_minute_from_its_read() {
+    async fn an_entry_is_served_for_half_a_minute_to_a_minute_from_its_read() {
         let cache = cache();
         remember(&cache, [1; 32], good(None)).await;
-        assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS - 1).is_some());
+        assert!(
+            cache
+                .get(&[1; 32], NOW + TIME_TO_LIVE_MS - TIME_TO_LIVE_SPREAD_MS)
+                .is_some()
+        );
         assert!(cache.get(&[1; 32], NOW + TIME_TO_LIVE_MS).is_none());
         assert!(
             cache.get(&[1; 32], NOW - 1).is_none(),
             "the clock went back"
         );
+    }
+
+    #[tokio::test]
+    async fn entries_read_together_are_not_all_read_again_together() {
+        let cache: Cache<Seen> = Cache::new(1_000, Arc::new(Board::local()), None);
+        for i in 0..200u8 {
+            remember(&cache, [i; 32], good(None)).await;
+        }
+        let served = |at: i64| {
+            (0..200u8)
+                .filter(|i| cache.get(&[*i; 32], at).is_some())
+                .count()
+        };
+        assert_eq!(served(NOW + TIME_TO_LIVE_MS - TIME_TO_LIVE_SPREAD_MS), 200);
+        let midway = served(NOW + TIME_TO_LIVE_MS - TIME_TO_LIVE_SPREAD_MS / 2);
+        assert!(
+            (40..=160).contains(&midway),
+            "{midway} of 200 still served midway"
+        );
+        assert_eq!(served(NOW + TIME_TO_LIVE_MS), 0);
     }
 
     #[tokio::test]
