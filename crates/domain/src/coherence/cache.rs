@@ -189,8 +189,16 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             });
         }
         let flight = self.lock_flights().entry(digest).or_default().clone();
+        // Leaves the table of flights however this lookup ends, also when the
+        // request is dropped mid-read, so that abandoned flights never pile up.
+        let boarded = Boarded {
+            flights: &self.flights,
+            digest,
+            flight,
+        };
         let ran = AtomicBool::new(false);
-        let landed = flight
+        let landed = boarded
+            .flight
             .get_or_try_init(|| async {
                 ran.store(true, Ordering::Relaxed);
                 let entry = self.read_once(Some(digest), now_ms, &read).await?;
@@ -198,15 +206,7 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             })
             .await
             .cloned();
-        {
-            let mut flights = self.lock_flights();
-            if flights
-                .get(&digest)
-                .is_some_and(|f| Arc::ptr_eq(f, &flight))
-            {
-                flights.remove(&digest);
-            }
-        }
+        drop(boarded);
         let entry = landed?;
         if ran.load(Ordering::Relaxed) {
             return Ok(Found {
@@ -280,9 +280,35 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
     }
 
     fn lock_flights(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight<T>>> {
-        self.flights
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.flights)
+    }
+}
+
+fn lock<T>(
+    flights: &Mutex<HashMap<[u8; 32], Flight<T>>>,
+) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Flight<T>>> {
+    flights
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A lookup's place on a flight; on drop, takes the flight off the table if it
+/// is still the one there (a later flight for the same digest stays).
+struct Boarded<'a, T> {
+    flights: &'a Mutex<HashMap<[u8; 32], Flight<T>>>,
+    digest: [u8; 32],
+    flight: Flight<T>,
+}
+
+impl<T> Drop for Boarded<'_, T> {
+    fn drop(&mut self) {
+        let mut flights = lock(self.flights);
+        if flights
+            .get(&self.digest)
+            .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
+        {
+            flights.remove(&self.digest);
+        }
     }
 }
 
@@ -548,6 +574,38 @@ mod tests {
         }
         assert_eq!(reads.load(Ordering::SeqCst), 1);
         assert_eq!(cache.reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_dropped_mid_read_leaves_no_flight_behind() {
+        let cache = Arc::new(cache());
+        let started = Arc::new(tokio::sync::Notify::new());
+        let lookup = {
+            let (cache, started) = (cache.clone(), started.clone());
+            tokio::spawn(async move {
+                cache
+                    .read_through([5; 32], NOW, || {
+                        let started = started.clone();
+                        async move {
+                            started.notify_one();
+                            std::future::pending::<()>().await;
+                            Ok::<_, ()>(good(None))
+                        }
+                    })
+                    .await
+            })
+        };
+        started.notified().await;
+        assert_eq!(cache.lock_flights().len(), 1);
+        lookup.abort();
+        assert!(lookup.await.unwrap_err().is_cancelled());
+        assert!(
+            cache.lock_flights().is_empty(),
+            "an abandoned flight stayed"
+        );
+        // And the next lookup of the digest reads as usual.
+        remember(&cache, [5; 32], good(None)).await;
+        assert!(cache.lock_flights().is_empty());
     }
 
     #[tokio::test]
