@@ -18,7 +18,7 @@ use entity::{
 };
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
-use crate::coherence::{Credential, Read, Scope};
+use crate::coherence::{Credential, Entry, Read, Scope};
 use crate::credential::{Refusal, Verdict, Verified};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::principal::{
@@ -99,7 +99,7 @@ impl Keywarden {
         if let Some(digest) = &known
             && let Some(hit) = cache.get(digest, now_ms)
         {
-            return self.conclude(&hit.value, hit.use_to_record(now_ms), now_ms);
+            return self.conclude(&hit, false, now_ms);
         }
         let token = parse(presented)?;
         let digest = match known {
@@ -119,28 +119,23 @@ impl Keywarden {
                 }
             })
             .await?;
-        let record = if found.read_here {
-            // The stored time decides (see `UsageTracker::note`).
-            true
-        } else {
-            found.entry.use_to_record(now_ms)
-        };
-        self.conclude(&found.entry.value, record, now_ms)
+        self.conclude(&found.entry, found.read_here, now_ms)
     }
 
-    /// The answer a conclusion gives at `now_ms`; a use to `record` is passed
-    /// on to the usage tracker.
+    /// The answer a conclusion gives at `now_ms`. An acceptance's use is
+    /// passed on to the usage tracker: after a read of our own, for the stored
+    /// time to decide (see `UsageTracker::note`); otherwise once a minute.
     fn conclude(
         &self,
-        verdict: &Verdict,
-        record: bool,
+        entry: &Entry<Verdict>,
+        read_here: bool,
         now_ms: i64,
     ) -> Result<Principal, AuthError> {
-        let verified = verdict.as_ref().map_err(|r| AuthError::from(*r))?;
+        let verified = entry.value.as_ref().map_err(|r| AuthError::from(*r))?;
         if verified.expires_at.is_some_and(|t| t <= now_ms) {
             return Err(AuthError::Expired);
         }
-        if record {
+        if read_here || entry.use_to_record(now_ms) {
             self.usage
                 .note(verified.credential, verified.last_used_at, now_ms);
         }

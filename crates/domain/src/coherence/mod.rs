@@ -18,7 +18,7 @@ use std::time::Duration;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 
 pub use board::Scope;
-pub(crate) use cache::{Cache, Conclusion, Read};
+pub(crate) use cache::{Cache, Conclusion, Entry, Read};
 pub use usage::{Credential, UsageTracker};
 
 use board::Board;
