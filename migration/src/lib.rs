@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
 mod m20261130_000001_invitations;
+mod m20261201_000001_audit_origin;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261130_000001_invitations::Migration),
+            Box::new(m20261201_000001_audit_origin::Migration),
         ]
     }
 }

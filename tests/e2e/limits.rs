@@ -156,7 +156,17 @@ async fn a_huge_body_is_refused_with_413_declared_or_streamed_alike() {
     let _ = stream.read_to_end(&mut answer).await;
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-    let streamed: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    let mut streamed: Value =
+        serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    // The same but for the request's id, which each request has its own of.
+    let mut declared = declared;
+    for answer in [&mut declared, &mut streamed] {
+        let id = answer["errors"][0]["extensions"]
+            .as_object_mut()
+            .unwrap()
+            .remove("requestId");
+        assert_eq!(id.unwrap().as_str().unwrap().len(), 32);
+    }
     assert_eq!(declared, streamed);
     assert_eq!(
         declared["errors"][0]["extensions"]["code"],

@@ -6,6 +6,7 @@ mod access;
 mod cli;
 mod crash;
 mod errors;
+mod gateway;
 mod leases;
 mod lifecycle;
 mod limits;

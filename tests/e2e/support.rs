@@ -31,6 +31,21 @@ pub struct Server {
     child: Child,
     pub base: String,
     log: Arc<Mutex<String>>,
+    stdout: Arc<Mutex<String>>,
+}
+
+/// Collects what a child writes on `stream`, line by line, in another thread.
+fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
+    let text = Arc::new(Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            let mut text = sink.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
+    text
 }
 
 impl Server {
@@ -39,26 +54,23 @@ impl Server {
         let mut child = keywarden(dir)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start keywarden");
-        let log = Arc::new(Mutex::new(String::new()));
-        let stderr = child.stderr.take().expect("stderr");
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
+        let log = collect(child.stderr.take().expect("stderr"));
+        let stdout = collect(child.stdout.take().expect("stdout"));
         let started = Instant::now();
         let base = loop {
             let text = log.lock().unwrap().clone();
             if let Some(at) = text.find("listening on http://") {
                 let rest = &text[at + "listening on ".len()..];
-                break rest.lines().next().unwrap().trim().to_owned();
+                // Up to the end of the address, in a text or a JSON line.
+                break rest
+                    .split(|c: char| c.is_whitespace() || c == '"')
+                    .next()
+                    .unwrap()
+                    .to_owned();
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("keywarden exited with {status} before listening:\n{text}");
@@ -69,7 +81,12 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        Server { child, base, log }
+        Server {
+            child,
+            base,
+            log,
+            stdout,
+        }
     }
 
     /// Sends the process a signal (`STOP`, `CONT`...).
@@ -109,12 +126,31 @@ impl Server {
         false
     }
 
-    /// The first Admin's token from the first-start banner, if one was shown.
+    /// Everything the server wrote to stdout so far (the first-start banner).
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// The first Admin's token from the first-start banner on stdout, if one
+    /// was shown (it is written before the server says it listens).
     pub fn banner_token(&self) -> Option<String> {
-        let log = self.log();
-        let at = log.find("lmr_pat_")?;
+        if !self.log().contains("the Admin's token is shown on stdout") {
+            return None;
+        }
+        // Written before that line, but read from its pipe by another thread.
+        let started = Instant::now();
+        let out = loop {
+            let out = self.stdout();
+            if out.contains("=\n") && out.contains("lmr_pat_")
+                || started.elapsed() > Duration::from_secs(5)
+            {
+                break out;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let at = out.find("lmr_pat_")?;
         Some(
-            log[at..]
+            out[at..]
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect(),

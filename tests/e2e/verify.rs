@@ -94,12 +94,12 @@ async fn metrics_count_credentials_and_last_used_writes() {
         "{text}"
     );
     assert_eq!(
-        value("keywarden_credentials_total{outcome=\"accepted\"}"),
+        value("keywarden_verifications_total{outcome=\"ok\"}"),
         Some("5".to_owned()),
         "{text}"
     );
     assert_eq!(
-        value("keywarden_credentials_total{outcome=\"refused\"}"),
+        value("keywarden_verifications_total{outcome=\"malformed\"}"),
         Some("1".to_owned()),
         "{text}"
     );

@@ -12,6 +12,7 @@ use sea_orm::{
 
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, AuditEventId, ServiceAccountId, UserId};
+use crate::origin::Origin;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::role::Role;
@@ -61,6 +62,8 @@ pub struct AuditEvent {
     pub target_id: i64,
     pub target_name: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// Where the request that made the change came from, when one did.
+    pub origin: Origin,
 }
 
 impl TryFrom<audit_event::Model> for AuditEvent {
@@ -79,6 +82,10 @@ impl TryFrom<audit_event::Model> for AuditEvent {
             target_id: m.target_id,
             target_name: m.target_name,
             created_at: from_millis(m.created_at)?,
+            origin: Origin {
+                client: m.client_address.as_deref().and_then(|a| a.parse().ok()),
+                request_id: m.request_id,
+            },
         })
     }
 }
@@ -216,6 +223,7 @@ impl Event {
 pub(crate) async fn record<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
+    origin: &Origin,
     event: Event,
     now: DateTime<Utc>,
 ) -> DomainResult<()> {
@@ -230,6 +238,8 @@ pub(crate) async fn record<C: ConnectionTrait>(
         target_id: Set(event.target.id),
         target_name: Set(event.target.name),
         created_at: Set(to_millis(now)),
+        client_address: Set(origin.client.map(|a| a.to_string())),
+        request_id: Set(origin.request_id.clone()),
         ..Default::default()
     }
     .insert(conn)

@@ -17,6 +17,7 @@ mod invitations;
 mod keys;
 mod names;
 pub mod object_id;
+mod origin;
 mod page;
 mod personal_tokens;
 mod policy;
@@ -32,7 +33,7 @@ mod write;
 
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, Member};
 pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
-pub use coherence::{Credential, Scope, UsageTracker};
+pub use coherence::{Credential, ListenerStats, Scope, Stats, UsageTracker};
 pub use error::{DomainError, DomainResult};
 pub use invitations::{
     CreateInvitation, DEFAULT_INVITATION_LIFETIME, Invitation, IssuedInvitation,
@@ -40,6 +41,7 @@ pub use invitations::{
 };
 pub use keys::{CreateKey, IssuedKey, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey};
 pub use names::{AccountName, Description, Email, KeyName, ServiceAccountName, Username};
+pub use origin::Origin;
 pub use page::{MAX_PAGE, Page};
 pub use personal_tokens::{
     CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,

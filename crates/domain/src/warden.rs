@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use sea_orm::{DatabaseConnection, DbErr};
 
-use crate::coherence::{Coherence, UsageTracker};
+use crate::coherence::{Coherence, Stats, UsageTracker};
 use crate::credential::Verdict;
 use crate::token::Keyring;
 
@@ -57,5 +57,10 @@ impl Keywarden {
     /// credential (the rest were answered from memory).
     pub fn verification_reads(&self) -> u64 {
         self.coherence.cache.reads()
+    }
+
+    /// The verification cache's and the notification listener's counts.
+    pub fn stats(&self) -> Stats {
+        self.coherence.stats()
     }
 }

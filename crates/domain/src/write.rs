@@ -12,6 +12,7 @@ use crate::audit::{self, Actor, Event};
 use crate::coherence::Scope;
 use crate::db::write_txn;
 use crate::error::DomainResult;
+use crate::origin::Origin;
 use crate::principal::Principal;
 use crate::warden::Keywarden;
 
@@ -20,6 +21,8 @@ pub(crate) struct Change<'a> {
     warden: &'a Keywarden,
     txn: DatabaseTransaction,
     actor: Actor,
+    /// The request the change is made for, if any.
+    origin: Origin,
     now: DateTime<Utc>,
 }
 
@@ -36,6 +39,7 @@ impl Keywarden {
             warden: self,
             txn,
             actor,
+            origin: Origin::current(),
             now,
         })
     }
@@ -46,6 +50,7 @@ impl Keywarden {
             warden: self,
             txn: write_txn(&self.db).await?,
             actor: Actor::system(),
+            origin: Origin::current(),
             now,
         })
     }
@@ -59,13 +64,13 @@ impl Change<'_> {
 
     /// Records an event besides the one [`Change::commit`] records.
     pub(crate) async fn also_record(&self, event: Event) -> DomainResult<()> {
-        audit::record(&self.txn, &self.actor, event, self.now).await
+        audit::record(&self.txn, &self.actor, &self.origin, event, self.now).await
     }
 
     /// Records `event` and commits; returns once every process will refuse
     /// what `invalidates` made untrue (see [`crate::coherence`]).
     pub(crate) async fn commit(self, event: Event, invalidates: &[Scope]) -> DomainResult<()> {
-        audit::record(&self.txn, &self.actor, event, self.now).await?;
+        audit::record(&self.txn, &self.actor, &self.origin, event, self.now).await?;
         self.warden
             .coherence
             .commit(&self.warden.db, self.txn, invalidates)

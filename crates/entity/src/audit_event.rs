@@ -21,6 +21,10 @@ pub struct Model {
     pub target_id: i64,
     pub target_name: Option<String>,
     pub created_at: i64,
+    /// The client the change's request came from, when a request made it.
+    pub client_address: Option<String>,
+    /// The id of the request that made the change (its `X-Request-Id`).
+    pub request_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -837,4 +837,17 @@ impl AuditEvent {
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+
+    /// The address of the client whose request made the change (behind trusted
+    /// proxies, the client they forwarded for); null for changes keywarden made
+    /// itself.
+    async fn client_address(&self) -> Option<String> {
+        self.0.origin.client.map(|a| a.to_string())
+    }
+
+    /// The id of the request that made the change, as in its `X-Request-Id`
+    /// and the access log.
+    async fn request_id(&self) -> Option<String> {
+        self.0.origin.request_id.clone()
+    }
 }

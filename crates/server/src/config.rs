@@ -103,6 +103,17 @@ pub struct CommonArgs {
     /// Log filter, as in `info` or `keywarden=debug,info`.
     #[arg(long, env = "KEYWARDEN_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// How log lines are written on stderr: `text` for people, `json` (one
+    /// object per line) for a log pipeline.
+    #[arg(long, env = "KEYWARDEN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -158,9 +169,31 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_MAX_CONNECTIONS", default_value_t = crate::listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
 
-    /// Refused credentials allowed per client address per minute before 429.
-    #[arg(long, env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE", default_value_t = std::num::NonZeroU32::new(30).unwrap_or(std::num::NonZeroU32::MIN))]
-    pub auth_failures_per_minute: std::num::NonZeroU32,
+    /// Refused credentials allowed per client address per minute before 429
+    /// (0: no limit).
+    #[arg(long, env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    pub auth_failures_per_minute: u32,
+
+    /// Proxies whose forwarding header names the client: addresses or networks
+    /// (`10.0.0.0/8`), comma-separated. A request from anywhere else is its
+    /// connection's peer, whatever headers it sends.
+    #[arg(
+        long,
+        env = "KEYWARDEN_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        num_args = 1..
+    )]
+    pub trusted_proxies: Vec<crate::client::TrustedNet>,
+
+    /// The header trusted proxies name the client in: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239). Only that one is read.
+    #[arg(long, env = "KEYWARDEN_FORWARDED_HEADER", value_enum, default_value_t = crate::client::ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: crate::client::ForwardedHeader,
+
+    /// At the first start, write the first Admin's token to this file
+    /// (created 0600) instead of showing it on stdout.
+    #[arg(long, env = "KEYWARDEN_ADMIN_TOKEN_FILE")]
+    pub admin_token_file: Option<PathBuf>,
 
     /// Seconds between writes of `lastUsedAt` times.
     #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_INTERVAL", default_value_t = 10)]

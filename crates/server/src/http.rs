@@ -8,7 +8,7 @@
 //! batch that is too long, or too costly), 503 for a request that ran out of
 //! time, and 200 for everything GraphQL executed, field errors included.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,18 +17,21 @@ use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequest, Request, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use domain::{AuthError, Keywarden, Principal};
+use graphql::Schemas;
 use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
-use graphql::{Outcome, Schemas};
 
 use crate::auth::{CredentialHeaders, Presented, presented};
+use crate::client::ClientResolver;
+use crate::observe::{Caller, Requested, observe};
+use crate::telemetry::{Outcome, Telemetry};
 use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
 
 /// Limits enforced at the HTTP layer.
@@ -62,25 +65,9 @@ pub struct AppState {
     pub schemas: Schemas,
     pub limits: HttpLimits,
     pub throttle: Arc<FailedAuthLimiter>,
-    pub credentials: CredentialCounters,
-}
-
-/// `keywarden_credentials_total` by outcome, registered once rather than looked
-/// up on every request.
-#[derive(Clone, Debug)]
-pub struct CredentialCounters {
-    accepted: metrics::Counter,
-    refused: metrics::Counter,
-}
-
-impl CredentialCounters {
-    /// Registers with the metrics recorder installed now (none: they count nothing).
-    pub fn register() -> Self {
-        Self {
-            accepted: metrics::counter!("keywarden_credentials_total", "outcome" => "accepted"),
-            refused: metrics::counter!("keywarden_credentials_total", "outcome" => "refused"),
-        }
-    }
+    /// Who the client of a request is (trusted proxies).
+    pub clients: ClientResolver,
+    pub telemetry: Telemetry,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -91,9 +78,27 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql", get(graphiql).post(graphql_request))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/v1/verify", get(verify))
+        // Gateways call with the method of the request they guard, and some
+        // (Envoy's ext_authz) append its path.
+        .route("/v1/verify", any(verify))
+        .route("/v1/verify/", any(verify))
+        .route("/v1/verify/{*path}", any(verify))
         .route("/metrics", get(render_metrics))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// What the observing middleware put on the request (it runs around every
+/// route, so it is always there).
+fn requested(parts: &Parts) -> Requested {
+    parts
+        .extensions
+        .get::<Requested>()
+        .cloned()
+        .unwrap_or_else(|| Requested {
+            id: HeaderValue::from_static("none"),
+            client: None,
+        })
 }
 
 /// Reads a request's body whole (the only routes with a body read it first):
@@ -104,6 +109,7 @@ async fn read_body(
     limits: &HttpLimits,
     headers: &HeaderMap,
     body: Body,
+    request_id: &str,
 ) -> Result<axum::body::Bytes, Response> {
     let limit = limits.max_body_bytes;
     let declared = headers
@@ -111,7 +117,7 @@ async fn read_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > u64::try_from(limit).unwrap_or(u64::MAX)) {
-        return Err(too_large(limit));
+        return Err(too_large(limit, request_id));
     }
     let read = tokio::time::timeout(limits.body_read_timeout, axum::body::to_bytes(body, limit));
     match read.await {
@@ -122,13 +128,14 @@ async fn read_body(
                 .downcast_ref::<http_body_util::LengthLimitError>()
                 .is_some()
             {
-                return Err(too_large(limit));
+                return Err(too_large(limit, request_id));
             }
             tracing::info!(error = %cause, "a request body could not be read");
             Err(graphql_error(
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
                 "The request body could not be read.",
+                request_id,
             ))
         }
         Err(_) => {
@@ -136,6 +143,7 @@ async fn read_body(
                 StatusCode::REQUEST_TIMEOUT,
                 "REQUEST_TIMEOUT",
                 "The request body did not arrive in time.",
+                request_id,
             );
             response
                 .headers_mut()
@@ -145,11 +153,12 @@ async fn read_body(
     }
 }
 
-fn too_large(limit: usize) -> Response {
+fn too_large(limit: usize, request_id: &str) -> Response {
     graphql_error(
         StatusCode::PAYLOAD_TOO_LARGE,
         "PAYLOAD_TOO_LARGE",
         &format!("The body is over {limit} bytes"),
+        request_id,
     )
 }
 
@@ -173,7 +182,10 @@ async fn identify(
 ) -> Result<Option<Principal>, Refusal> {
     let token = match presented {
         Presented::Nothing => return Ok(None),
-        Presented::Ambiguous => return Err(Refusal::Ambiguous),
+        Presented::Ambiguous => {
+            state.telemetry.verification(Outcome::Ambiguous);
+            return Err(Refusal::Ambiguous);
+        }
         Presented::Token(token) => Some(token),
         Presented::Unusable => None,
     };
@@ -185,37 +197,47 @@ async fn identify(
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
     };
     match outcome {
-        Ok(_) => &state.credentials.accepted,
-        Err(_) => &state.credentials.refused,
-    }
-    .increment(1);
-    match outcome {
-        Ok(principal) => Ok(Some(principal)),
+        Ok(principal) => {
+            state.telemetry.verification(Outcome::Ok);
+            Ok(Some(principal))
+        }
         Err(AuthError::Db(e)) => {
+            state.telemetry.verification(Outcome::Error);
             tracing::error!(error = %e, "credential lookup failed");
             Err(Refusal::Internal)
         }
         Err(reason) => {
-            tracing::info!(%reason, client = ?address, "credential refused");
             let throttled = address.and_then(|a| {
                 state
                     .throttle
                     .cooling_down(a)
                     .or_else(|| state.throttle.refused(a))
             });
+            let client = address.map(tracing::field::display);
             match throttled {
-                Some(wait) => Err(Refusal::RateLimited(wait)),
-                None => Err(Refusal::Unauthenticated),
+                Some(wait) => {
+                    state.telemetry.verification(Outcome::Throttled);
+                    tracing::info!(%reason, client, "credential refused; the client is throttled");
+                    Err(Refusal::RateLimited(wait))
+                }
+                None => {
+                    state.telemetry.verification(Outcome::of_refusal(&reason));
+                    tracing::info!(%reason, client, "credential refused");
+                    Err(Refusal::Unauthenticated)
+                }
             }
         }
     }
 }
 
-fn client_address(request: &Parts) -> Option<IpAddr> {
-    request
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| address.ip())
+/// The caller's object id, for the access log.
+fn caller_of(principal: &Principal) -> Caller {
+    Caller(match principal {
+        Principal::ServiceAccount(s) => {
+            domain::object_id::encode("ServiceAccount", s.service_account_id.0)
+        }
+        Principal::User(u) => domain::object_id::encode("User", u.user_id.0),
+    })
 }
 
 fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
@@ -240,44 +262,56 @@ async fn graphiql() -> Html<String> {
 }
 
 /// A GraphQL-shaped body holding one error.
-fn graphql_error(status: StatusCode, code: &str, message: &str) -> Response {
+fn graphql_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
     let body = serde_json::json!({
         "data": null,
-        "errors": [{ "message": message, "extensions": { "code": code } }],
+        "errors": [{
+            "message": message,
+            "extensions": { "code": code, "requestId": request_id },
+        }],
     });
     (status, Json(body)).into_response()
 }
 
-fn graphql_refusal(refusal: Refusal) -> Response {
-    let response = match &refusal {
-        Refusal::Ambiguous => {
-            graphql_error(StatusCode::BAD_REQUEST, AMBIGUOUS_CODE, AMBIGUOUS_MESSAGE)
-        }
-        Refusal::Unauthenticated => graphql_error(
+fn graphql_refusal(refusal: Refusal, request_id: &str) -> Response {
+    let (status, code, message) = match &refusal {
+        Refusal::Ambiguous => (StatusCode::BAD_REQUEST, AMBIGUOUS_CODE, AMBIGUOUS_MESSAGE),
+        Refusal::Unauthenticated => (
             StatusCode::UNAUTHORIZED,
             Code::Unauthenticated.as_str(),
             UNAUTHENTICATED_MESSAGE,
         ),
-        Refusal::RateLimited(_) => graphql_error(
+        Refusal::RateLimited(_) => (
             StatusCode::TOO_MANY_REQUESTS,
             "RATE_LIMITED",
             "Too many refused credentials from this address: try again later.",
         ),
-        Refusal::Internal => graphql_error(
+        Refusal::Internal => (
             StatusCode::INTERNAL_SERVER_ERROR,
             Code::Internal.as_str(),
             INTERNAL_MESSAGE,
         ),
     };
-    with_refusal_headers(response, &refusal)
+    with_refusal_headers(graphql_error(status, code, message, request_id), &refusal)
+}
+
+/// Puts the request's id in every error's extensions.
+fn tag_errors(response: &mut async_graphql::Response, request_id: &str) {
+    for error in &mut response.errors {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("requestId", request_id);
+    }
 }
 
 async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -> Response {
     // Only what identifying the caller needs is kept while the body is read.
     let (parts, body) = request.into_parts();
-    let address = client_address(&parts);
+    let requested = requested(&parts);
+    let id = requested.id();
     let credential = CredentialHeaders::of(&parts.headers);
-    let body = match read_body(&state.limits, &parts.headers, body).await {
+    let body = match read_body(&state.limits, &parts.headers, body, id).await {
         Ok(body) => body,
         Err(refused) => return refused,
     };
@@ -298,6 +332,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
                 "The body is not a GraphQL request: send JSON with a \"query\" string.",
+                id,
             );
         }
     };
@@ -312,6 +347,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
                     "A batch is a JSON array of 1 to {} request objects, each with a \"query\" string.",
                     state.limits.max_batch
                 ),
+                id,
             );
         }
         BatchRequest::Single(single) if single.query.trim().is_empty() => {
@@ -319,6 +355,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
                 "The request has no query: send JSON with a \"query\" string.",
+                id,
             );
         }
         BatchRequest::Single(_) => 1,
@@ -332,15 +369,20 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
                 "A batch holds 1 to {} operations (this one has {operations})",
                 state.limits.max_batch
             ),
+            id,
         );
     }
     // The operations of a batch share one budget, so a batch costs no more
     // than one document may.
     let batch = batch.data(graphql::CostBudget::new(state.schemas.cost_limit));
-    let (schema, batch) = match identify(&state, address, credential.presented()).await {
+    let mut caller = None;
+    let (schema, batch) = match identify(&state, requested.client, credential.presented()).await {
         Ok(None) => (&state.schemas.anonymous, batch),
-        Ok(Some(principal)) => (&state.schemas.authenticated, batch.data(principal)),
-        Err(refusal) => return graphql_refusal(refusal),
+        Ok(Some(principal)) => {
+            caller = Some(caller_of(&principal));
+            (&state.schemas.authenticated, batch.data(principal))
+        }
+        Err(refusal) => return graphql_refusal(refusal, id),
     };
     let executed = tokio::time::timeout(state.limits.request_timeout, schema.execute_batch(batch));
     let mut response = match executed.await {
@@ -350,31 +392,44 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
                 StatusCode::SERVICE_UNAVAILABLE,
                 "TIMEOUT",
                 "The request took too long and was stopped.",
+                id,
             );
         }
     };
     let status = match &mut response {
-        BatchResponse::Single(single) => match graphql::finish(single) {
-            Outcome::Executed => StatusCode::OK,
-            Outcome::Rejected => StatusCode::BAD_REQUEST,
-        },
+        BatchResponse::Single(single) => {
+            let outcome = graphql::finish(single);
+            tag_errors(single, id);
+            match outcome {
+                graphql::Outcome::Executed => StatusCode::OK,
+                graphql::Outcome::Rejected => StatusCode::BAD_REQUEST,
+            }
+        }
         BatchResponse::Batch(list) => {
             for single in list.iter_mut() {
                 graphql::finish(single);
+                tag_errors(single, id);
             }
             StatusCode::OK
         }
     };
-    (status, Json(response)).into_response()
+    let mut response = (status, Json(response)).into_response();
+    if let Some(caller) = caller {
+        response.extensions_mut().insert(caller);
+    }
+    response
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {
     match &state.metrics {
-        Some(handle) => {
-            metrics::counter!("keywarden_verification_reads_total")
-                .absolute(state.kw.verification_reads());
-            handle.render().into_response()
-        }
+        Some(handle) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            )],
+            crate::telemetry::render(handle, &state.kw),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "no metrics recorder").into_response(),
     }
 }
@@ -429,6 +484,7 @@ fn required_account(parts: &Parts) -> Result<Option<domain::ids::AccountId>, ()>
 /// answers are listed in `docs/verify.md`.)
 async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
+    let client = requested(&parts).client;
     let Ok(required) = required_account(&parts) else {
         return (
             StatusCode::BAD_REQUEST,
@@ -436,9 +492,9 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
         )
             .into_response();
     };
-    let refusal = match identify(&state, client_address(&parts), presented(&parts.headers)).await {
+    let refusal = match identify(&state, client, presented(&parts.headers)).await {
         Ok(Some(principal)) => {
-            return match required {
+            let mut response = match required {
                 None => verified(&principal),
                 Some(account) => match principal.role_in(account) {
                     Some(role) => verified_in(&principal, account, role),
@@ -449,6 +505,8 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
                         .into_response(),
                 },
             };
+            response.extensions_mut().insert(caller_of(&principal));
+            return response;
         }
         Ok(None) => Refusal::Unauthenticated,
         Err(refusal) => refusal,
@@ -501,13 +559,7 @@ fn principal_headers(
             out.insert(HeaderName::from_static(name), v);
         }
     };
-    let who = match principal {
-        Principal::ServiceAccount(s) => {
-            domain::object_id::encode("ServiceAccount", s.service_account_id.0)
-        }
-        Principal::User(u) => domain::object_id::encode("User", u.user_id.0),
-    };
-    put("x-keywarden-principal", who);
+    put("x-keywarden-principal", caller_of(principal).0);
     if let Some((account, role)) = acting {
         put(
             "x-keywarden-account",

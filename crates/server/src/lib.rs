@@ -1,13 +1,18 @@
 //! The keywarden server: configuration, the commands, and the HTTP app.
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod http;
 mod listener;
+pub mod observe;
 mod pepper;
+mod secret_file;
+pub mod telemetry;
 pub mod throttle;
 
 use std::io::Write;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +20,11 @@ use anyhow::Context;
 use domain::db::{DbOptions, connect, migrate};
 use domain::{AccountName, Email, Keywarden, Username};
 
+use crate::client::ClientResolver;
 use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
-use crate::http::{AppState, CredentialCounters, HttpLimits, app};
+use crate::http::{AppState, HttpLimits, app};
 use crate::listener::ConnectionLimits;
+use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -88,7 +95,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         .await
         .context("setting up the first account")?
     {
-        print_banner(&made);
+        show_first_token(&made, args.admin_token_file.as_deref())?;
     }
 
     let shutdown = shutdown_signal();
@@ -104,10 +111,7 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
         max_aliases: args.max_aliases,
         max_directives: args.max_directives,
     };
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| tracing::warn!(error = %e, "metrics are off"))
-        .ok();
+    let metrics = telemetry::install();
     let state = AppState {
         kw: kw.clone(),
         metrics,
@@ -119,11 +123,13 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
             body_read_timeout: Duration::from_millis(args.body_read_timeout_ms),
         },
         throttle: Arc::new(FailedAuthLimiter::new(args.auth_failures_per_minute)),
-        credentials: CredentialCounters::register(),
+        clients: ClientResolver::new(&args.trusted_proxies, args.forwarded_header),
+        telemetry: Telemetry::register(),
     };
     let background = tokio::spawn(housekeeping(
         kw.clone(),
         state.throttle.clone(),
+        state.metrics.clone(),
         Duration::from_secs(args.usage_flush_interval.max(1)),
     ));
     let connections = ConnectionLimits {
@@ -133,39 +139,66 @@ async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
     };
     listener::serve(listener, app(state), connections, shutdown).await;
     background.abort();
-    if let Err(e) = kw.flush_usage().await.map(|written| {
-        metrics::counter!("keywarden_last_used_writes_total").increment(written);
-    }) {
+    if let Err(e) = kw.flush_usage().await.map(telemetry::last_used_written) {
         tracing::warn!(error = %e, "could not write the last lastUsedAt times");
     }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The one time the first Admin's token is shown: on stderr, at first start.
-fn print_banner(made: &domain::Bootstrapped) {
+/// The one time the first Admin's token is shown, at first start: written to
+/// `file` (created 0600) when the operator gave one, otherwise on stdout, apart
+/// from the log lines on stderr, so that a log pipeline never receives it.
+fn show_first_token(made: &domain::Bootstrapped, file: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(path) = file {
+        secret_file::write(path, made.token.expose())
+            .with_context(|| format!("writing the first Admin's token to {}", path.display()))?;
+        tracing::info!(
+            account = %made.account.name,
+            path = %path.display(),
+            "made the first account and its Admin \"admin\"; the Admin's token is in the file"
+        );
+        return Ok(());
+    }
     let rule = "=".repeat(72);
-    eprintln!(
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
         "\n{rule}\n keywarden made the account \"{}\" and its Admin \"admin\".\n \
          The Admin's token, shown this once:\n\n    {}\n\n \
-         Send it as `x-api-key: <token>`. Lost it? Run `keywarden bootstrap` for another account.\n{rule}\n",
+         Send it as `x-api-key: <token>`. Lost it? See \"Lost the admin token\" in the README.\n{rule}\n",
         made.account.name,
         made.token.expose()
+    )?;
+    stdout.flush()?;
+    tracing::info!(
+        account = %made.account.name,
+        "made the first account and its Admin \"admin\"; the Admin's token is shown on stdout"
     );
+    Ok(())
 }
 
-/// Off the request path: writes `lastUsedAt` times and forgets addresses whose
-/// failed-authentication quota has refilled.
-async fn housekeeping(kw: Keywarden, throttle: Arc<FailedAuthLimiter>, every: Duration) {
+/// Off the request path: writes `lastUsedAt` times, forgets addresses whose
+/// failed-authentication quota has refilled, and lets the metrics recorder
+/// tidy its histograms.
+async fn housekeeping(
+    kw: Keywarden,
+    throttle: Arc<FailedAuthLimiter>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    every: Duration,
+) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
         match kw.flush_usage().await {
-            Ok(written) => metrics::counter!("keywarden_last_used_writes_total").increment(written),
+            Ok(written) => telemetry::last_used_written(written),
             Err(e) => tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry"),
         }
         throttle.prune();
+        if let Some(handle) = &metrics {
+            handle.run_upkeep();
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 #[derive(Debug)]
 pub struct FailedAuthLimiter {
-    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    /// `None`: the operator switched the throttle off.
+    limiter: Option<DefaultKeyedRateLimiter<IpAddr>>,
     cooling: Mutex<HashMap<IpAddr, Instant>>,
     /// Whether `cooling` holds any address, so that the usual request (none
     /// does) is answered without taking the lock.
@@ -26,10 +27,11 @@ pub struct FailedAuthLimiter {
 }
 
 impl FailedAuthLimiter {
-    /// `per_minute` refusals per address, all of which may come at once.
-    pub fn new(per_minute: NonZeroU32) -> Self {
+    /// `per_minute` refusals per address, all of which may come at once; 0
+    /// switches the throttle off.
+    pub fn new(per_minute: u32) -> Self {
         Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            limiter: NonZeroU32::new(per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             cooling: Mutex::new(HashMap::new()),
             any_cooling: AtomicBool::new(false),
         }
@@ -55,7 +57,7 @@ impl FailedAuthLimiter {
 
     /// Counts a refused credential; says how long to wait if that was one too many.
     pub fn refused(&self, address: IpAddr) -> Option<Duration> {
-        match self.limiter.check_key(&address) {
+        match self.limiter.as_ref()?.check_key(&address) {
             Ok(()) => None,
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
@@ -70,7 +72,9 @@ impl FailedAuthLimiter {
 
     /// Forgets addresses whose quota has refilled.
     pub fn prune(&self) {
-        self.limiter.retain_recent();
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+        }
         let now = Instant::now();
         if let Ok(mut cooling) = self.cooling.lock() {
             cooling.retain(|_, until| *until > now);
@@ -93,7 +97,7 @@ mod tests {
 
     #[test]
     fn an_address_over_quota_cools_down_and_others_do_not() {
-        let limiter = FailedAuthLimiter::new(NonZeroU32::MIN);
+        let limiter = FailedAuthLimiter::new(1);
         let guesser = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
         let other = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 2));
         assert_eq!(limiter.cooling_down(guesser), None);
@@ -111,5 +115,16 @@ mod tests {
         // Pruning keeps an address that is still cooling down.
         limiter.prune();
         assert!(limiter.cooling_down(guesser).is_some());
+    }
+
+    #[test]
+    fn zero_switches_the_throttle_off() {
+        let limiter = FailedAuthLimiter::new(0);
+        let guesser = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1));
+        for _ in 0..1_000 {
+            assert_eq!(limiter.refused(guesser), None);
+        }
+        assert_eq!(limiter.cooling_down(guesser), None);
+        limiter.prune();
     }
 }

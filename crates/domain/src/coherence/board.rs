@@ -125,6 +125,9 @@ pub(crate) struct Stamp(u64);
 
 pub(crate) struct Board {
     cells: Cells,
+    /// Scopes this process has marked (its own changes and those it heard
+    /// of), and times it forgot everything, for metrics.
+    invalidations: AtomicU64,
 }
 
 enum Cells {
@@ -153,6 +156,7 @@ impl Board {
     pub(crate) fn local() -> Self {
         Self {
             cells: Cells::Local((0..CELLS).map(|_| AtomicU64::new(0)).collect()),
+            invalidations: AtomicU64::new(0),
         }
     }
 
@@ -184,6 +188,7 @@ impl Board {
         }
         Ok(Self {
             cells: Cells::Shared(map),
+            invalidations: AtomicU64::new(0),
         })
     }
 
@@ -222,9 +227,12 @@ impl Board {
     pub(crate) fn mark(&self, scopes: impl IntoIterator<Item = Scope>) {
         let cells = self.cells();
         let now = cells[CLOCK].fetch_add(1, Ordering::SeqCst) + 1;
+        let mut marked = 0;
         for scope in scopes {
             cells[FIRST_SLOT + scope.slot().0].fetch_max(now, Ordering::SeqCst);
+            marked += 1;
         }
+        self.invalidations.fetch_add(marked, Ordering::Relaxed);
     }
 
     /// Makes every verification read so far stale.
@@ -232,6 +240,13 @@ impl Board {
         let cells = self.cells();
         let now = cells[CLOCK].fetch_add(1, Ordering::SeqCst) + 1;
         cells[EVERYTHING].fetch_max(now, Ordering::SeqCst);
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How many scopes this process has marked changed, counting each time it
+    /// forgot everything as one.
+    pub(crate) fn invalidations(&self) -> u64 {
+        self.invalidations.load(Ordering::Relaxed)
     }
 }
 

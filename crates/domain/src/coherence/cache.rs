@@ -95,6 +95,10 @@ pub(crate) struct Cache<T> {
     lease: Option<Arc<Lease>>,
     /// Database reads made for verification, for tests and metrics.
     reads: AtomicU64,
+    /// Lookups answered from the table, and lookups it could not answer
+    /// (nothing remembered, or what was is stale), for metrics.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl<T> std::fmt::Debug for Cache<T> {
@@ -127,6 +131,8 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             board,
             lease,
             reads: AtomicU64::new(0),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -145,6 +151,15 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
         self.reads.load(Ordering::Relaxed)
     }
 
+    /// Lookups answered from memory, and lookups that were not, while caching
+    /// is on.
+    pub(crate) fn hits_and_misses(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+
     /// Whether entries may be served now.
     fn serving(&self) -> bool {
         self.accepted.is_some() && self.lease.as_deref().is_none_or(Lease::holds)
@@ -161,12 +176,19 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
         if !self.serving() {
             return None;
         }
-        let entry = self
+        let found = self
             .accepted
             .as_ref()
             .and_then(|t| t.get(digest))
-            .or_else(|| self.refused.as_ref().and_then(|t| t.get(digest)))?;
-        self.fresh(&entry, now_ms).then_some(entry)
+            .or_else(|| self.refused.as_ref().and_then(|t| t.get(digest)))
+            .filter(|entry| self.fresh(entry, now_ms));
+        let counter = if found.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
     }
 
     /// The conclusion for `digest`, read with `read` unless a lookup already

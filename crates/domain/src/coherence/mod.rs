@@ -35,6 +35,32 @@ pub(crate) struct Coherence<T> {
     pub cache: Cache<T>,
     board: Arc<Board>,
     peers: Option<Arc<Peers>>,
+    lease: Option<Arc<Lease>>,
+}
+
+/// What a process can tell about its verification cache and, on PostgreSQL,
+/// its notification listener, for metrics. Counters count from the start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Database reads made to verify a credential.
+    pub verification_reads: u64,
+    /// Verifications answered from memory.
+    pub cache_hits: u64,
+    /// Verifications memory could not answer (while caching is on).
+    pub cache_misses: u64,
+    /// Scopes marked changed by this process's own changes and those it heard
+    /// of; each time it forgot everything counts one.
+    pub cache_invalidations: u64,
+    /// On PostgreSQL: the notification listener.
+    pub listener: Option<ListenerStats>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ListenerStats {
+    /// Whether its connection is listening now.
+    pub up: bool,
+    /// How long since it last heard a notification; `None`: never.
+    pub last_heard: Option<Duration>,
 }
 
 impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
@@ -66,9 +92,10 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
                 Ok(Self {
-                    cache: Cache::new(capacity, board.clone(), Some(lease)),
+                    cache: Cache::new(capacity, board.clone(), Some(lease.clone())),
                     board,
                     peers: Some(peers),
+                    lease: Some(lease),
                 })
             }
             DbBackend::Sqlite => {
@@ -90,11 +117,30 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                     cache: Cache::new(capacity, board.clone(), None),
                     board,
                     peers: None,
+                    lease: None,
                 })
             }
             other => Err(DbErr::Custom(format!(
                 "{other:?} is not supported: use SQLite or PostgreSQL"
             ))),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let (cache_hits, cache_misses) = self.cache.hits_and_misses();
+        let listener = match (&self.peers, &self.lease) {
+            (Some(peers), Some(lease)) => {
+                let (up, last_heard) = peers.listening(lease.now_ms());
+                Some(ListenerStats { up, last_heard })
+            }
+            _ => None,
+        };
+        Stats {
+            verification_reads: self.cache.reads(),
+            cache_hits,
+            cache_misses,
+            cache_invalidations: self.board.invalidations(),
+            listener,
         }
     }
 

@@ -144,6 +144,8 @@ pub(crate) struct Peers {
     next_seq: AtomicU64,
     /// The backend pid of the listening connection; 0 while there is none.
     own_pid: AtomicI32,
+    /// When the last notification arrived, on the lease's clock; 0: never.
+    heard_at_ms: AtomicU64,
     /// For each change still waiting, the pids that have heard it.
     heard: Mutex<HashMap<u64, Vec<i32>>>,
     arrived: Notify,
@@ -155,6 +157,7 @@ impl Peers {
             instance: rand::random::<u64>() >> 1,
             next_seq: AtomicU64::new(1),
             own_pid: AtomicI32::new(0),
+            heard_at_ms: AtomicU64::new(0),
             heard: Mutex::new(HashMap::new()),
             arrived: Notify::new(),
         }
@@ -192,6 +195,18 @@ impl Peers {
                 Err(e)
             }
         }
+    }
+
+    /// Whether the listening connection is up, and how long ago it last
+    /// heard anything (heartbeats arrive several times a second while it is
+    /// healthy), on the clock `now_ms` comes from.
+    pub(crate) fn listening(&self, now_ms: u64) -> (bool, Option<Duration>) {
+        let up = self.own_pid.load(Ordering::Acquire) != 0;
+        let heard = match self.heard_at_ms.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(Duration::from_millis(now_ms.saturating_sub(at))),
+        };
+        (up, heard)
     }
 
     /// Stops collecting answers for change `seq`, which did not commit.
@@ -355,11 +370,16 @@ pub(crate) async fn listen(peers: Arc<Peers>, coherence: Listening, pool: PgPool
                 tracing::debug!(pid, "listening for credential changes");
                 loop {
                     let lost = match listener.try_recv().await {
-                        Ok(Some(notification)) => peers
-                            .hear(&mut listener, &coherence, notification.payload())
-                            .await
-                            .err()
-                            .map(|e| e.to_string()),
+                        Ok(Some(notification)) => {
+                            peers
+                                .heard_at_ms
+                                .store(coherence.lease.now_ms(), Ordering::Relaxed);
+                            peers
+                                .hear(&mut listener, &coherence, notification.payload())
+                                .await
+                                .err()
+                                .map(|e| e.to_string())
+                        }
                         Ok(None) => Some("the connection closed".to_owned()),
                         Err(e) => Some(e.to_string()),
                     };
