@@ -12,6 +12,7 @@ mod lifecycle;
 mod limits;
 mod lumar;
 mod matrix;
+mod over_http;
 mod races;
 mod scale;
 mod secrets;

@@ -23,16 +23,21 @@
 //! The cache is bounded by the total length of the texts it holds, and a
 //! document longer than [`MAX_CACHED_TEXT`] is parsed every time, so a stream of
 //! distinct documents only churns it.
+//!
+//! Being the one extension every request runs, it also gives keywarden's own
+//! answer to `__schema { description }` (the library's is a generic text),
+//! rather than adding a second hook to every field.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use async_graphql::ValidationResult;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, NextValidation,
+    ResolveInfo,
 };
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Value, Variables};
 use quick_cache::{Weighter, sync::Cache};
 
 use crate::error::Code;
@@ -226,6 +231,19 @@ impl Extension for ForRequest {
             Ok(()) => Ok(result),
             Err((left, limit)) => Err(vec![too_costly(cost, left, limit)]),
         }
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if info.is_for_introspection && info.parent_type == "__Schema" && info.name == "description"
+        {
+            return Ok(Some(Value::from(crate::DESCRIPTION)));
+        }
+        next.run(ctx, info).await
     }
 }
 

@@ -24,6 +24,11 @@ pub use query::Query;
 
 pub type KeywardenSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// What `__schema { description }` says.
+pub const DESCRIPTION: &str = "keywarden: service accounts of an organisation's automation, their API keys and roles, \
+the members of each account and their personal access tokens, and the audit log of every change. \
+Send a credential as `x-api-key: <token>` (or `Authorization: Bearer <token>`); ids are global ObjectIDs.";
+
 /// The schema, without its data. Add a [`Keywarden`] with `.data(..)`, or call
 /// [`schema`].
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {

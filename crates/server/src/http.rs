@@ -75,7 +75,7 @@ pub fn app(state: AppState) -> Router {
     // of the state.
     let state = Arc::new(state);
     Router::new()
-        .route("/graphql", get(graphiql).post(graphql_request))
+        .route("/graphql", get(graphql_get).post(graphql_request))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         // Gateways call with the method of the request they guard, and some
@@ -257,8 +257,116 @@ fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
 const AMBIGUOUS_CODE: &str = "AMBIGUOUS_CREDENTIALS";
 const AMBIGUOUS_MESSAGE: &str = "The request carries two different credentials in one header: send one x-api-key or one Authorization header.";
 
-async fn graphiql() -> Html<String> {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish())
+fn graphiql() -> Response {
+    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
+}
+
+/// A GraphQL request sent by `GET` (GraphQL over HTTP): `query`, and
+/// optionally `variables` (JSON) and `operationName`, in the URL.
+#[derive(serde::Deserialize)]
+struct GetParams {
+    query: Option<String>,
+    variables: Option<String>,
+    #[serde(rename = "operationName")]
+    operation_name: Option<String>,
+}
+
+/// Whether the client asks for a page rather than data: a browser's
+/// navigation accepts `text/html`.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(axum::http::header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.to_ascii_lowercase().contains("text/html"))
+}
+
+/// Whether `query`'s operation (the one named, or its only one) is a
+/// mutation. A document that does not parse is not: running it reports why.
+fn is_mutation(query: &str, operation: Option<&str>) -> bool {
+    use async_graphql::parser::types::{DocumentOperations, OperationType};
+    let Ok(document) = async_graphql::parser::parse_query(query) else {
+        return false;
+    };
+    let kind = match (&document.operations, operation) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    };
+    kind == Some(OperationType::Mutation)
+}
+
+/// `GET /graphql`: a query in the URL, or, for a browser asking for a page
+/// without one, GraphiQL.
+async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let requested = requested(&parts);
+    let id = requested.id();
+    let format = Format::of(&parts.headers);
+    let params = match axum::extract::Query::<GetParams>::try_from_uri(&parts.uri) {
+        Ok(axum::extract::Query(params)) => params,
+        Err(e) => {
+            tracing::info!(error = %e, "a GET request with unreadable parameters");
+            return format.write(graphql_error(
+                StatusCode::BAD_REQUEST,
+                graphql::VALIDATION_CODE,
+                "The URL's parameters could not be read: send query, variables and operationName, URL-encoded.",
+                id,
+            ));
+        }
+    };
+    let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
+        if wants_html(&parts.headers) {
+            return graphiql();
+        }
+        return format.write(graphql_error(
+            StatusCode::BAD_REQUEST,
+            graphql::VALIDATION_CODE,
+            "The request has no query: send ?query=... (or POST a JSON body).",
+            id,
+        ));
+    };
+    if is_mutation(&query, params.operation_name.as_deref()) {
+        let mut refused = graphql_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            graphql::VALIDATION_CODE,
+            "A mutation is sent by POST: GET runs queries only.",
+            id,
+        );
+        refused.headers_mut().insert(
+            axum::http::header::ALLOW,
+            HeaderValue::from_static("GET, POST"),
+        );
+        return format.write(refused);
+    }
+    let mut single = async_graphql::Request::new(query);
+    if let Some(name) = params.operation_name {
+        single = single.operation_name(name);
+    }
+    if let Some(text) = params.variables.filter(|v| !v.trim().is_empty()) {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(value @ serde_json::Value::Object(_)) => {
+                single = single.variables(async_graphql::Variables::from_json(value));
+            }
+            _ => {
+                return format.write(graphql_error(
+                    StatusCode::BAD_REQUEST,
+                    graphql::VALIDATION_CODE,
+                    "variables is not a JSON object.",
+                    id,
+                ));
+            }
+        }
+    }
+    let credential = CredentialHeaders::of(&parts.headers);
+    answer(
+        &state,
+        &requested,
+        &credential,
+        BatchRequest::Single(single),
+        format,
+    )
+    .await
 }
 
 /// A GraphQL-shaped body holding one error.
@@ -318,6 +426,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     // Whether the body is a JSON array tells an empty batch, `[]`, from an
     // empty request.
     let is_array = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    let headers = parts.headers.clone();
     let parsed = GraphQLBatchRequest::<GraphQLRejection>::from_request(
         Request::from_parts(parts, Body::from(body)),
         &state,
@@ -336,25 +445,89 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
             );
         }
     };
-    let operations = match &batch {
-        // serde reads `[]` (or an array of strings) as one request whose
-        // fields come in order: not a batch of request objects.
-        BatchRequest::Single(_) if is_array => {
-            return graphql_error(
-                StatusCode::BAD_REQUEST,
-                graphql::VALIDATION_CODE,
-                &format!(
-                    "A batch is a JSON array of 1 to {} request objects, each with a \"query\" string.",
-                    state.limits.max_batch
-                ),
-                id,
+    // serde reads `[]` (or an array of strings) as one request whose fields
+    // come in order: not a batch of request objects.
+    if is_array && matches!(batch, BatchRequest::Single(_)) {
+        return graphql_error(
+            StatusCode::BAD_REQUEST,
+            graphql::VALIDATION_CODE,
+            &format!(
+                "A batch is a JSON array of 1 to {} request objects, each with a \"query\" string.",
+                state.limits.max_batch
+            ),
+            id,
+        );
+    }
+    answer(&state, &requested, &credential, batch, Format::of(&headers)).await
+}
+
+/// How a GraphQL answer is written, from the request's `Accept`: the media
+/// type of the GraphQL-over-HTTP specification when the client accepts it,
+/// JSON otherwise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    GraphqlResponse,
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+impl Format {
+    fn of(headers: &HeaderMap) -> Self {
+        let accepts = headers
+            .get_all(axum::http::header::ACCEPT)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .any(|media| {
+                media
+                    .split(';')
+                    .next()
+                    .is_some_and(|m| m.trim().eq_ignore_ascii_case(GRAPHQL_RESPONSE))
+            });
+        if accepts {
+            Format::GraphqlResponse
+        } else {
+            Format::Json
+        }
+    }
+
+    fn write(self, mut response: Response) -> Response {
+        if self == Format::GraphqlResponse {
+            response.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                HeaderValue::from_static(GRAPHQL_RESPONSE),
             );
         }
+        response
+    }
+}
+
+/// Runs a request that has been read: checks its shape, identifies the
+/// caller, executes, and answers in `format`.
+async fn answer(
+    state: &AppState,
+    requested: &Requested,
+    credential: &CredentialHeaders,
+    batch: BatchRequest,
+    format: Format,
+) -> Response {
+    format.write(execute(state, requested, credential, batch).await)
+}
+
+async fn execute(
+    state: &AppState,
+    requested: &Requested,
+    credential: &CredentialHeaders,
+    batch: BatchRequest,
+) -> Response {
+    let id = requested.id();
+    let operations = match &batch {
         BatchRequest::Single(single) if single.query.trim().is_empty() => {
             return graphql_error(
                 StatusCode::BAD_REQUEST,
                 graphql::VALIDATION_CODE,
-                "The request has no query: send JSON with a \"query\" string.",
+                "The request has no query: send a \"query\" string.",
                 id,
             );
         }
@@ -376,7 +549,7 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     // than one document may.
     let batch = batch.data(graphql::CostBudget::new(state.schemas.cost_limit));
     let mut caller = None;
-    let (schema, batch) = match identify(&state, requested.client, credential.presented()).await {
+    let (schema, batch) = match identify(state, requested.client, credential.presented()).await {
         Ok(None) => (&state.schemas.anonymous, batch),
         Ok(Some(principal)) => {
             caller = Some(caller_of(&principal));
