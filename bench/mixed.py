@@ -219,7 +219,7 @@ def setup(backend):
             "-qc", "CREATE DATABASE kw_bench_mixed")
         url = f"{pg_server}/kw_bench_mixed"
     common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
-    run(binary, "migrate", *common)
+    run(binary, "migrate", "--create-database", *common)
     admin_a = run(binary, "bootstrap", "--account", "A", "--admin", "alice", *common).strip()
     admin_b = run(binary, "bootstrap", "--account", "B", "--admin", "bert", *common).strip()
     processes = 2 if backend == "postgres" else 1

@@ -90,7 +90,7 @@ for backend in $single_backends; do
         ;;
     esac
     common=(--database-url "$url" --pepper "$pepper" --log warn)
-    "$bin" migrate "${common[@]}"
+    "$bin" migrate --create-database "${common[@]}"
     admin=$("$bin" bootstrap --account Bench --admin bench "${common[@]}")
     taskset -c 0 "$bin" serve "${common[@]}" --listen "127.0.0.1:$port" \
       --auth-failures-per-minute 1000000 --usage-flush-interval 1 2>"$work/server.log" &

@@ -2,7 +2,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::{Backend, Server, client, is_personal_access_token, run};
+use crate::support::{Backend, Server, client, is_personal_access_token, keywarden, run};
 
 #[tokio::test]
 async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_admin_token() {
@@ -12,8 +12,12 @@ async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_
         .banner_token()
         .expect("a first-start banner with a token");
     assert!(is_personal_access_token(&token), "{token}");
-    assert!(dir.path().join("keywarden.db").exists());
-    let pepper = dir.path().join("keywarden.db.pepper");
+    // In the data directory, made for its owner alone.
+    let data = dir.path().join("keywarden");
+    assert!(data.join("keywarden.db").exists());
+    let mode = std::fs::metadata(&data).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let pepper = data.join("keywarden.db.pepper");
     let mode = std::fs::metadata(&pepper).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(server.log().contains("made a new pepper"));
@@ -122,7 +126,14 @@ async fn bootstrap_on_a_fresh_database_works_without_a_server() {
     let backend = Backend::new(dir.path()).await;
     let out = run(
         dir.path(),
-        &backend.with(&["bootstrap", "--account", "Acme", "--admin", "alice"]),
+        &backend.with(&[
+            "bootstrap",
+            "--account",
+            "Acme",
+            "--admin",
+            "alice",
+            "--create-database",
+        ]),
     );
     assert!(
         out.status.success(),
@@ -174,6 +185,7 @@ fn bad_configuration_is_refused_with_a_clear_message() {
                 "alice",
                 "--pepper",
                 "too short",
+                "--create-database",
             ],
             "at least 32 bytes",
         ),
@@ -191,13 +203,237 @@ fn bad_configuration_is_refused_with_a_clear_message() {
 async fn migrate_applies_the_schema_and_exits() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
-    let out = run(dir.path(), &backend.with(&["migrate"]));
+    let out = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let again = run(dir.path(), &backend.with(&["migrate"]));
+    let again = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("No pending migrations"));
+}
+
+#[tokio::test]
+async fn options_come_before_or_after_the_subcommand() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/k.db?mode=rwc", dir.path().display());
+    for args in [
+        vec![
+            "--log-format",
+            "json",
+            "--database-url",
+            &url,
+            "migrate",
+            "--create-database",
+        ],
+        vec!["migrate", "--log-format", "json", "--database-url", &url],
+    ] {
+        let out = run(dir.path(), &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        assert!(
+            !stderr.is_empty() && stderr.lines().all(|l| l.starts_with('{')),
+            "{args:?}: {stderr}"
+        );
+    }
+    // `serve`'s options before `serve`, and without the word.
+    for args in [
+        vec!["--listen", "127.0.0.1:0", "--log-format", "json", "serve"],
+        vec!["--log-format", "json", "--listen", "127.0.0.1:0"],
+    ] {
+        let server =
+            Server::start_exactly(dir.path(), &[&["--database-url", &url][..], &args].concat());
+        assert!(server.log().starts_with('{'), "{args:?}: {}", server.log());
+        let ok = client().get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(ok.status(), 200);
+    }
+    // An option of `serve` given to another subcommand is refused, not ignored.
+    let out = run(
+        dir.path(),
+        &["--listen", "0.0.0.0:9", "migrate", "--database-url", &url],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--listen is an option of `serve`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // From the environment it is fine: one environment serves every subcommand.
+    let out = keywarden(dir.path())
+        .args(["migrate", "--database-url", &url])
+        .env("KEYWARDEN_LISTEN", "0.0.0.0:9")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn every_subcommand_finds_the_same_database_from_any_directory() {
+    let data = tempfile::tempdir().unwrap();
+    let here = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let with_data = |dir: &std::path::Path, args: &[&str]| {
+        keywarden(dir)
+            .args(args)
+            .env("XDG_DATA_HOME", data.path())
+            .output()
+            .unwrap()
+    };
+    // The server runs in one directory; bootstrap runs in another and still
+    // reaches its database (the server accepts the new Admin's token).
+    let server = Server::start_with_env(
+        here.path(),
+        &[],
+        &[("XDG_DATA_HOME", data.path().to_str().unwrap())],
+    );
+    let boot = with_data(
+        elsewhere.path(),
+        &["bootstrap", "--account", "Acme", "--admin", "alice"],
+    );
+    assert!(
+        boot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boot.stderr)
+    );
+    let token = String::from_utf8(boot.stdout).unwrap().trim().to_owned();
+    let ok = client()
+        .get(server.url("/v1/verify"))
+        .header("x-api-key", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert!(data.path().join("keywarden").join("keywarden.db").is_file());
+    for dir in [here.path(), elsewhere.path()] {
+        assert!(!dir.join("keywarden.db").exists());
+        assert!(!dir.join("keywarden").exists());
+    }
+    // A relative database path from a directory that has none: refused, with
+    // the path it would have made, and nothing made.
+    let out = run(
+        elsewhere.path(),
+        &[
+            "bootstrap",
+            "--account",
+            "Beta",
+            "--admin",
+            "bob",
+            "--database-url",
+            "sqlite://keywarden.db?mode=rwc",
+        ],
+    );
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    let expected = format!(
+        "there is no database at {}",
+        elsewhere.path().join("keywarden.db").display()
+    );
+    assert!(said.contains(&expected), "{said}");
+    assert!(said.contains("--create-database"), "{said}");
+    assert!(out.stdout.is_empty());
+    assert!(!elsewhere.path().join("keywarden.db").exists());
+    assert!(!elsewhere.path().join("keywarden.db.pepper").exists());
+    let out = run(
+        elsewhere.path(),
+        &[
+            "migrate",
+            "--database-url",
+            "sqlite://keywarden.db?mode=rwc",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(!elsewhere.path().join("keywarden.db").exists());
+}
+
+#[tokio::test]
+async fn a_first_start_can_install_the_operators_own_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = run(dir.path(), &["new-token"]);
+    assert!(made.status.success());
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    assert!(is_personal_access_token(&token), "{token}");
+    let again = String::from_utf8(run(dir.path(), &["new-token"]).stdout).unwrap();
+    assert_ne!(again.trim(), token, "each is new");
+    assert!(
+        !dir.path().join("keywarden").exists(),
+        "new-token touches no database"
+    );
+
+    let secret_file = dir.path().join("admin-token");
+    std::fs::write(&secret_file, format!("{token}\n")).unwrap();
+    let env = [
+        ("KEYWARDEN_INITIAL_ACCOUNT", "Platform"),
+        ("KEYWARDEN_INITIAL_ADMIN", "ops"),
+        (
+            "KEYWARDEN_INITIAL_ADMIN_TOKEN_FILE",
+            secret_file.to_str().unwrap(),
+        ),
+    ];
+    let server = Server::start_with_env(dir.path(), &[], &env);
+    assert_eq!(
+        server.banner_token(),
+        None,
+        "nothing to show: the operator has it"
+    );
+    assert!(!server.stdout().contains(&token));
+    assert!(!server.log().contains(&token));
+    let me = server
+        .gql_body(
+            &token,
+            "{ me { ... on User { username accounts { name } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        me["data"]["me"],
+        serde_json::json!({ "username": "ops", "accounts": [{ "name": "Platform" }] })
+    );
+    drop(server);
+    // A later start with the same settings leaves everything as it is.
+    let server = Server::start_with_env(dir.path(), &[], &env);
+    assert!(server.log_contains("left alone"));
+    let me = server
+        .gql_body(
+            &token,
+            "{ me { ... on User { accounts { name } } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(me["data"]["me"]["accounts"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_malformed_initial_token_stops_the_first_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = "lmr_sa_7_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZab";
+    for (token, said) in [
+        ("lmr_pat_typo", "not a personal access token"),
+        (key, "not a personal access token"),
+        ("", "not a personal access token"),
+    ] {
+        let out = keywarden(dir.path())
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("KEYWARDEN_INITIAL_ADMIN_TOKEN", token)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{token:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(said) && stderr.contains("keywarden new-token"),
+            "{token:?}: {stderr}"
+        );
+        assert!(
+            !stderr.contains(token) || token.is_empty(),
+            "the token is not repeated back"
+        );
+    }
+    assert!(
+        !dir.path().join("keywarden").exists(),
+        "refused before any database is made"
+    );
 }

@@ -34,7 +34,7 @@ async fn a_crash_mid_burst_keeps_every_answered_change_and_nothing_half_done() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
     assert!(
-        run(dir.path(), &backend.with(&["migrate"]))
+        run(dir.path(), &backend.with(&["migrate", "--create-database"]))
             .status
             .success()
     );

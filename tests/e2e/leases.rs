@@ -35,7 +35,7 @@ async fn pair(second_url: impl FnOnce(&str) -> String) -> Option<Pair> {
         return None;
     }
     assert!(
-        run(dir.path(), &backend.with(&["migrate"]))
+        run(dir.path(), &backend.with(&["migrate", "--create-database"]))
             .status
             .success()
     );

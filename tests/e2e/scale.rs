@@ -11,7 +11,7 @@ const ME: &str = "{ me { ... on ServiceAccount { roleCode } } }";
 async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
-    let migrated = run(dir.path(), &backend.with(&["migrate"]));
+    let migrated = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
     assert!(migrated.status.success());
     let first = Server::start(dir.path(), &backend.with(&[]));
     let second = Server::start(dir.path(), &backend.with(&[]));
@@ -78,7 +78,7 @@ async fn two_servers_on_one_database_honour_each_others_changes_at_once() {
 async fn servers_started_together_migrate_an_empty_database_once() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
-    let args = backend.with(&["migrate"]);
+    let args = backend.with(&["migrate", "--create-database"]);
     let migrations: Vec<_> = (0..4)
         .map(|_| {
             crate::support::keywarden(dir.path())
@@ -106,7 +106,7 @@ async fn servers_started_together_migrate_an_empty_database_once() {
 async fn a_revoke_answered_by_one_server_is_refused_by_every_server_next() {
     let dir = tempfile::tempdir().unwrap();
     let backend = Backend::new(dir.path()).await;
-    let migrated = run(dir.path(), &backend.with(&["migrate"]));
+    let migrated = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
     assert!(migrated.status.success());
     let servers: Vec<Server> = (0..3)
         .map(|_| Server::start(dir.path(), &backend.with(&[])))

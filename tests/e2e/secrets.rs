@@ -21,6 +21,7 @@ async fn no_secret_reaches_the_log_or_the_database() {
             "alice",
             "--log",
             "debug",
+            "--create-database",
         ]),
     );
     assert!(boot.status.success());
@@ -113,12 +114,12 @@ async fn no_secret_reaches_the_log_or_the_database() {
     assert!(log.contains("credential refused"), "the log is captured");
 
     let db = backend.connect().await;
-    let stored = test_support::dump(&db, &dir.path().join("keywarden.db")).await;
+    let stored = test_support::dump(&db, &crate::support::sqlite_file(dir.path())).await;
     assert!(stored.contains("Acme"), "the dump reads the tables");
     let pepper = if backend.is_postgres() {
         TEST_PEPPER.to_owned()
     } else {
-        std::fs::read_to_string(dir.path().join("keywarden.db.pepper"))
+        std::fs::read_to_string(dir.path().join("keywarden").join("keywarden.db.pepper"))
             .unwrap()
             .trim()
             .to_owned()

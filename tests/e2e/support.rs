@@ -18,6 +18,8 @@ pub fn keywarden(dir: &Path) -> Command {
             cmd.env_remove(name);
         }
     }
+    // The default database lives in the data directory: the test's own.
+    cmd.env("XDG_DATA_HOME", dir);
     cmd
 }
 
@@ -51,9 +53,29 @@ fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<String>> {
 impl Server {
     /// Starts `keywarden serve` on a free port in `dir` and waits until it listens.
     pub fn start(dir: &Path, args: &[&str]) -> Server {
-        let mut child = keywarden(dir)
+        Self::start_with_env(dir, args, &[])
+    }
+
+    /// Like [`Server::start`], with environment variables.
+    pub fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = keywarden(dir);
+        command
             .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
+            .args(args);
+        Self::spawn(command, env)
+    }
+
+    /// Starts the binary with exactly `args` (which must make it serve on a
+    /// free port) and waits until it listens.
+    pub fn start_exactly(dir: &Path, args: &[&str]) -> Server {
+        let mut command = keywarden(dir);
+        command.args(args);
+        Self::spawn(command, &[])
+    }
+
+    fn spawn(mut command: Command, env: &[(&str, &str)]) -> Server {
+        let mut child = command
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -366,7 +388,7 @@ impl Api {
     pub async fn start_with(flags: &[&str]) -> Api {
         let dir = tempfile::tempdir().unwrap();
         let backend = Backend::new(dir.path()).await;
-        let migrated = run(dir.path(), &backend.with(&["migrate"]));
+        let migrated = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
         assert!(
             migrated.status.success(),
             "{}",
@@ -515,6 +537,11 @@ fn chrono_like(s: &str) -> bool {
 }
 
 /// The pepper the tests give a server on PostgreSQL.
+/// The default SQLite database of a command run in `dir` (see [`keywarden`]).
+pub fn sqlite_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("keywarden").join("keywarden.db")
+}
+
 pub const TEST_PEPPER: &str = "a pepper for the end-to-end tests, long enough";
 
 /// Where a test's server keeps its data: the default SQLite file in the test's
@@ -544,7 +571,7 @@ impl Backend {
                 }
             }
             None => Backend {
-                url: format!("sqlite://{}?mode=rwc", dir.join("keywarden.db").display()),
+                url: format!("sqlite://{}?mode=rwc", sqlite_file(dir).display()),
                 args: Vec::new(),
                 _database: None,
             },

@@ -19,7 +19,7 @@ use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::role::Role;
 use crate::time::{from_millis, to_millis};
-use crate::token::Secret;
+use crate::token::{Secret, issue_personal_access_token};
 use crate::warden::Keywarden;
 
 const KIND: &str = "Account";
@@ -96,9 +96,18 @@ pub struct Bootstrapped {
     pub token: Secret,
 }
 
+/// What the first start on an empty database makes: an account, its first
+/// Admin, and that Admin's token, given by the operator or made anew.
+#[derive(Clone, Debug)]
+pub struct FirstStart {
+    pub account: AccountName,
+    pub admin: Username,
+    pub token: Option<Secret>,
+}
+
 /// Turns a unique-index violation into a `Conflict` saying `message`; any other
 /// error stays a database error.
-fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
+pub(crate) fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
     move |e| match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::Conflict(message),
         _ => e.into(),
@@ -403,27 +412,33 @@ impl Keywarden {
     ) -> DomainResult<Bootstrapped> {
         let change = self.system_change(now).await?;
         let (created, event, scope) = self
-            .bootstrap_in(change.txn(), name, admin, email, now)
+            .bootstrap_in(change.txn(), name, admin, email, None, now)
             .await?;
         change.commit(event, &[scope]).await?;
         Ok(created)
     }
 
-    /// On a database with no account at all, creates the `Default` account and its
-    /// `admin` user. Returns `None` when any account exists, including one made
+    /// On a database with no account at all, creates `first`'s account, Admin
+    /// and token. Returns `None` when any account exists, including one made
     /// at the same moment by another process.
     pub async fn bootstrap_if_empty(
         &self,
+        first: FirstStart,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<Bootstrapped>> {
         let change = self.system_change(now).await?;
         if account::Entity::find().count(change.txn()).await? > 0 {
             return Ok(None);
         }
-        let name = AccountName::parse("Default")?;
-        let admin = Username::parse("admin")?;
         match self
-            .bootstrap_in(change.txn(), name, admin, None, now)
+            .bootstrap_in(
+                change.txn(),
+                first.account,
+                first.admin,
+                None,
+                first.token,
+                now,
+            )
             .await
         {
             Ok((created, event, scope)) => {
@@ -441,6 +456,7 @@ impl Keywarden {
         name: AccountName,
         admin: Username,
         email: Option<Email>,
+        token: Option<Secret>,
         now: DateTime<Utc>,
     ) -> DomainResult<(Bootstrapped, Event, Scope)> {
         let account_row = account::ActiveModel {
@@ -457,12 +473,13 @@ impl Keywarden {
         let account = AccountId(account_row.id);
         let user_row = insert_user(txn, &admin, email, now).await?;
         insert_membership(txn, account, UserId(user_row.id), Role::Admin, now).await?;
-        let (token, issued_scope) = personal_tokens::issue(
+        let (token, issued_scope) = personal_tokens::install(
             txn,
             &self.keyring,
             UserId(user_row.id),
             Some("bootstrap token".to_owned()),
             None,
+            token.unwrap_or_else(issue_personal_access_token),
             now,
         )
         .await?;

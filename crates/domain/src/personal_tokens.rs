@@ -12,6 +12,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
+use crate::accounts::duplicate_is_conflict;
 use crate::audit::{AuditAction, Event, Target};
 use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
@@ -90,6 +91,21 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> DomainResult<(IssuedPersonalAccessToken, Scope)> {
+    let secret = issue_personal_access_token();
+    install(conn, keyring, user, name, expires_at, secret, now).await
+}
+
+/// Stores `secret` as a token of `user`, within the limit of active tokens;
+/// a secret that some token already has is a conflict.
+pub(crate) async fn install<C: ConnectionTrait>(
+    conn: &C,
+    keyring: &Keyring,
+    user: UserId,
+    name: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    secret: Secret,
+    now: DateTime<Utc>,
+) -> DomainResult<(IssuedPersonalAccessToken, Scope)> {
     user::Entity::find_by_id(user.0)
         .lock_exclusive()
         .one(conn)
@@ -110,7 +126,6 @@ pub(crate) async fn issue<C: ConnectionTrait>(
             "A user can have at most 5 active personal access tokens: revoke one first",
         ));
     }
-    let secret = issue_personal_access_token();
     let stored = keyring.digest(&secret);
     let row = pat::ActiveModel {
         user_id: Set(user.0),
@@ -122,7 +137,10 @@ pub(crate) async fn issue<C: ConnectionTrait>(
         ..Default::default()
     }
     .insert(conn)
-    .await?;
+    .await
+    .map_err(duplicate_is_conflict(
+        "this token is already in use: make a new one with `keywarden new-token`".to_owned(),
+    ))?;
     let issued = IssuedPersonalAccessToken {
         token: row.try_into()?,
         secret,

@@ -210,6 +210,15 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// A personal access token made beforehand (by `keywarden new-token`) and
+    /// given by the operator: it must be one we could have issued.
+    pub fn given_personal_access_token(raw: &str) -> Result<Self, TokenError> {
+        match parse(raw.trim())?.kind() {
+            TokenKind::PersonalAccessToken => Ok(Secret(raw.trim().to_owned())),
+            TokenKind::ServiceAccountKey(_) => Err(TokenError::Prefix),
+        }
+    }
 }
 
 impl fmt::Debug for Secret {

@@ -5,20 +5,19 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://keywarden.db?mode=rwc";
-
+/// Every option may come before or after the subcommand. `serve` is the
+/// default; its options belong to it alone, and another subcommand given one
+/// on the command line refuses it (see [`Cli::parse_checked`]).
 #[derive(Debug, Parser)]
 #[command(
     name = "keywarden",
     version,
-    about = "Service accounts, their API keys and the check that lets a request in",
-    args_conflicts_with_subcommands = true
+    about = "Service accounts, their API keys and the check that lets a request in"
 )]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
 
-    /// `serve` is the default: its flags work without the word `serve`.
     #[command(flatten)]
     pub serve: ServeArgs,
 
@@ -29,20 +28,55 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (the default).
-    Serve(ServeArgs),
+    Serve,
     /// Apply pending database migrations and exit.
-    Migrate,
+    Migrate(CreateArgs),
     /// Create an account and its first Admin; print the Admin's token alone on stdout.
     Bootstrap(BootstrapArgs),
+    /// Print a new personal access token, alone on stdout, for
+    /// `--initial-admin-token`: it is nobody's until a first start installs it.
+    NewToken,
     /// Print the GraphQL schema (SDL) on stdout.
     PrintSchema,
+}
+
+impl Cli {
+    /// Parses the command line, or prints why not and exits, as clap does;
+    /// also refuses `serve`'s options given on the command line to another
+    /// subcommand, which would otherwise be silently ignored.
+    pub fn parse_checked() -> Self {
+        use clap::{CommandFactory, FromArgMatches};
+        let mut command = Self::command();
+        let matches = command.get_matches_mut();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if !matches!(cli.command, None | Some(Command::Serve)) {
+            let serve_only = ServeArgs::augment_args(clap::Command::new("serve"));
+            let given = serve_only.get_arguments().find(|arg| {
+                matches.value_source(arg.get_id().as_str())
+                    == Some(clap::parser::ValueSource::CommandLine)
+            });
+            if let Some(arg) = given {
+                let name = arg.get_long().unwrap_or(arg.get_id().as_str());
+                command
+                    .error(
+                        clap::error::ErrorKind::ArgumentConflict,
+                        format!("--{name} is an option of `serve`, not of this subcommand"),
+                    )
+                    .exit();
+            }
+        }
+        cli
+    }
 }
 
 #[derive(Clone, Debug, Args)]
 pub struct CommonArgs {
     /// Database URL: `sqlite://PATH?mode=rwc` or `postgres://USER@HOST/DB`.
-    #[arg(long, env = "KEYWARDEN_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
-    pub database_url: String,
+    /// Unset: the SQLite file `keywarden.db` in `$XDG_DATA_HOME/keywarden`
+    /// (`~/.local/share/keywarden`), the same from any directory. A relative
+    /// SQLite path is taken from the directory keywarden runs in.
+    #[arg(long, env = "KEYWARDEN_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
 
     /// The pepper (at least 32 bytes) keyed into every credential digest.
     #[arg(long, env = "KEYWARDEN_PEPPER", hide_env_values = true, global = true)]
@@ -119,59 +153,79 @@ pub enum LogFormat {
 #[derive(Clone, Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
-    #[arg(long, env = "KEYWARDEN_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "KEYWARDEN_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Largest request body, in bytes; a larger one is answered 413.
-    #[arg(long, env = "KEYWARDEN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    #[arg(long, env = "KEYWARDEN_MAX_BODY_BYTES", default_value_t = 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
 
     /// Deepest nesting of fields in one GraphQL document.
-    #[arg(long, env = "KEYWARDEN_MAX_DEPTH", default_value_t = graphql::Limits::default().max_depth)]
+    #[arg(long, env = "KEYWARDEN_MAX_DEPTH", default_value_t = graphql::Limits::default().max_depth, global = true)]
     pub max_depth: usize,
 
     /// The highest cost one request may have: every field counts 1, a field that
     /// reads the database 10 more, and a list counts its selection once per item
     /// it can return (see docs/limits.md). A batch's operations share it.
-    #[arg(long, alias = "max-complexity", env = "KEYWARDEN_MAX_COST", default_value_t = graphql::Limits::default().max_cost)]
+    #[arg(long, alias = "max-complexity", env = "KEYWARDEN_MAX_COST", default_value_t = graphql::Limits::default().max_cost, global = true)]
     pub max_cost: usize,
 
     /// Most aliases in one GraphQL document.
-    #[arg(long, env = "KEYWARDEN_MAX_ALIASES", default_value_t = graphql::Limits::default().max_aliases)]
+    #[arg(long, env = "KEYWARDEN_MAX_ALIASES", default_value_t = graphql::Limits::default().max_aliases, global = true)]
     pub max_aliases: usize,
 
     /// Most directives on one field.
-    #[arg(long, env = "KEYWARDEN_MAX_DIRECTIVES", default_value_t = graphql::Limits::default().max_directives)]
+    #[arg(long, env = "KEYWARDEN_MAX_DIRECTIVES", default_value_t = graphql::Limits::default().max_directives, global = true)]
     pub max_directives: usize,
 
     /// Most operations in one batched GraphQL request.
-    #[arg(long, env = "KEYWARDEN_MAX_BATCH", default_value_t = 10)]
+    #[arg(long, env = "KEYWARDEN_MAX_BATCH", default_value_t = 10, global = true)]
     pub max_batch: usize,
 
     /// Milliseconds one GraphQL request may run before it is stopped (503).
-    #[arg(long, env = "KEYWARDEN_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "KEYWARDEN_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub request_timeout_ms: u64,
 
     /// Milliseconds a request head may take to arrive, from its first byte (from
     /// the connection's opening, for the first); then the connection is closed.
-    #[arg(long, env = "KEYWARDEN_HEADER_READ_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_MS)]
+    #[arg(long, env = "KEYWARDEN_HEADER_READ_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_MS, global = true)]
     pub header_read_timeout_ms: u64,
 
     /// Milliseconds a request body may take to arrive, from its head (408).
-    #[arg(long, env = "KEYWARDEN_BODY_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    #[arg(
+        long,
+        env = "KEYWARDEN_BODY_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub body_read_timeout_ms: u64,
 
     /// Milliseconds a connection may stay open between requests.
-    #[arg(long, env = "KEYWARDEN_KEEP_ALIVE_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_KEEP_ALIVE_TIMEOUT_MS)]
+    #[arg(long, env = "KEYWARDEN_KEEP_ALIVE_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_KEEP_ALIVE_TIMEOUT_MS, global = true)]
     pub keep_alive_timeout_ms: u64,
 
     /// Most connections open at once; more wait in the kernel's backlog.
-    #[arg(long, env = "KEYWARDEN_MAX_CONNECTIONS", default_value_t = crate::listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "KEYWARDEN_MAX_CONNECTIONS", default_value_t = crate::listener::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_connections: u32,
 
     /// Refused credentials allowed per client address per minute before 429
     /// (0: no limit).
-    #[arg(long, env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE", default_value_t = 30)]
+    #[arg(
+        long,
+        env = "KEYWARDEN_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 30,
+        global = true
+    )]
     pub auth_failures_per_minute: u32,
 
     /// Proxies whose forwarding header names the client: addresses or networks
@@ -181,23 +235,72 @@ pub struct ServeArgs {
         long,
         env = "KEYWARDEN_TRUSTED_PROXIES",
         value_delimiter = ',',
-        num_args = 1..
-    )]
+        num_args = 1.., global = true)]
     pub trusted_proxies: Vec<crate::client::TrustedNet>,
 
     /// The header trusted proxies name the client in: `x-forwarded-for` or
     /// `forwarded` (RFC 7239). Only that one is read.
-    #[arg(long, env = "KEYWARDEN_FORWARDED_HEADER", value_enum, default_value_t = crate::client::ForwardedHeader::XForwardedFor)]
+    #[arg(long, env = "KEYWARDEN_FORWARDED_HEADER", value_enum, default_value_t = crate::client::ForwardedHeader::XForwardedFor, global = true)]
     pub forwarded_header: crate::client::ForwardedHeader,
 
     /// At the first start, write the first Admin's token to this file
     /// (created 0600) instead of showing it on stdout.
-    #[arg(long, env = "KEYWARDEN_ADMIN_TOKEN_FILE")]
+    #[arg(long, env = "KEYWARDEN_ADMIN_TOKEN_FILE", global = true)]
     pub admin_token_file: Option<PathBuf>,
 
+    /// The first start's account (on an empty database).
+    #[arg(
+        long,
+        env = "KEYWARDEN_INITIAL_ACCOUNT",
+        default_value = "Default",
+        global = true
+    )]
+    pub initial_account: String,
+
+    /// The first start's Admin, by username.
+    #[arg(
+        long,
+        env = "KEYWARDEN_INITIAL_ADMIN",
+        default_value = "admin",
+        global = true
+    )]
+    pub initial_admin: String,
+
+    /// The first start's Admin's token, made beforehand with `keywarden
+    /// new-token`: installed at the first start, instead of a new one being
+    /// shown; ignored once the database has an account.
+    #[arg(
+        long,
+        env = "KEYWARDEN_INITIAL_ADMIN_TOKEN",
+        hide_env_values = true,
+        conflicts_with = "initial_admin_token_file",
+        global = true
+    )]
+    pub initial_admin_token: Option<String>,
+
+    /// A file holding the first start's Admin's token (as
+    /// `--initial-admin-token`), such as a mounted secret.
+    #[arg(long, env = "KEYWARDEN_INITIAL_ADMIN_TOKEN_FILE", global = true)]
+    pub initial_admin_token_file: Option<PathBuf>,
+
     /// Seconds between writes of `lastUsedAt` times.
-    #[arg(long, env = "KEYWARDEN_USAGE_FLUSH_INTERVAL", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "KEYWARDEN_USAGE_FLUSH_INTERVAL",
+        default_value_t = 10,
+        global = true
+    )]
     pub usage_flush_interval: u64,
+}
+
+/// For a subcommand that would make a database where there is none.
+#[derive(Clone, Debug, Args)]
+pub struct CreateArgs {
+    /// Make a new SQLite database if there is none at the location (without
+    /// it, a missing database is an error: the one the server uses is likely
+    /// somewhere else).
+    #[arg(long)]
+    pub create_database: bool,
 }
 
 #[derive(Clone, Debug, Args)]
@@ -211,4 +314,6 @@ pub struct BootstrapArgs {
     /// Email of the Admin, if the user is new.
     #[arg(long)]
     pub email: Option<String>,
+    #[command(flatten)]
+    pub create: CreateArgs,
 }

@@ -5,6 +5,7 @@ pub mod client;
 pub mod config;
 pub mod http;
 mod listener;
+pub mod location;
 pub mod observe;
 mod pepper;
 mod secret_file;
@@ -18,7 +19,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use domain::db::{DbOptions, connect, migrate};
-use domain::{AccountName, Email, Keywarden, Username};
+use domain::{AccountName, Email, FirstStart, Keywarden, Secret, Username};
 
 use crate::client::ClientResolver;
 use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
@@ -28,16 +29,27 @@ use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        None => serve(&cli.common, &cli.serve).await,
-        Some(Command::Serve(args)) => serve(&cli.common, &args).await,
-        Some(Command::Migrate) => {
-            let db = open_db(&cli.common).await?;
+    let database = || {
+        let cwd = std::env::current_dir().context("reading the current directory")?;
+        location::resolve(cli.common.database_url.as_deref(), &cwd, |name: &str| {
+            std::env::var_os(name)
+        })
+    };
+    match &cli.command {
+        None | Some(Command::Serve) => serve(&cli.common, &database()?, &cli.serve).await,
+        Some(Command::Migrate(create)) => {
+            let url = database()?;
+            location::require_existing(&url, create.create_database)?;
+            location::prepare(&url)?;
+            let db = open_db(&cli.common, &url).await?;
             migrate(&db).await.context("applying migrations")?;
-            tracing::info!("migrations applied");
+            tracing::info!(database = %shown(&url), "migrations applied");
             Ok(())
         }
-        Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &args).await,
+        Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &database()?, args).await,
+        Some(Command::NewToken) => {
+            print_line(domain::token::issue_personal_access_token().expose())
+        }
         Some(Command::PrintSchema) => {
             print!("{}", graphql::sdl());
             Ok(())
@@ -45,29 +57,60 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-async fn open_db(common: &CommonArgs) -> anyhow::Result<sea_orm::DatabaseConnection> {
+/// `line` alone on stdout.
+fn print_line(line: &str) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    writeln!(stdout, "{line}")?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// A database URL as the log may show it: a SQLite file's path, or a server
+/// URL without its password.
+fn shown(url: &str) -> String {
+    if let Some(file) = location::sqlite_file(url) {
+        return file.display().to_string();
+    }
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((credentials, host)) => {
+                let user = credentials.split(':').next().unwrap_or_default();
+                format!("{scheme}://{user}@{host}")
+            }
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+async fn open_db(common: &CommonArgs, url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
     let options = DbOptions {
         max_connections: common.db_max_connections,
         acquire_timeout: Duration::from_secs(common.db_acquire_timeout),
         idle_timeout: Duration::from_secs(common.db_idle_timeout),
         ..DbOptions::default()
     };
-    connect(&common.database_url, &options)
-        .await
-        .context("connecting to the database (is --database-url / KEYWARDEN_DATABASE_URL right?)")
+    connect(url, &options).await.with_context(|| {
+        format!(
+            "connecting to the database {} (is --database-url / KEYWARDEN_DATABASE_URL right?)",
+            shown(url)
+        )
+    })
 }
 
 /// Connects, migrates and loads the pepper.
-async fn open(common: &CommonArgs) -> anyhow::Result<Keywarden> {
-    let keyring = pepper::keyring(common)?;
-    let db = open_db(common).await?;
+async fn open(common: &CommonArgs, url: &str) -> anyhow::Result<Keywarden> {
+    location::prepare(url)?;
+    let keyring = pepper::keyring(common, url)?;
+    let db = open_db(common, url).await?;
+    tracing::info!(database = %shown(url), "database opened");
     migrate(&db).await.context("applying migrations")?;
     Keywarden::open(db, keyring, common.auth_cache_capacity)
         .await
         .context("starting the verification cache")
 }
 
-async fn bootstrap(common: &CommonArgs, args: &BootstrapArgs) -> anyhow::Result<()> {
+async fn bootstrap(common: &CommonArgs, url: &str, args: &BootstrapArgs) -> anyhow::Result<()> {
     let name = AccountName::parse(&args.account).context("--account")?;
     let admin = Username::parse(&args.admin).context("--admin")?;
     let email = args
@@ -76,26 +119,65 @@ async fn bootstrap(common: &CommonArgs, args: &BootstrapArgs) -> anyhow::Result<
         .map(Email::parse)
         .transpose()
         .context("--email")?;
-    let kw = open(common).await?;
+    location::require_existing(url, args.create.create_database)?;
+    let kw = open(common, url).await?;
     let made = kw
         .bootstrap(name, admin, email, domain::time::now())
         .await
         .context("bootstrapping the account")?;
     tracing::info!(account = %made.account.name, account_id = %made.account.id, "account created");
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}", made.token.expose())?;
-    stdout.flush()?;
-    Ok(())
+    print_line(made.token.expose())
 }
 
-async fn serve(common: &CommonArgs, args: &ServeArgs) -> anyhow::Result<()> {
-    let kw = open(common).await?;
-    if let Some(made) = kw
-        .bootstrap_if_empty(domain::time::now())
+/// What the first start makes, from the settings: checked before anything is
+/// opened, so that a mistyped token stops the server at once.
+fn first_start(args: &ServeArgs) -> anyhow::Result<FirstStart> {
+    let account = AccountName::parse(&args.initial_account).context("--initial-account")?;
+    let admin = Username::parse(&args.initial_admin).context("--initial-admin")?;
+    let given = match (&args.initial_admin_token, &args.initial_admin_token_file) {
+        (Some(token), _) => Some(("--initial-admin-token", token.clone())),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("reading --initial-admin-token-file {}", path.display())
+            })?;
+            Some(("--initial-admin-token-file", text))
+        }
+        (None, None) => None,
+    };
+    let token = match given {
+        None => None,
+        Some((setting, text)) => Some(Secret::given_personal_access_token(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{setting}: not a personal access token keywarden could have made ({e}); \
+                 make one with `keywarden new-token`"
+            )
+        })?),
+    };
+    Ok(FirstStart {
+        account,
+        admin,
+        token,
+    })
+}
+
+async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Result<()> {
+    let first = first_start(args)?;
+    let given = first.token.clone();
+    let kw = open(common, url).await?;
+    match kw
+        .bootstrap_if_empty(first, domain::time::now())
         .await
         .context("setting up the first account")?
     {
-        show_first_token(&made, args.admin_token_file.as_deref())?;
+        Some(made) if given.is_some() => tracing::info!(
+            account = %made.account.name,
+            "made the first account and its Admin, with the token the settings give"
+        ),
+        Some(made) => show_first_token(&made, args.admin_token_file.as_deref())?,
+        None if given.is_some() => tracing::info!(
+            "the database already has accounts: the initial Admin token setting is left alone"
+        ),
+        None => {}
     }
 
     let shutdown = shutdown_signal();

@@ -3,23 +3,13 @@
 
 use std::fs::OpenOptions;
 use std::io::{ErrorKind, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use domain::{Keyring, Pepper};
 
 use crate::config::CommonArgs;
-
-/// The SQLite database file named by a URL, if it names one.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
-        return None;
-    }
-    Some(PathBuf::from(path))
-}
+use crate::location::sqlite_file;
 
 /// Reads a pepper file, or makes it (mode 0600) with a new random pepper.
 fn read_or_create(path: &Path) -> anyhow::Result<String> {
@@ -65,17 +55,17 @@ fn pepper(text: &str) -> anyhow::Result<Pepper> {
     Pepper::new(text.as_bytes()).map_err(anyhow::Error::msg)
 }
 
-/// The keyring the configuration asks for.
-pub fn keyring(args: &CommonArgs) -> anyhow::Result<Keyring> {
+/// The keyring the configuration asks for, for the database at `database_url`.
+pub fn keyring(args: &CommonArgs, database_url: &str) -> anyhow::Result<Keyring> {
     let current = if let Some(text) = &args.pepper {
         text.clone()
     } else if let Some(path) = &args.pepper_file {
         read_or_create(path)?
-    } else if let Some(db) = sqlite_file(&args.database_url) {
+    } else if let Some(db) = sqlite_file(database_url) {
         let mut path = db.into_os_string();
         path.push(".pepper");
         read_or_create(Path::new(&path))?
-    } else if args.database_url.starts_with("sqlite:") {
+    } else if database_url.starts_with("sqlite:") {
         tracing::warn!(
             "in-memory database: using a pepper that lives only as long as this process"
         );
@@ -96,23 +86,4 @@ pub fn keyring(args: &CommonArgs) -> anyhow::Result<Keyring> {
     let keyring = Keyring::new(pepper(&current).context("the pepper")?, retired);
     tracing::info!(pepper_id = keyring.current_id(), "pepper loaded");
     Ok(keyring)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_sqlite_file_is_found_in_the_url() {
-        assert_eq!(
-            sqlite_file("sqlite://keywarden.db?mode=rwc"),
-            Some("keywarden.db".into())
-        );
-        assert_eq!(
-            sqlite_file("sqlite:///var/lib/k.db"),
-            Some("/var/lib/k.db".into())
-        );
-        assert_eq!(sqlite_file("sqlite::memory:"), None);
-        assert_eq!(sqlite_file("postgres://localhost/k"), None);
-    }
 }

@@ -1,7 +1,10 @@
 //! Members and accounts: the last-Admin rule, initial tokens, bootstrap.
 
 use domain::ids::UserId;
-use domain::{AccountName, AddMember, DomainError, Email, Role, Username};
+use domain::token::issue_personal_access_token;
+use domain::{
+    AccountName, AddMember, DomainError, Email, FirstStart, Role, Secret, TokenError, Username,
+};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::support::{World, t0};
@@ -252,11 +255,19 @@ async fn bootstrap_refuses_a_duplicate_account_name_and_always_makes_a_new_admin
     assert_eq!(alice.len(), 1);
 }
 
+fn first_start(token: Option<Secret>) -> FirstStart {
+    FirstStart {
+        account: AccountName::parse("Default").unwrap(),
+        admin: Username::parse("admin").unwrap(),
+        token,
+    }
+}
+
 #[tokio::test]
 async fn the_first_start_bootstrap_runs_once_on_an_empty_database() {
     let w = World::new().await;
     let made =
-        w.kw.bootstrap_if_empty(t0())
+        w.kw.bootstrap_if_empty(first_start(None), t0())
             .await
             .unwrap()
             .expect("empty database");
@@ -264,5 +275,56 @@ async fn the_first_start_bootstrap_runs_once_on_an_empty_database() {
     let admin = w.auth(made.token.expose()).await.unwrap();
     assert_eq!(admin.name(), "admin");
     assert_eq!(admin.role_in(made.account.id), Some(Role::Admin));
-    assert!(w.kw.bootstrap_if_empty(t0()).await.unwrap().is_none());
+    assert!(
+        w.kw.bootstrap_if_empty(first_start(None), t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn the_first_start_installs_the_operators_token_once() {
+    let w = World::new().await;
+    let given = issue_personal_access_token();
+    let first = FirstStart {
+        account: AccountName::parse("Platform").unwrap(),
+        admin: Username::parse("ops").unwrap(),
+        token: Some(Secret::given_personal_access_token(given.expose()).unwrap()),
+    };
+    let made =
+        w.kw.bootstrap_if_empty(first.clone(), t0())
+            .await
+            .unwrap()
+            .expect("empty database");
+    assert_eq!(made.account.name, "Platform");
+    assert_eq!(made.token, given, "the given token, not a new one");
+    let admin = w.auth(given.expose()).await.unwrap();
+    assert_eq!(admin.name(), "ops");
+    assert_eq!(admin.role_in(made.account.id), Some(Role::Admin));
+    // A later start with the same settings leaves everything alone.
+    assert!(
+        w.kw.bootstrap_if_empty(first, t0())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(row_counts(&w).await.0, 1);
+}
+
+#[tokio::test]
+async fn a_given_token_must_be_a_well_formed_personal_access_token() {
+    for bad in [
+        "",
+        "lmr_pat_short",
+        "hello",
+        "lmr_sa_1_0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZab",
+    ] {
+        assert!(Secret::given_personal_access_token(bad).is_err(), "{bad}");
+    }
+    let key = domain::token::issue_service_account_key(domain::ids::ServiceAccountId(7));
+    assert_eq!(
+        Secret::given_personal_access_token(key.expose()),
+        Err(TokenError::Prefix)
+    );
 }
