@@ -437,3 +437,47 @@ fn a_malformed_initial_token_stops_the_first_start_with_a_clear_error() {
         "refused before any database is made"
     );
 }
+
+#[tokio::test]
+async fn a_lost_admin_token_is_recovered_from_the_servers_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let server = Server::start(dir.path(), &backend.with(&[]));
+    let lost = server.banner_token().unwrap();
+    // Run beside the running server, as its operator would.
+    let out = run(
+        dir.path(),
+        &backend.with(&["recover-admin", "--account", "Default", "--admin", "admin"]),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(is_personal_access_token(&token), "{token}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains(&token));
+    let check = |t: String| {
+        let server = &server;
+        async move {
+            client()
+                .get(server.url("/v1/verify"))
+                .header("x-api-key", t)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(check(token.clone()).await, 200);
+    assert_eq!(check(lost).await, 401, "the lost token is revoked at once");
+    // A name that is not an Admin there is refused, with nothing on stdout.
+    let out = run(
+        dir.path(),
+        &backend.with(&["recover-admin", "--account", "Default", "--admin", "nobody"]),
+    );
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("User not found"));
+}

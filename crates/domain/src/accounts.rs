@@ -96,6 +96,16 @@ pub struct Bootstrapped {
     pub token: Secret,
 }
 
+/// What recovering an Admin's access gave.
+#[derive(Debug)]
+pub struct Recovered {
+    pub account: Account,
+    pub admin: UserId,
+    /// How many of the Admin's tokens were revoked.
+    pub revoked: u64,
+    pub token: Secret,
+}
+
 /// What the first start on an empty database makes: an account, its first
 /// Admin, and that Admin's token, given by the operator or made anew.
 #[derive(Clone, Debug)]
@@ -448,6 +458,66 @@ impl Keywarden {
             Err(DomainError::Conflict(_)) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+
+    /// For the operator of the server, who lost an Admin's token: revokes
+    /// every token of `admin`, an Admin of the account named `account`, and
+    /// issues one new token, shown once. Only someone who can run keywarden
+    /// against its database with its pepper can do this; the account's audit
+    /// log records it as keywarden's own action.
+    pub async fn recover_admin(
+        &self,
+        account: AccountName,
+        admin: Username,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Recovered> {
+        let change = self.system_change(now).await?;
+        let txn = change.txn();
+        let account_row = account::Entity::find()
+            .filter(account::Column::Name.eq(account.as_str()))
+            .one(txn)
+            .await?
+            .ok_or(DomainError::NotFound(KIND))?;
+        let (membership_row, user_row) = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account_row.id))
+            .find_also_related(user::Entity)
+            .filter(user::Column::Username.eq(admin.as_str()))
+            .one(txn)
+            .await?
+            .and_then(|(m, u)| Some((m, u?)))
+            .ok_or(DomainError::NotFound("User"))?;
+        if Role::from_stored(&membership_row.role)? != Role::Admin {
+            return Err(DomainError::Conflict(format!(
+                "{} is not an Admin of {}: recover an Admin's access, who can then manage the others",
+                admin.as_str(),
+                account.as_str()
+            )));
+        }
+        let user = UserId(user_row.id);
+        let revoked = personal_tokens::revoke_all(txn, user, now).await?;
+        let (issued, issued_scope) = personal_tokens::issue(
+            txn,
+            &self.keyring,
+            user,
+            Some("recovery token".to_owned()),
+            None,
+            now,
+        )
+        .await?;
+        let event = Event::new(
+            Some(AccountId(account_row.id)),
+            AuditAction::TokenRecover,
+            Target::new("User", user.0, Some(admin.as_str())),
+        );
+        change
+            .commit(event, &[Scope::User(user), issued_scope])
+            .await?;
+        Ok(Recovered {
+            account: account_row.try_into()?,
+            admin: user,
+            revoked,
+            token: issued.secret,
+        })
     }
 
     async fn bootstrap_in<C: ConnectionTrait>(

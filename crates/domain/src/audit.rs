@@ -112,6 +112,8 @@ pub(crate) enum AuditAction {
     TokenCreate,
     TokenRevoke,
     TokenRotate,
+    /// The operator gave an Admin a new token from the server's machine.
+    TokenRecover,
 }
 
 impl AuditAction {
@@ -137,6 +139,7 @@ impl AuditAction {
             AuditAction::TokenCreate => "personal_access_token.create",
             AuditAction::TokenRevoke => "personal_access_token.revoke",
             AuditAction::TokenRotate => "personal_access_token.rotate",
+            AuditAction::TokenRecover => "personal_access_token.recover",
         }
     }
 }

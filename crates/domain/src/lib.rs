@@ -31,7 +31,7 @@ mod verify;
 mod warden;
 mod write;
 
-pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, FirstStart, Member};
+pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, FirstStart, Member, Recovered};
 pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
 pub use coherence::{Credential, ListenerStats, Scope, Stats, UsageTracker};
 pub use error::{DomainError, DomainResult};

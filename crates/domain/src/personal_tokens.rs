@@ -95,6 +95,21 @@ pub(crate) async fn issue<C: ConnectionTrait>(
     install(conn, keyring, user, name, expires_at, secret, now).await
 }
 
+/// Revokes every active token of `user`; returns how many.
+pub(crate) async fn revoke_all<C: ConnectionTrait>(
+    conn: &C,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> DomainResult<u64> {
+    let done = pat::Entity::update_many()
+        .col_expr(pat::Column::RevokedAt, Expr::value(to_millis(now)))
+        .filter(pat::Column::UserId.eq(user.0))
+        .filter(pat::Column::RevokedAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(done.rows_affected)
+}
+
 /// Stores `secret` as a token of `user`, within the limit of active tokens;
 /// a secret that some token already has is a conflict.
 pub(crate) async fn install<C: ConnectionTrait>(

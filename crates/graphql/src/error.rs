@@ -14,7 +14,8 @@ pub const SECRET_MESSAGE: &str =
 pub const ROTATION_SECRET_MESSAGE: &str =
     "The 'secret' field must be requested when rotating a key: the new key is shown only once.";
 
-/// The codes a client can see.
+/// Every code a client can see, from GraphQL or from the HTTP layer in front
+/// of it; the README's table lists each (a test checks).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Code {
     Unauthenticated,
@@ -24,11 +25,39 @@ pub enum Code {
     LimitExceeded,
     /// A document whose cost is over what the request may spend.
     CostLimitExceeded,
+    /// A document that does not parse or validate, or a body that is not a
+    /// GraphQL request.
+    ValidationFailed,
+    /// Two different credentials in one request.
+    AmbiguousCredentials,
+    /// Too many refused credentials from the client.
+    RateLimited,
+    PayloadTooLarge,
+    /// The body did not arrive in time.
+    RequestTimeout,
+    /// The request ran out of time.
+    Timeout,
     Internal,
 }
 
 impl Code {
-    pub fn as_str(self) -> &'static str {
+    pub const ALL: [Code; 13] = [
+        Code::Unauthenticated,
+        Code::Unauthorized,
+        Code::EntityNotFound,
+        Code::BadUserInput,
+        Code::LimitExceeded,
+        Code::CostLimitExceeded,
+        Code::ValidationFailed,
+        Code::AmbiguousCredentials,
+        Code::RateLimited,
+        Code::PayloadTooLarge,
+        Code::RequestTimeout,
+        Code::Timeout,
+        Code::Internal,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
         match self {
             Code::Unauthenticated => "UNAUTHENTICATED",
             Code::Unauthorized => "UNAUTHORIZED",
@@ -36,6 +65,12 @@ impl Code {
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
             Code::CostLimitExceeded => "COST_LIMIT_EXCEEDED",
+            Code::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Code::AmbiguousCredentials => "AMBIGUOUS_CREDENTIALS",
+            Code::RateLimited => "RATE_LIMITED",
+            Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Code::RequestTimeout => "REQUEST_TIMEOUT",
+            Code::Timeout => "TIMEOUT",
             Code::Internal => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -86,7 +86,7 @@ pub enum Outcome {
     Rejected,
 }
 
-pub const VALIDATION_CODE: &str = "GRAPHQL_VALIDATION_FAILED";
+pub const VALIDATION_CODE: &str = error::Code::ValidationFailed.as_str();
 
 /// The last look at every error before it leaves: request-level errors (parse,
 /// validation, variables) get `GRAPHQL_VALIDATION_FAILED`; an argument that did
@@ -141,5 +141,20 @@ mod tests {
             "schema.graphql is stale: regenerate it with \
              `cargo run -- print-schema > schema.graphql` (or `just schema`)"
         );
+    }
+
+    #[test]
+    fn the_readme_lists_every_error_code_in_its_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+        let readme = std::fs::read_to_string(path).unwrap_or_default();
+        let rows: Vec<&str> = readme.lines().filter(|l| l.starts_with("| `")).collect();
+        for code in super::error::Code::ALL {
+            let row = format!("| `{}` |", code.as_str());
+            assert!(
+                rows.iter().any(|r| r.starts_with(&row)),
+                "README.md's error table has no row for {}",
+                code.as_str()
+            );
+        }
     }
 }

@@ -33,6 +33,9 @@ pub enum Command {
     Migrate(CreateArgs),
     /// Create an account and its first Admin; print the Admin's token alone on stdout.
     Bootstrap(BootstrapArgs),
+    /// Give an Admin who lost their token a new one, revoking all their
+    /// others; print it alone on stdout. Needs the database and its pepper.
+    RecoverAdmin(RecoverArgs),
     /// Print a new personal access token, alone on stdout, for
     /// `--initial-admin-token`: it is nobody's until a first start installs it.
     NewToken,
@@ -291,6 +294,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub usage_flush_interval: u64,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct RecoverArgs {
+    /// The account's name.
+    #[arg(long)]
+    pub account: String,
+    /// The Admin's username in that account.
+    #[arg(long)]
+    pub admin: String,
 }
 
 /// For a subcommand that would make a database where there is none.

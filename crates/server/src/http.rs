@@ -141,7 +141,7 @@ async fn read_body(
         Err(_) => {
             let mut response = graphql_error(
                 StatusCode::REQUEST_TIMEOUT,
-                "REQUEST_TIMEOUT",
+                Code::RequestTimeout.as_str(),
                 "The request body did not arrive in time.",
                 request_id,
             );
@@ -156,7 +156,7 @@ async fn read_body(
 fn too_large(limit: usize, request_id: &str) -> Response {
     graphql_error(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "PAYLOAD_TOO_LARGE",
+        Code::PayloadTooLarge.as_str(),
         &format!("The body is over {limit} bytes"),
         request_id,
     )
@@ -254,7 +254,7 @@ fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
     response
 }
 
-const AMBIGUOUS_CODE: &str = "AMBIGUOUS_CREDENTIALS";
+const AMBIGUOUS_CODE: &str = Code::AmbiguousCredentials.as_str();
 const AMBIGUOUS_MESSAGE: &str = "The request carries two different credentials in one header: send one x-api-key or one Authorization header.";
 
 fn graphiql() -> Response {
@@ -391,7 +391,7 @@ fn graphql_refusal(refusal: Refusal, request_id: &str) -> Response {
         ),
         Refusal::RateLimited(_) => (
             StatusCode::TOO_MANY_REQUESTS,
-            "RATE_LIMITED",
+            Code::RateLimited.as_str(),
             "Too many refused credentials from this address: try again later.",
         ),
         Refusal::Internal => (
@@ -563,7 +563,7 @@ async fn execute(
         Err(_) => {
             return graphql_error(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "TIMEOUT",
+                Code::Timeout.as_str(),
                 "The request took too long and was stopped.",
                 id,
             );

@@ -22,7 +22,7 @@ use domain::db::{DbOptions, connect, migrate};
 use domain::{AccountName, Email, FirstStart, Keywarden, Secret, Username};
 
 use crate::client::ClientResolver;
-use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, ServeArgs};
+use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, RecoverArgs, ServeArgs};
 use crate::http::{AppState, HttpLimits, app};
 use crate::listener::ConnectionLimits;
 use crate::telemetry::Telemetry;
@@ -47,6 +47,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &database()?, args).await,
+        Some(Command::RecoverAdmin(args)) => recover_admin(&cli.common, &database()?, args).await,
         Some(Command::NewToken) => {
             print_line(domain::token::issue_personal_access_token().expose())
         }
@@ -127,6 +128,24 @@ async fn bootstrap(common: &CommonArgs, url: &str, args: &BootstrapArgs) -> anyh
         .context("bootstrapping the account")?;
     tracing::info!(account = %made.account.name, account_id = %made.account.id, "account created");
     print_line(made.token.expose())
+}
+
+async fn recover_admin(common: &CommonArgs, url: &str, args: &RecoverArgs) -> anyhow::Result<()> {
+    let account = AccountName::parse(&args.account).context("--account")?;
+    let admin = Username::parse(&args.admin).context("--admin")?;
+    location::require_existing(url, false)?;
+    let kw = open(common, url).await?;
+    let recovered = kw
+        .recover_admin(account, admin, domain::time::now())
+        .await
+        .context("recovering the Admin's access")?;
+    tracing::info!(
+        account = %recovered.account.name,
+        admin = %args.admin,
+        revoked = recovered.revoked,
+        "revoked the Admin's tokens and made a new one"
+    );
+    print_line(recovered.token.expose())
 }
 
 /// What the first start makes, from the settings: checked before anything is

@@ -328,3 +328,88 @@ async fn a_given_token_must_be_a_well_formed_personal_access_token() {
         Err(TokenError::Prefix)
     );
 }
+
+#[tokio::test]
+async fn recovering_an_admin_revokes_their_tokens_and_gives_one_new() {
+    let w = World::new().await;
+    let made =
+        w.kw.bootstrap(
+            AccountName::parse("Acme").unwrap(),
+            Username::parse("alice").unwrap(),
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+    let lost = made.token.expose().to_owned();
+    let alice = w.auth(&lost).await.unwrap();
+    let acme = crate::support::Tenant {
+        id: made.account.id,
+        admin: alice,
+    };
+    let (_, editor_token) = w.member(&acme, "ed", Role::Editor).await;
+    // Another account's Admin of the same name is not touched.
+    let other =
+        w.kw.bootstrap(
+            AccountName::parse("Other").unwrap(),
+            Username::parse("alice").unwrap(),
+            None,
+            t0(),
+        )
+        .await
+        .unwrap();
+
+    let recovered =
+        w.kw.recover_admin(
+            AccountName::parse("Acme").unwrap(),
+            Username::parse("alice").unwrap(),
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recovered.revoked, 1);
+    assert_eq!(recovered.account.id, acme.id);
+    assert!(matches!(
+        w.auth(&lost).await,
+        Err(domain::AuthError::Revoked)
+    ));
+    let back = w.auth(recovered.token.expose()).await.unwrap();
+    assert_eq!(back.role_in(acme.id), Some(Role::Admin));
+    assert!(w.auth(other.token.expose()).await.is_ok());
+    assert!(w.auth(&editor_token).await.is_ok());
+    let log =
+        w.kw.audit_events(&back, acme.id, &everything())
+            .await
+            .unwrap();
+    let last = log.events.last().unwrap();
+    assert_eq!(last.action, "personal_access_token.recover");
+    assert_eq!(last.actor_kind, domain::ActorKind::System);
+    assert_eq!(last.target_name.as_deref(), Some("alice"));
+
+    // Only an Admin's access is recovered, and only in an account that exists.
+    let not_admin =
+        w.kw.recover_admin(
+            AccountName::parse("Acme").unwrap(),
+            Username::parse("ed").unwrap(),
+            t0(),
+        )
+        .await;
+    assert!(matches!(not_admin, Err(DomainError::Conflict(ref m)) if m.contains("not an Admin")));
+    assert!(
+        w.auth(&editor_token).await.is_ok(),
+        "and nothing was revoked"
+    );
+    for (account, user, missing) in [("Nowhere", "alice", "Account"), ("Acme", "zoe", "User")] {
+        let outcome =
+            w.kw.recover_admin(
+                AccountName::parse(account).unwrap(),
+                Username::parse(user).unwrap(),
+                t0(),
+            )
+            .await;
+        assert!(
+            matches!(outcome, Err(DomainError::NotFound(kind)) if kind == missing),
+            "{account} {user}"
+        );
+    }
+}
