@@ -4,13 +4,13 @@
 use chrono::{DateTime, Utc};
 use entity::{account, membership, user};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use crate::audit::{self, AuditAction, AuditPage, AuditQuery, Event, Target};
 use crate::coherence::Scope;
-use crate::error::{DomainError, DomainResult};
+use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::ids::{AccountId, MemberId, UserId};
 use crate::names::{AccountName, Email, Username};
 use crate::page::{MAX_PAGE, Page};
@@ -113,15 +113,6 @@ pub struct FirstStart {
     pub account: AccountName,
     pub admin: Username,
     pub token: Option<Secret>,
-}
-
-/// Turns a unique-index violation into a `Conflict` saying `message`; any other
-/// error stays a database error.
-pub(crate) fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
-    move |e| match e.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::Conflict(message),
-        _ => e.into(),
-    }
 }
 
 /// The account row, locked on PostgreSQL: member changes of one account queue up,

@@ -3,7 +3,7 @@
 //! Each transport converts it in one place; `Db` and `Internal` carry details for
 //! the log and must never be shown to a client as they are.
 
-use sea_orm::DbErr;
+use sea_orm::{DbErr, SqlErr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -35,5 +35,14 @@ pub type DomainResult<T> = Result<T, DomainError>;
 impl DomainError {
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
         Self::Invalid(message.into())
+    }
+}
+
+/// Turns a unique-index violation into a `Conflict` saying `message`; any other
+/// error stays a database error.
+pub(crate) fn duplicate_is_conflict(message: String) -> impl FnOnce(DbErr) -> DomainError {
+    move |e| match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => DomainError::Conflict(message),
+        _ => e.into(),
     }
 }

@@ -12,10 +12,9 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set,
 };
 
-use crate::accounts::duplicate_is_conflict;
 use crate::audit::{AuditAction, Event, Target};
 use crate::coherence::Scope;
-use crate::error::{DomainError, DomainResult};
+use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::ids::{TokenId, UserId};
 use crate::names::KeyName;
 use crate::page::MAX_PAGE;

@@ -30,7 +30,7 @@ use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 
 use crate::auth::{CredentialHeaders, Presented, presented};
 use crate::client::ClientResolver;
-use crate::observe::{Caller, Requested, observe};
+use crate::observe::{Caller, Observer, Requested, observe};
 use crate::telemetry::{Outcome, Telemetry};
 use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
 
@@ -73,6 +73,10 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     // Shared behind one pointer: the router hands every request its own copy
     // of the state.
+    let observer = Arc::new(Observer {
+        clients: state.clients.clone(),
+        telemetry: state.telemetry.clone(),
+    });
     let state = Arc::new(state);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_request))
@@ -84,7 +88,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/verify/", any(verify))
         .route("/v1/verify/{*path}", any(verify))
         .route("/metrics", get(render_metrics))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(axum::middleware::from_fn_with_state(observer, observe))
         .with_state(state)
 }
 

@@ -15,11 +15,19 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::http::AppState;
+use crate::client::ClientResolver;
+use crate::telemetry::Telemetry;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The longest incoming request id kept.
 const MAX_REQUEST_ID: usize = 128;
+
+/// What the middleware needs: who clients are, and where to count.
+#[derive(Clone, Debug)]
+pub struct Observer {
+    pub clients: ClientResolver,
+    pub telemetry: Telemetry,
+}
 
 /// What every handler may know about its request.
 #[derive(Clone, Debug)]
@@ -58,7 +66,7 @@ fn request_id(headers: &HeaderMap) -> HeaderValue {
 
 /// The middleware every route runs in.
 pub async fn observe(
-    State(state): State<Arc<AppState>>,
+    State(state): State<Arc<Observer>>,
     mut request: Request,
     next: Next,
 ) -> Response {
