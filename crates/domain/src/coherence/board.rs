@@ -304,6 +304,22 @@ mod tests {
     }
 
     #[test]
+    fn invalidations_count_each_scope_marked_and_each_forgetting() {
+        let board = Board::local();
+        assert_eq!(board.invalidations(), 0);
+        board.mark([
+            Scope::Token(TokenId(1)),
+            Scope::User(UserId(2)),
+            Scope::Token(TokenId(3)),
+        ]);
+        assert_eq!(board.invalidations(), 3);
+        board.mark([]);
+        assert_eq!(board.invalidations(), 3);
+        board.forget_all();
+        assert_eq!(board.invalidations(), 4);
+    }
+
+    #[test]
     fn every_opening_of_the_change_file_sees_every_mark() {
         let dir = tempfile::tempdir().unwrap();
         let database = dir.path().join("k.db");

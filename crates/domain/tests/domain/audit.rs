@@ -292,3 +292,42 @@ async fn only_the_accounts_admins_read_its_audit_log() {
         Err(DomainError::NotFound(_))
     ));
 }
+
+#[tokio::test]
+async fn a_change_made_for_a_request_records_where_the_request_came_from() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let origin = domain::Origin {
+        client: Some("198.51.100.7".parse().unwrap()),
+        request_id: Some("req-1".to_owned()),
+    };
+    origin
+        .clone()
+        .within(w.service_account(&acme, "traced", Role::Viewer))
+        .await;
+    w.service_account(&acme, "untraced", Role::Viewer).await;
+    let log =
+        w.kw.audit_events(
+            &acme.admin,
+            acme.id,
+            &domain::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let origins: Vec<(Option<&str>, domain::Origin)> = log
+        .events
+        .iter()
+        .map(|e| (e.target_name.as_deref(), e.origin.clone()))
+        .collect();
+    assert_eq!(
+        origins,
+        [
+            (Some("Acme"), domain::Origin::default()),
+            (Some("traced"), origin),
+            (Some("untraced"), domain::Origin::default()),
+        ]
+    );
+}

@@ -391,3 +391,52 @@ async fn concurrent_lookups_of_one_credential_share_one_read() {
     }
     assert_eq!(kw.verification_reads() - before, 1);
 }
+
+#[tokio::test]
+async fn the_stats_count_hits_misses_reads_and_invalidations() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let (issued, key) = w.key(&acme, sa.id).await;
+    let kw = process(&w).await;
+    let before = kw.stats();
+    assert_eq!(before.listener.is_some(), w.is_postgres());
+    for _ in 0..3 {
+        kw.authenticate(&key, t0()).await.unwrap();
+    }
+    let after = kw.stats();
+    assert_eq!(after.cache_misses - before.cache_misses, 1);
+    assert_eq!(after.cache_hits - before.cache_hits, 2);
+    assert_eq!(after.verification_reads - before.verification_reads, 1);
+    // A revoke through this process marks the key's scope here.
+    kw.revoke_key(&acme.admin, issued.key.id, t0())
+        .await
+        .unwrap();
+    let revoked = kw.stats();
+    assert!(revoked.cache_invalidations > after.cache_invalidations);
+    assert!(kw.authenticate(&key, t0()).await.is_err());
+    assert_eq!(
+        kw.stats().cache_misses - revoked.cache_misses,
+        1,
+        "stale is a miss"
+    );
+    if let Some(listener) = kw.stats().listener {
+        assert!(listener.up);
+        assert!(listener.last_heard.is_some());
+    }
+    // With caching off, nothing is a hit or a miss: every lookup reads.
+    let uncached = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    let (_, other) = w.key(&acme, sa.id).await;
+    for _ in 0..2 {
+        uncached.authenticate(&other, t0()).await.unwrap();
+    }
+    let stats = uncached.stats();
+    assert_eq!(
+        (
+            stats.cache_hits,
+            stats.cache_misses,
+            stats.verification_reads
+        ),
+        (0, 0, 2)
+    );
+}

@@ -108,15 +108,18 @@ impl World {
     }
 
     pub async fn open(url: &str, keyring: Keyring) -> Keywarden {
+        Self::open_with_capacity(url, keyring, domain::DEFAULT_CACHE_CAPACITY).await
+    }
+
+    /// Another process on the database, keeping up to `capacity` verifications.
+    pub async fn open_with_capacity(url: &str, keyring: Keyring, capacity: u64) -> Keywarden {
         let db = connect(url, &DbOptions::default())
             .await
             .unwrap_or_else(|e| panic!("connect: {e}"));
         migrate(&db)
             .await
             .unwrap_or_else(|e| panic!("migrate: {e}"));
-        Keywarden::open(db, keyring, domain::DEFAULT_CACHE_CAPACITY)
-            .await
-            .unwrap()
+        Keywarden::open(db, keyring, capacity).await.unwrap()
     }
 
     pub fn db_path(&self) -> PathBuf {
