@@ -342,7 +342,7 @@ async fn connection(
         tokio::select! {
             served = conn.as_mut() => {
                 if let Err(e) = served {
-                    tracing::debug!(error = %e, client = %remote, "connection ended with an error");
+                    tracing::debug!(error = %e, peer = %remote, "connection ended with an error");
                 }
                 return;
             }
@@ -350,7 +350,7 @@ async fn connection(
                 // Looked at again: a request may have begun since the sweep.
                 if activity.deadline(&limits).is_some_and(|d| d <= Instant::now()) {
                     // No request runs: dropping the connection closes it.
-                    tracing::debug!(client = %remote, "closing a connection that sent no request in time");
+                    tracing::debug!(peer = %remote, "closing a connection that sent no request in time");
                     return;
                 }
             }
