@@ -161,5 +161,21 @@ mod tests {
         assert_eq!(route_label("/v1/verify"), "/v1/verify");
         assert_eq!(route_label("/graphql"), "/graphql");
         assert_eq!(route_label("/anything"), "other");
+        // Every label is one the metrics count by.
+        for template in [
+            "/graphql",
+            "/healthz",
+            "/readyz",
+            "/metrics",
+            "/v1/verify",
+            "/v1/verify/",
+            "/v1/verify/{*path}",
+            "/x",
+        ] {
+            assert!(
+                crate::telemetry::ROUTES.contains(&route_label(template)),
+                "{template}"
+            );
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! client chooses. Counters kept by the domain (the verification cache's) and
 //! states (the pool, the listener) are read when `/metrics` is scraped.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -143,11 +144,33 @@ impl Outcome {
     }
 }
 
+/// The routes requests are counted by (see `observe::route_label`).
+pub const ROUTES: [&str; 6] = [
+    "/graphql",
+    "/v1/verify",
+    "/metrics",
+    "/healthz",
+    "/readyz",
+    "other",
+];
+
+/// A request's counter and histogram, for one route and status.
+#[derive(Debug)]
+struct Series {
+    count: Counter,
+    duration: metrics::Histogram,
+}
+
+/// Every (route, status) pair's series, registered on first use and then
+/// found by index, so that a request looks nothing up by name.
+type SeriesTable = [[OnceLock<Series>; STATUS_LABELS]; ROUTES.len()];
+
 /// The counters the request path touches, registered once so that a request
 /// does not look them up.
 #[derive(Clone, Debug)]
 pub struct Telemetry {
     verifications: [Counter; Outcome::ALL.len()],
+    requests: Arc<SeriesTable>,
 }
 
 impl Telemetry {
@@ -155,6 +178,9 @@ impl Telemetry {
     pub fn register() -> Self {
         Self {
             verifications: Outcome::ALL.map(|o| counter!(VERIFICATIONS, "outcome" => o.label())),
+            requests: Arc::new(std::array::from_fn(|_| {
+                std::array::from_fn(|_| OnceLock::new())
+            })),
         }
     }
 
@@ -166,31 +192,66 @@ impl Telemetry {
     }
 
     pub fn request(&self, route: &'static str, status: StatusCode, elapsed: Duration) {
-        let status = status_label(status);
-        counter!(REQUESTS, "route" => route, "status" => status).increment(1);
-        metrics::histogram!(DURATION, "route" => route, "status" => status)
-            .record(elapsed.as_secs_f64());
+        let route_index = ROUTES
+            .iter()
+            .position(|r| *r == route)
+            .unwrap_or(ROUTES.len() - 1);
+        let status_index = status_index(status);
+        let Some(slot) = self
+            .requests
+            .get(route_index)
+            .and_then(|row| row.get(status_index))
+        else {
+            return;
+        };
+        let series = slot.get_or_init(|| {
+            let route = ROUTES.get(route_index).copied().unwrap_or("other");
+            let status = STATUS_LABEL_LIST
+                .get(status_index)
+                .copied()
+                .unwrap_or("5xx");
+            Series {
+                count: counter!(REQUESTS, "route" => route, "status" => status),
+                duration: metrics::histogram!(DURATION, "route" => route, "status" => status),
+            }
+        });
+        series.count.increment(1);
+        series.duration.record(elapsed.as_secs_f64());
     }
 }
 
-/// The statuses keywarden answers with, each its own label.
-const STATUSES: [&str; 14] = [
+/// The statuses keywarden answers with, each its own label, then the classes
+/// any other status is counted in.
+const STATUS_LABEL_LIST: [&str; 19] = [
     "200", "204", "400", "401", "403", "404", "405", "406", "408", "413", "415", "429", "500",
-    "503",
+    "503", "1xx", "2xx", "3xx", "4xx", "5xx",
 ];
+const STATUS_LABELS: usize = STATUS_LABEL_LIST.len();
+/// How many of the labels are statuses themselves.
+const KNOWN_STATUSES: usize = 14;
 
-/// Statuses as labels: the known ones as themselves, any other as its class.
+/// Where a status's label is in [`STATUS_LABEL_LIST`]: the known ones as
+/// themselves, any other as its class.
+fn status_index(status: StatusCode) -> usize {
+    let known = STATUS_LABEL_LIST
+        .iter()
+        .take(KNOWN_STATUSES)
+        .position(|s| *s == status.as_str());
+    known.unwrap_or(match status.as_u16() {
+        100..=199 => KNOWN_STATUSES,
+        200..=299 => KNOWN_STATUSES + 1,
+        300..=399 => KNOWN_STATUSES + 2,
+        400..=499 => KNOWN_STATUSES + 3,
+        _ => KNOWN_STATUSES + 4,
+    })
+}
+
+#[cfg(test)]
 fn status_label(status: StatusCode) -> &'static str {
-    if let Some(known) = STATUSES.iter().find(|s| **s == status.as_str()) {
-        return known;
-    }
-    match status.as_u16() {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
-    }
+    STATUS_LABEL_LIST
+        .get(status_index(status))
+        .copied()
+        .unwrap_or_default()
 }
 
 pub fn last_used_written(rows: u64) {
