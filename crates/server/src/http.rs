@@ -671,10 +671,11 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
     };
     let refusal = match identify(&state, client, presented(&parts.headers)).await {
         Ok(Some(principal)) => {
+            let caller = caller_of(&principal);
             let mut response = match required {
-                None => verified(&principal),
+                None => verified(&principal, &caller),
                 Some(account) => match principal.role_in(account) {
-                    Some(role) => verified_in(&principal, account, role),
+                    Some(role) => principal_headers(&caller, Some((account, role))),
                     None => (
                         StatusCode::FORBIDDEN,
                         "The credential does not act in the required account",
@@ -682,7 +683,7 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
                         .into_response(),
                 },
             };
-            response.extensions_mut().insert(caller_of(&principal));
+            response.extensions_mut().insert(caller);
             return response;
         }
         Ok(None) => Refusal::Unauthenticated,
@@ -706,7 +707,7 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
 /// The answer for a good credential when no account is named: the account and
 /// role are those of a service account, or of a user who belongs to exactly
 /// one account.
-fn verified(principal: &Principal) -> Response {
+fn verified(principal: &Principal, caller: &Caller) -> Response {
     let acting = match principal {
         Principal::ServiceAccount(s) => Some((s.account_id, s.role)),
         Principal::User(u) => match u.memberships.as_slice() {
@@ -714,20 +715,13 @@ fn verified(principal: &Principal) -> Response {
             _ => None,
         },
     };
-    principal_headers(principal, acting)
+    principal_headers(caller, acting)
 }
 
-/// The answer for a good credential that acts in the account the gateway named.
-fn verified_in(
-    principal: &Principal,
-    account: domain::ids::AccountId,
-    role: domain::Role,
-) -> Response {
-    principal_headers(principal, Some((account, role)))
-}
-
+/// 200 with who the caller is and, when known, the account it acts in and
+/// its role there.
 fn principal_headers(
-    principal: &Principal,
+    caller: &Caller,
     acting: Option<(domain::ids::AccountId, domain::Role)>,
 ) -> Response {
     let mut out = HeaderMap::new();
@@ -736,7 +730,7 @@ fn principal_headers(
             out.insert(HeaderName::from_static(name), v);
         }
     };
-    put("x-keywarden-principal", caller_of(principal).0);
+    put("x-keywarden-principal", caller.0.clone());
     if let Some((account, role)) = acting {
         put(
             "x-keywarden-account",
