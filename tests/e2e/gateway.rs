@@ -625,3 +625,36 @@ async fn behind_real_nginx_a_throttled_client_does_not_touch_another() {
         api.server.log()
     );
 }
+
+#[tokio::test]
+async fn the_access_line_can_be_left_out_and_requests_are_still_counted() {
+    let api = Api::start_with(&["--log", "info,keywarden::access=off"]).await;
+    let http = client();
+    let ok = http
+        .get(api.server.url("/healthz"))
+        .header("x-request-id", "req-unlogged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let metrics = http
+        .get(api.server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        sample(
+            &metrics,
+            "keywarden_http_requests_total{route=\"/healthz\",status=\"200\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(!api.server.log().contains("req-unlogged"));
+    assert!(!api.server.log().contains("keywarden::access"));
+    // Other info lines still come.
+    assert!(api.server.log().contains("listening on"));
+}
