@@ -3,7 +3,7 @@
 default:
     @just --list
 
-# Run the server on 127.0.0.1:8080 with a SQLite database in this directory.
+# Run the server on 127.0.0.1:8080 with its SQLite database in ~/.local/share/keywarden.
 run *ARGS:
     cargo run --release -- {{ARGS}}
 
