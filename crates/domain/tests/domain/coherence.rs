@@ -171,9 +171,14 @@ async fn other_accounts_changes_cost_no_read(w: &World, changer: &Keywarden, wat
     }
     let (reads, answers) = verify_all(watcher, &watched.tokens()).await;
     assert!(answers.iter().all(Result::is_ok));
-    assert_eq!(
-        reads, 0,
-        "another account's changes made A's verifications stale"
+    // A scope of B's that happens to share one of the board's 16,384 slots with
+    // one of A's costs the credentials behind that slot one read: at most one
+    // service account's five keys, rarely (a few runs in a hundred). More than
+    // that means B's changes reached A's verifications.
+    assert!(
+        reads <= 5,
+        "another account's changes made {reads} of A's {} verifications stale",
+        watched.tokens().len()
     );
 }
 
