@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_initial;
 mod m20261130_000001_invitations;
 mod m20261201_000001_audit_origin;
+mod m20261202_000001_access;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_initial::Migration),
             Box::new(m20261130_000001_invitations::Migration),
             Box::new(m20261201_000001_audit_origin::Migration),
+            Box::new(m20261202_000001_access::Migration),
         ]
     }
 }

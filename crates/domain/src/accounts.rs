@@ -382,6 +382,8 @@ impl Keywarden {
         }
         let removed = member(m.clone(), u.clone())?;
         membership::Entity::delete_by_id(m.id).exec(txn).await?;
+        // Their places in the account's groups go with the membership.
+        crate::groups::leave_account(txn, account, user).await?;
         let event = Event::new(
             Some(account),
             AuditAction::MemberRemove,

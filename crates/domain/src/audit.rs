@@ -64,13 +64,29 @@ pub struct AuditEvent {
     pub created_at: DateTime<Utc>,
     /// Where the request that made the change came from, when one did.
     pub origin: Origin,
+    /// The changed object as it was, for changes that record it.
+    pub before: Option<serde_json::Value>,
+    /// The changed object as it is after the change.
+    pub after: Option<serde_json::Value>,
 }
 
 impl TryFrom<audit_event::Model> for AuditEvent {
     type Error = DomainError;
 
     fn try_from(m: audit_event::Model) -> DomainResult<Self> {
+        let mut changes: serde_json::Value = match &m.changes {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| DomainError::Internal(format!("stored audit changes: {e}")))?,
+            None => serde_json::Value::Null,
+        };
+        let mut part = |name: &str| match changes.get_mut(name).map(serde_json::Value::take) {
+            None | Some(serde_json::Value::Null) => None,
+            Some(value) => Some(value),
+        };
+        let (before, after) = (part("before"), part("after"));
         Ok(Self {
+            before,
+            after,
             id: AuditEventId(m.id),
             account_id: m.account_id.map(AccountId),
             action: m.action,
@@ -114,6 +130,21 @@ pub(crate) enum AuditAction {
     TokenRotate,
     /// The operator gave an Admin a new token from the server's machine.
     TokenRecover,
+    ProjectCreate,
+    ProjectUpdate,
+    ProjectDelete,
+    PermissionCreate,
+    PermissionDelete,
+    PermissionSetCreate,
+    PermissionSetUpdate,
+    PermissionSetDelete,
+    GroupCreate,
+    GroupUpdate,
+    GroupDelete,
+    GroupMemberAdd,
+    GroupMemberRemove,
+    GroupGrantCreate,
+    GroupGrantDelete,
 }
 
 impl AuditAction {
@@ -140,6 +171,21 @@ impl AuditAction {
             AuditAction::TokenRevoke => "personal_access_token.revoke",
             AuditAction::TokenRotate => "personal_access_token.rotate",
             AuditAction::TokenRecover => "personal_access_token.recover",
+            AuditAction::ProjectCreate => "project.create",
+            AuditAction::ProjectUpdate => "project.update",
+            AuditAction::ProjectDelete => "project.delete",
+            AuditAction::PermissionCreate => "permission.create",
+            AuditAction::PermissionDelete => "permission.delete",
+            AuditAction::PermissionSetCreate => "permission_set.create",
+            AuditAction::PermissionSetUpdate => "permission_set.update",
+            AuditAction::PermissionSetDelete => "permission_set.delete",
+            AuditAction::GroupCreate => "group.create",
+            AuditAction::GroupUpdate => "group.update",
+            AuditAction::GroupDelete => "group.delete",
+            AuditAction::GroupMemberAdd => "group_member.add",
+            AuditAction::GroupMemberRemove => "group_member.remove",
+            AuditAction::GroupGrantCreate => "group_grant.create",
+            AuditAction::GroupGrantDelete => "group_grant.delete",
         }
     }
 }
@@ -210,6 +256,9 @@ pub(crate) struct Event {
     pub account: Option<AccountId>,
     pub action: AuditAction,
     pub target: Target,
+    /// What the object was before the change and is after it (`null` for
+    /// one that did not exist before, or does not after).
+    pub changes: Option<serde_json::Value>,
 }
 
 impl Event {
@@ -218,7 +267,18 @@ impl Event {
             account,
             action,
             target,
+            changes: None,
         }
+    }
+
+    /// The event with the object as it was and as it is.
+    pub fn changing(
+        mut self,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Self {
+        self.changes = Some(serde_json::json!({ "before": before, "after": after }));
+        self
     }
 }
 
@@ -243,6 +303,7 @@ pub(crate) async fn record<C: ConnectionTrait>(
         created_at: Set(to_millis(now)),
         client_address: Set(origin.client.map(|a| a.to_string())),
         request_id: Set(origin.request_id.clone()),
+        changes: Set(event.changes.map(|c| c.to_string())),
         ..Default::default()
     }
     .insert(conn)

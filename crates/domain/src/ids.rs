@@ -21,5 +21,10 @@ ids!(
     KeyId,
     TokenId,
     AuditEventId,
-    InvitationId
+    InvitationId,
+    ProjectId,
+    PermissionId,
+    PermissionSetId,
+    GroupId,
+    GrantId,
 );

@@ -15,7 +15,7 @@ use crate::audit::{AuditAction, Event, Target};
 use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, UserId};
-use crate::names::KeyName;
+use crate::names::{Description, KeyName};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
@@ -37,6 +37,7 @@ pub struct ServiceAccountKey {
     pub id: KeyId,
     pub service_account_id: ServiceAccountId,
     pub name: Option<String>,
+    pub description: Option<String>,
     pub role_ceiling: Option<Role>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
@@ -50,6 +51,17 @@ impl ServiceAccountKey {
     /// Not revoked and not expired at `now`.
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|t| t > now)
+    }
+
+    /// The key as the audit log shows it: never its secret, which it does not hold.
+    fn audited(&self) -> serde_json::Value {
+        serde_json::json!({
+            "id": self.id.0,
+            "name": self.name,
+            "description": self.description,
+            "roleCeiling": self.role_ceiling.map(Role::code),
+            "expiresAt": self.expires_at.map(crate::time::to_millis),
+        })
     }
 
     /// The role the key acts with under a service account of `role`.
@@ -80,6 +92,7 @@ impl TryFrom<key::Model> for ServiceAccountKey {
             id: KeyId(m.id),
             service_account_id: ServiceAccountId(m.service_account_id),
             name: m.name,
+            description: m.description,
             role_ceiling: m
                 .role_ceiling
                 .as_deref()
@@ -106,6 +119,8 @@ pub struct IssuedKey {
 pub struct CreateKey {
     pub service_account_id: ServiceAccountId,
     pub name: Option<KeyName>,
+    /// What the key is for, shown wherever keys are listed.
+    pub description: Option<Description>,
     pub expires_at: Option<DateTime<Utc>>,
     /// The highest role the key may act with.
     pub role_ceiling: Option<Role>,
@@ -124,6 +139,7 @@ pub struct RotateKey {
 struct NewKey {
     service_account_id: ServiceAccountId,
     name: Option<String>,
+    description: Option<String>,
     expires_at: Option<DateTime<Utc>>,
     role_ceiling: Option<Role>,
     rotated_from: Option<KeyId>,
@@ -167,6 +183,7 @@ impl Keywarden {
         let row = key::ActiveModel {
             service_account_id: Set(new.service_account_id.0),
             name: Set(new.name),
+            description: Set(new.description),
             digest: Set(stored.digest.to_vec()),
             pepper_id: Set(stored.pepper_id),
             role_ceiling: Set(new.role_ceiling.map(|r| r.code().to_owned())),
@@ -214,6 +231,7 @@ impl Keywarden {
                 NewKey {
                     service_account_id: input.service_account_id,
                     name: input.name.map(KeyName::into_inner),
+                    description: input.description.map(Description::into_inner),
                     expires_at,
                     role_ceiling: input.role_ceiling,
                     rotated_from: None,
@@ -225,7 +243,8 @@ impl Keywarden {
             Some(account),
             AuditAction::KeyCreate,
             Target::new(KIND, issued.key.id.0, issued.key.name.as_deref()),
-        );
+        )
+        .changing(None, Some(issued.key.audited()));
         change.commit(event, &[issued_scope]).await?;
         Ok(issued)
     }
@@ -310,6 +329,7 @@ impl Keywarden {
                 NewKey {
                     service_account_id: sa_id,
                     name: old.name.clone(),
+                    description: old.description.clone(),
                     expires_at,
                     role_ceiling: old.role_ceiling,
                     rotated_from: Some(old.id),
@@ -332,7 +352,8 @@ impl Keywarden {
             Some(account),
             AuditAction::KeyRotate,
             Target::new(KIND, old.id.0, old.name.as_deref()),
-        );
+        )
+        .changing(Some(old.audited()), Some(issued.key.audited()));
         change
             .commit(event, &[Scope::Key(old.id), issued_scope])
             .await?;

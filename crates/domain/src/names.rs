@@ -63,6 +63,89 @@ label_type!(
     AccountName, "name", 255
 );
 
+label_type!(
+    /// A group's name: 1 to 255 characters on one line, unique in its account.
+    GroupName, "name", 255
+);
+label_type!(
+    /// A permission set's name: 1 to 255 characters on one line, unique in
+    /// its account.
+    PermissionSetName, "name", 255
+);
+
+/// A project's name: 1 to 100 ASCII letters, digits and `. _ -`, unique in its
+/// account. Services name projects in URLs and headers, so the name needs no
+/// escaping in either (GitHub's rule for repository names).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub const MAX_CHARS: usize = 100;
+
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let ok_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if s.is_empty() || s.len() > Self::MAX_CHARS || !s.chars().all(ok_char) {
+            return Err(DomainError::invalid(
+                "project name must be 1 to 100 characters of letters, digits and . _ -",
+            ));
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// A permission: `resource:action`, as in `jobs:run`. Each part is 1 to 64
+/// characters of lower-case ASCII letters, digits, `_` and `-`, beginning with a
+/// letter.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PermissionName(String);
+
+impl PermissionName {
+    pub const MAX_PART: usize = 64;
+
+    pub fn parse(s: &str) -> Result<Self, DomainError> {
+        let part = |p: &str| {
+            p.len() <= Self::MAX_PART
+                && p.starts_with(|c: char| c.is_ascii_lowercase())
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-'))
+        };
+        match s.split_once(':') {
+            Some((resource, action)) if part(resource) && part(action) => Ok(Self(s.to_owned())),
+            _ => Err(DomainError::invalid(format!(
+                "permission {:?} must be resource:action, each part 1 to 64 characters of \
+                 lower-case letters, digits, _ and -, beginning with a letter (as in jobs:run)",
+                s.chars().take(140).collect::<String>()
+            ))),
+        }
+    }
+
+    /// The part before the colon.
+    pub fn resource(&self) -> &str {
+        self.0.split_once(':').map_or("", |(r, _)| r)
+    }
+
+    /// The part after the colon.
+    pub fn action(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, a)| a)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
 /// A free-text description: up to 2,000 characters, line breaks allowed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Description(String);
@@ -168,6 +251,52 @@ mod tests {
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("bell\u{7}").is_err());
         assert!(Description::parse(&"x".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn permissions_are_resource_and_action_in_lower_case() {
+        for good in [
+            "jobs:run",
+            "docs:read",
+            "a:b",
+            "ci-2:deploy_prod",
+            &format!("{}:{}", "r".repeat(64), "a".repeat(64)),
+        ] {
+            let p = PermissionName::parse(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(p.as_str(), good);
+        }
+        let p = PermissionName::parse("jobs:run").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((p.resource(), p.action()), ("jobs", "run"));
+        for bad in [
+            "",
+            "jobs",
+            "jobs:",
+            ":run",
+            "Jobs:run",
+            "jobs:Run",
+            "jobs:run:now",
+            "1jobs:run",
+            "jobs:2run",
+            "jobs :run",
+            "jobs:r un",
+            "jöbs:run",
+            "jobs.x:run",
+            "_jobs:run",
+            &format!("{}:run", "r".repeat(65)),
+            &format!("jobs:{}", "a".repeat(65)),
+        ] {
+            assert!(PermissionName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn project_names_need_no_escaping() {
+        for good in ["web", "Data.Platform", "ci_2-x", &"p".repeat(100)] {
+            assert!(ProjectName::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "has space", "a/b", "naïve", "a?b", &"p".repeat(101)] {
+            assert!(ProjectName::parse(bad).is_err(), "{bad:?} was accepted");
+        }
     }
 
     #[test]

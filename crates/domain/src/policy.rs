@@ -24,6 +24,66 @@ pub enum Action {
     ReadAuditLog,
     /// List, add, update and remove members.
     ManageMembers,
+    /// Read the account's projects, permissions, permission sets and groups.
+    ReadAccess,
+    /// Create, change and delete projects, permissions, permission sets,
+    /// groups, their members and their grants.
+    ManageAccess,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::ReadAccount,
+        Action::ReadServiceAccounts,
+        Action::ManageServiceAccounts,
+        Action::ManageKeys,
+        Action::ManageMembers,
+        Action::ReadAuditLog,
+        Action::ReadAccess,
+        Action::ManageAccess,
+    ];
+
+    /// The action as one of keywarden's own permissions, `resource:action`,
+    /// as the built-in permission sets list it.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Action::ReadAccount => "account:read",
+            Action::ReadServiceAccounts => "service_accounts:read",
+            Action::ManageServiceAccounts => "service_accounts:manage",
+            Action::ManageKeys => "keys:manage",
+            Action::ManageMembers => "members:manage",
+            Action::ReadAuditLog => "audit:read",
+            Action::ReadAccess => "groups:read",
+            Action::ManageAccess => "groups:manage",
+        }
+    }
+}
+
+/// The resources of keywarden's own permissions: an account cannot define a
+/// permission on one of them.
+pub const RESERVED_RESOURCES: [&str; 10] = [
+    "account",
+    "service_accounts",
+    "keys",
+    "members",
+    "audit",
+    "groups",
+    "projects",
+    "permissions",
+    "permission_sets",
+    "tokens",
+];
+
+/// The built-in permission set of a role: keywarden's own permissions that
+/// the role's holder may use, read off the table below, so that the set and
+/// what the role may do can never disagree. The Admin set also holds every
+/// permission the account defines, on every project (see [`crate::access`]).
+pub fn role_permissions(role: Role) -> Vec<&'static str> {
+    Action::ALL
+        .into_iter()
+        .filter(|a| Standing::Member(role).permits(*a))
+        .map(Action::permission)
+        .collect()
 }
 
 impl Action {
@@ -44,6 +104,14 @@ impl Action {
             }
             Action::ManageMembers => {
                 "managing members needs the Admin role of the account, held by a user"
+            }
+            Action::ReadAccess => {
+                "reading projects, permissions, permission sets and groups needs the Admin role \
+                 of the account, held by a user"
+            }
+            Action::ManageAccess => {
+                "managing projects, permissions, permission sets and groups needs the Admin role \
+                 of the account, held by a user"
             }
         }
     }
@@ -122,6 +190,7 @@ mod tests {
                 role,
             }],
             token_id: TokenId(1),
+            grants: std::sync::Arc::new([]),
         })
     }
 
@@ -150,6 +219,14 @@ mod tests {
                 Action::ManageMembers,
                 "managing members needs the Admin role",
             ),
+            (
+                Action::ReadAccess,
+                "reading projects, permissions, permission sets and groups needs the Admin role",
+            ),
+            (
+                Action::ManageAccess,
+                "managing projects, permissions, permission sets and groups needs the Admin role",
+            ),
         ] {
             match authorize(&viewer, account, action, "Account") {
                 Err(DomainError::Unauthorized(message)) => {
@@ -163,10 +240,41 @@ mod tests {
             Action::ReadAccount.refusal(),
             "reading this account is not allowed"
         );
+        // An Admin may do every one of them.
+        let admin = member(account, Role::Admin);
+        for action in Action::ALL {
+            assert!(
+                authorize(&admin, account, action, "Account").is_ok(),
+                "{action:?}"
+            );
+        }
         // An outsider is told nothing but "not found", naming what it asked for.
         assert!(matches!(
             authorize(&viewer, AccountId(8), Action::ReadAccount, "ServiceAccount"),
             Err(DomainError::NotFound("ServiceAccount"))
         ));
+    }
+}
+
+#[cfg(test)]
+mod permission_tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_sets_are_what_each_role_may_do() {
+        let every: Vec<&str> = Action::ALL.into_iter().map(Action::permission).collect();
+        assert_eq!(role_permissions(Role::Admin), every);
+        assert_eq!(role_permissions(Role::Editor), ["account:read"]);
+        assert_eq!(role_permissions(Role::Viewer), ["account:read"]);
+        // Each of keywarden's own permissions is on a reserved resource, and
+        // no two actions share one.
+        for action in Action::ALL {
+            let (resource, _) = action.permission().split_once(':').unwrap_or_default();
+            assert!(RESERVED_RESOURCES.contains(&resource), "{action:?}");
+        }
+        let mut names = every.clone();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Action::ALL.len());
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use entity::service_account;
 
+use crate::access::Grant;
 use crate::error::{DomainError, DomainResult};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::role::Role;
@@ -25,6 +26,8 @@ pub struct UserPrincipal {
     pub memberships: Vec<Membership>,
     /// The token the request came with.
     pub token_id: TokenId,
+    /// What the user's groups grant, in every account they belong to.
+    pub grants: Arc<[Grant]>,
 }
 
 /// A service account, authenticated by one of its keys.
@@ -37,9 +40,13 @@ pub struct ServiceAccountPrincipal {
     /// key's ceiling.
     pub role: Role,
     pub service_account_role: Role,
+    /// The key's ceiling, if it has one.
+    pub role_ceiling: Option<Role>,
     pub key_id: KeyId,
     /// The service account as it was read when the key was verified.
     pub service_account: Arc<ServiceAccount>,
+    /// What its groups grant.
+    pub grants: Arc<[Grant]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

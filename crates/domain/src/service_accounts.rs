@@ -11,7 +11,8 @@ use sea_orm::{
 use crate::audit::{self, AuditAction, Event, Target};
 use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult};
-use crate::ids::{AccountId, ServiceAccountId, UserId};
+use crate::groups::GroupMember;
+use crate::ids::{AccountId, GroupId, ServiceAccountId, UserId};
 use crate::names::{Description, ServiceAccountName};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
@@ -28,6 +29,8 @@ pub struct CreateServiceAccount {
     pub name: ServiceAccountName,
     pub description: Option<Description>,
     pub role: Role,
+    /// Groups of the account to put it in (Datafold's form asks for them).
+    pub groups: Vec<GroupId>,
 }
 
 /// A partial update: `None` leaves a field alone. For `description`,
@@ -101,6 +104,19 @@ impl Keywarden {
         }
         .insert(change.txn())
         .await?;
+        for group in &input.groups {
+            let group = entity::group::Entity::find_by_id(group.0)
+                .one(change.txn())
+                .await?
+                .filter(|g| g.account_id == input.account_id.0)
+                .ok_or(DomainError::NotFound(crate::groups::KIND))?;
+            crate::groups::join(
+                &change,
+                &group,
+                &[GroupMember::ServiceAccount(ServiceAccountId(row.id))],
+            )
+            .await?;
+        }
         let event = Event::new(
             Some(input.account_id),
             AuditAction::ServiceAccountCreate,

@@ -40,3 +40,17 @@ pub(crate) fn future(
     }
     Ok(t)
 }
+
+/// The longest expiry that may be given in days (ten years).
+pub const MAX_EXPIRY_DAYS: i64 = 3650;
+
+/// `days` whole days after `now`, for an expiry given in days (Datafold's
+/// form): 1 to [`MAX_EXPIRY_DAYS`].
+pub fn in_days(field: &str, days: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, DomainError> {
+    if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
+        return Err(DomainError::invalid(format!(
+            "{field} must be between 1 and {MAX_EXPIRY_DAYS} days"
+        )));
+    }
+    Ok(now + chrono::Duration::days(days))
+}

@@ -7,8 +7,10 @@
 //! read, then one indexed lookup by digest (one per configured pepper, in a
 //! single query), a constant-time comparison, and every condition of the
 //! contract: not revoked, not expired, the service account present and enabled,
-//! and the id in the token matching the key's service account. Concurrent
-//! lookups of one token wait for a single read.
+//! and the id in the token matching the key's service account. What the
+//! principal's groups grant is read with it (see [`crate::access`]), so that a
+//! gateway's question of permission needs no read either. Concurrent lookups of
+//! one token wait for a single read.
 
 use std::sync::Arc;
 
@@ -20,6 +22,7 @@ use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::coherence::{Credential, Entry, Read, Scope};
 use crate::credential::{Refusal, Verdict, Verified};
+use crate::groups::{GroupMember, grants_of};
 use crate::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::principal::{
     Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
@@ -164,7 +167,7 @@ impl Keywarden {
         let Some(sa) = sa else {
             return concluded(Err(Refusal::Unknown), vec![key_scope]);
         };
-        let scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
+        let mut scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
         if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
             return concluded(Err(refusal), scopes);
         }
@@ -178,6 +181,8 @@ impl Keywarden {
         let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
         let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
+        let (grants, depends) = grants_of(&self.db, GroupMember::ServiceAccount(record.id)).await?;
+        scopes.extend(depends);
         let verified = Verified {
             principal: Principal::ServiceAccount(ServiceAccountPrincipal {
                 service_account_id: record.id,
@@ -185,8 +190,10 @@ impl Keywarden {
                 account_id: record.account_id,
                 role: effective,
                 service_account_role: sa_role,
+                role_ceiling: ceiling,
                 key_id: KeyId(row.id),
                 service_account: Arc::new(record),
+                grants: grants.into(),
             }),
             credential: Credential::Key(KeyId(row.id)),
             expires_at: row.expires_at,
@@ -209,7 +216,7 @@ impl Keywarden {
             Some(row) if Keyring::matches(candidates, &row.pepper_id, &row.digest) => row,
             _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
         };
-        let scopes = vec![
+        let mut scopes = vec![
             Scope::Token(TokenId(row.id)),
             Scope::User(UserId(row.user_id)),
         ];
@@ -232,12 +239,15 @@ impl Keywarden {
                 })
             })
             .collect::<Result<_, AuthError>>()?;
+        let (grants, depends) = grants_of(&self.db, GroupMember::User(UserId(user.id))).await?;
+        scopes.extend(depends);
         let verified = Verified {
             principal: Principal::User(UserPrincipal {
                 user_id: UserId(user.id),
                 username: user.username,
                 memberships,
                 token_id: TokenId(row.id),
+                grants: grants.into(),
             }),
             credential: Credential::Token(TokenId(row.id)),
             expires_at: row.expires_at,

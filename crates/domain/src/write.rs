@@ -62,6 +62,11 @@ impl Change<'_> {
         &self.txn
     }
 
+    /// When the change is made, as stored.
+    pub(crate) fn now_ms(&self) -> i64 {
+        crate::time::to_millis(self.now)
+    }
+
     /// Records an event besides the one [`Change::commit`] records.
     pub(crate) async fn also_record(&self, event: Event) -> DomainResult<()> {
         audit::record(&self.txn, &self.actor, &self.origin, event, self.now).await

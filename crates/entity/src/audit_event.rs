@@ -25,6 +25,9 @@ pub struct Model {
     pub client_address: Option<String>,
     /// The id of the request that made the change (its `X-Request-Id`).
     pub request_id: Option<String>,
+    /// What the change did, as JSON `{"before": ..., "after": ...}`, for
+    /// changes that record it.
+    pub changes: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

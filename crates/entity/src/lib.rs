@@ -9,8 +9,16 @@
 pub mod account;
 pub mod account_invitation;
 pub mod audit_event;
+pub mod group;
+pub mod group_grant;
+pub mod group_grant_project;
+pub mod group_member;
 pub mod membership;
+pub mod permission;
+pub mod permission_set;
+pub mod permission_set_permission;
 pub mod personal_access_token;
+pub mod project;
 pub mod service_account;
 pub mod service_account_key;
 pub mod user;

@@ -8,6 +8,7 @@ pub struct Model {
     pub id: i64,
     pub service_account_id: i64,
     pub name: Option<String>,
+    pub description: Option<String>,
     /// HMAC-SHA256 of the whole token under the pepper named by `pepper_id`.
     #[sea_orm(unique)]
     pub digest: Vec<u8>,

@@ -39,6 +39,10 @@ pub fn invitation_id(id: &ObjectId) -> Result<InvitationId> {
     id_of(id, "AccountInvitation").map(InvitationId)
 }
 
+pub fn group_id(id: &ObjectId) -> Result<domain::ids::GroupId> {
+    id_of(id, "Group").map(domain::ids::GroupId)
+}
+
 pub fn key_name(name: Option<&str>) -> Result<Option<KeyName>> {
     name.map(KeyName::parse).transpose().map_err(api)
 }
@@ -51,6 +55,8 @@ pub struct CreateServiceAccountInput {
     pub name: String,
     pub description: Option<String>,
     pub role_code: RoleCode,
+    /// Groups of the account to put it in.
+    pub group_ids: Option<Vec<ObjectId>>,
 }
 
 #[derive(InputObject, Debug)]
@@ -106,10 +112,32 @@ pub struct CreateServiceAccountKeyInput {
     pub service_account_id: ObjectId,
     /// A name to tell the key apart, as in `github-actions-prod`.
     pub name: Option<String>,
-    /// When the key stops working; it must lie in the future.
+    /// What the key is for, shown wherever keys are listed (up to 2,000 characters).
+    pub description: Option<String>,
+    /// When the key stops working; it must lie in the future. Give this or
+    /// `expiresInDays`, not both.
     pub expires_at: Option<DateTime>,
+    /// The key stops working this many days from now, 1 to 3650.
+    pub expires_in_days: Option<i32>,
     /// The highest role the key acts with; by default its service account's role.
     pub role_code: Option<RoleCode>,
+}
+
+impl CreateServiceAccountKeyInput {
+    /// The expiry, given as a time or in days.
+    pub fn expiry(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        match (&self.expires_at, self.expires_in_days) {
+            (Some(_), Some(_)) => Err(bad_input("give expiresAt or expiresInDays, not both")),
+            (Some(at), None) => Ok(Some(at.0)),
+            (None, Some(days)) => domain::time::in_days("expiresInDays", days.into(), now)
+                .map(Some)
+                .map_err(api),
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 #[derive(InputObject, Debug)]

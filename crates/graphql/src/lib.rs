@@ -4,6 +4,7 @@
 //! Requests carry the caller as request data (a [`domain::Principal`]); resolvers
 //! ask the domain, which decides what the caller may do.
 
+mod access;
 mod context;
 mod documents;
 pub mod error;
@@ -19,8 +20,13 @@ use domain::Keywarden;
 
 pub use documents::CostBudget;
 pub use limits::Limits;
-pub use mutation::Mutation;
-pub use query::Query;
+/// Every query: the core surface and the access questions.
+#[derive(async_graphql::MergedObject, Debug, Default)]
+pub struct Query(query::CoreQuery, access::AccessQuery);
+
+/// Every mutation: the core surface and the management of access.
+#[derive(async_graphql::MergedObject, Debug, Default)]
+pub struct Mutation(mutation::CoreMutation, access::AccessMutation);
 
 pub type KeywardenSchema = Schema<Query, Mutation, EmptySubscription>;
 
@@ -32,7 +38,7 @@ Send a credential as `x-api-key: <token>` (or `Authorization: Bearer <token>`); 
 /// The schema, without its data. Add a [`Keywarden`] with `.data(..)`, or call
 /// [`schema`].
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schemas a server runs: one for authenticated callers, and one for

@@ -92,10 +92,10 @@ pub struct RemoveAccountMemberPayload {
 }
 
 #[derive(Debug, Default)]
-pub struct Mutation;
+pub struct CoreMutation;
 
 #[Object]
-impl Mutation {
+impl CoreMutation {
     #[graphql(guard = "HumanOnly")]
     async fn create_service_account(
         &self,
@@ -112,6 +112,12 @@ impl Mutation {
                 .transpose()
                 .map_err(api)?,
             role: input.role_code.into(),
+            groups: input
+                .group_ids
+                .iter()
+                .flatten()
+                .map(group_id)
+                .collect::<Result<_>>()?,
         };
         let sa = kw(ctx)
             .create_service_account(caller(ctx)?, request, now())
@@ -166,7 +172,13 @@ impl Mutation {
         let request = CreateKey {
             service_account_id: service_account_id(&input.service_account_id)?,
             name: key_name(input.name.as_deref())?,
-            expires_at: input.expires_at.map(|t| t.0),
+            description: input
+                .description
+                .as_deref()
+                .map(Description::parse)
+                .transpose()
+                .map_err(api)?,
+            expires_at: input.expiry(now())?,
             role_ceiling: input.role_code.map(Into::into),
         };
         let issued = kw(ctx)

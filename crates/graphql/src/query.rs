@@ -2,8 +2,11 @@
 
 use async_graphql::{Context, Object, Result};
 use domain::ids::{
-    AccountId, AuditEventId, InvitationId, KeyId, MemberId, ServiceAccountId, TokenId, UserId,
+    AccountId, AuditEventId, GroupId, InvitationId, KeyId, MemberId, ProjectId, ServiceAccountId,
+    TokenId, UserId,
 };
+
+use crate::access::{Group, Project};
 use domain::{DomainError, Principal};
 
 use crate::context::{caller, kw};
@@ -19,10 +22,10 @@ use crate::types::{
 pub const MAX_NODES: usize = 100;
 
 #[derive(Debug, Default)]
-pub struct Query;
+pub struct CoreQuery;
 
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Who the request's credential belongs to.
     #[graphql(complexity = "read_cost(child_complexity)")]
     async fn me(&self, ctx: &Context<'_>) -> Result<PrincipalNode> {
@@ -130,6 +133,14 @@ async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
             .audit_event(caller, AuditEventId(n))
             .await
             .map(|e| Node::AuditEvent(AuditEvent(e))),
+        "Project" => kw
+            .project(caller, ProjectId(n))
+            .await
+            .map(|p| Node::Project(Project(p))),
+        "Group" => kw
+            .group(caller, GroupId(n))
+            .await
+            .map(|g| Node::Group(Group(g))),
         _ => return Ok(None),
     };
     match found {

@@ -6,6 +6,10 @@ use async_graphql::{Context, Enum, Interface, Object, Result, SimpleObject};
 use domain::ids::{AccountId, ServiceAccountId, UserId};
 use domain::{Action, ActorKind, AuditQuery, Principal, Role};
 
+use crate::access::{
+    Group, Permission, PermissionSet, Project, account_groups, account_permission_sets,
+    account_permissions, account_projects, groups_of,
+};
 use crate::context::{caller, kw, or_null};
 use crate::error::{ApiResult, Code, bad_input, coded};
 use crate::limits::{list_cost, page_len, read_cost};
@@ -69,6 +73,8 @@ pub enum Node {
     AccountMember(AccountMember),
     AccountInvitation(AccountInvitation),
     AuditEvent(AuditEvent),
+    Project(Project),
+    Group(Group),
 }
 
 /// Whoever makes a request: a user or a service account.
@@ -169,6 +175,46 @@ impl Account {
         or_null(ctx, found)
     }
 
+    /// The account's projects, oldest first: up to `first` (at most and by
+    /// default 100) after the project `after` (Admins only).
+    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<Project>> {
+        account_projects(ctx, self.0.id, first, after).await
+    }
+
+    /// The permissions the account defines, by name (Admins only). keywarden's
+    /// own are listed in the built-in permission sets.
+    #[graphql(complexity = "list_cost(domain::limits::PERMISSIONS.max as usize, child_complexity)")]
+    async fn permissions(&self, ctx: &Context<'_>) -> Option<Vec<Permission>> {
+        account_permissions(ctx, self.0.id).await
+    }
+
+    /// The built-in permission sets (Admin, Editor, Viewer), then the
+    /// account's own by name (Admins only).
+    #[graphql(
+        complexity = "list_cost(domain::limits::PERMISSION_SETS.max as usize + 3, child_complexity)"
+    )]
+    async fn permission_sets(&self, ctx: &Context<'_>) -> Option<Vec<PermissionSet>> {
+        account_permission_sets(ctx, self.0.id).await
+    }
+
+    /// The account's groups, oldest first: up to `first` (at most and by
+    /// default 100) after the group `after` (Admins only).
+    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
+    async fn groups(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<Group>> {
+        account_groups(ctx, self.0.id, first, after).await
+    }
+
     /// The audit log, oldest first.
     #[graphql(
         complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
@@ -220,13 +266,13 @@ impl Account {
 /// The size of an audit page when none is asked for.
 const DEFAULT_PAGE: i32 = 50;
 /// The size of a plain list's page when none is asked for: the largest.
-const LIST_PAGE: u64 = domain::MAX_PAGE;
+pub(crate) const LIST_PAGE: u64 = domain::MAX_PAGE;
 /// The size of a page of keys when none is asked for: as many as can be active.
 const KEYS_PAGE: u64 = domain::MAX_ACTIVE_KEYS;
 
 /// A page of a plain list: `first` between 0 and the largest page, `after` the
 /// id of an item of the list (of type `kind`).
-fn page(
+pub(crate) fn page(
     first: Option<i32>,
     after: Option<&ObjectId>,
     kind: &str,
@@ -472,6 +518,19 @@ impl ServiceAccount {
         or_null(ctx, found)
     }
 
+    /// The groups it is in, by name (Admins, and the service account itself).
+    #[graphql(
+        complexity = "list_cost(domain::limits::GROUPS_PER_MEMBER.max as usize, child_complexity)"
+    )]
+    async fn groups(&self, ctx: &Context<'_>) -> Option<Vec<Group>> {
+        groups_of(
+            ctx,
+            self.0.account_id,
+            domain::GroupMember::ServiceAccount(self.0.id),
+        )
+        .await
+    }
+
     /// Its keys, newest first, revoked and expired ones included: up to `first`
     /// (by default 50, at most 100) after the key whose id is `after`.
     #[graphql(complexity = "list_cost(page_len(first, KEYS_PAGE), child_complexity)")]
@@ -530,6 +589,11 @@ impl ServiceAccountKey {
 
     async fn name(&self) -> Option<String> {
         self.key.name.clone()
+    }
+
+    /// What the key is for.
+    async fn description(&self) -> Option<String> {
+        self.key.description.clone()
     }
 
     /// The key itself: only in the response that created it, never again.
@@ -754,6 +818,20 @@ impl AccountMember {
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
     }
+
+    /// The groups of this account the user is in, by name (Admins, and the
+    /// user themself).
+    #[graphql(
+        complexity = "list_cost(domain::limits::GROUPS_PER_MEMBER.max as usize, child_complexity)"
+    )]
+    async fn groups(&self, ctx: &Context<'_>) -> Option<Vec<Group>> {
+        groups_of(
+            ctx,
+            self.0.account_id,
+            domain::GroupMember::User(self.0.user_id),
+        )
+        .await
+    }
 }
 
 #[derive(Debug)]
@@ -849,5 +927,17 @@ impl AuditEvent {
     /// and the access log.
     async fn request_id(&self) -> Option<String> {
         self.0.origin.request_id.clone()
+    }
+
+    /// The changed object as it was before the change (`null` for one it
+    /// created, and for changes that record no before and after).
+    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.before.clone().map(async_graphql::Json)
+    }
+
+    /// The changed object as it is after the change (`null` for one it
+    /// deleted, and for changes that record no before and after).
+    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.after.clone().map(async_graphql::Json)
     }
 }

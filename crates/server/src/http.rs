@@ -625,63 +625,32 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-/// The header, or query parameter, by which a gateway names the account a
-/// credential must act in.
-const REQUIRE_ACCOUNT_HEADER: &str = "x-keywarden-require-account";
-
-#[derive(serde::Deserialize)]
-struct VerifyParams {
-    account: Option<String>,
-}
-
-/// The account the gateway requires, if it names one: `Err` when what it names
-/// is not an account id.
-fn required_account(parts: &Parts) -> Result<Option<domain::ids::AccountId>, ()> {
-    let named = match parts.headers.get(REQUIRE_ACCOUNT_HEADER) {
-        Some(value) => Some(value.to_str().map_err(|_| ())?.trim().to_owned()),
-        None => {
-            axum::extract::Query::<VerifyParams>::try_from_uri(&parts.uri)
-                .map_err(|_| ())?
-                .0
-                .account
-        }
-    };
-    match named {
-        None => Ok(None),
-        Some(id) => match domain::object_id::decode(&id) {
-            Some((kind, n)) if kind == "Account" => Ok(Some(domain::ids::AccountId(n))),
-            _ => Err(()),
-        },
-    }
-}
-
 /// For gateways (nginx `auth_request`, Traefik ForwardAuth, Envoy): 200 with the
 /// principal in headers for a good credential, 401 otherwise; when the gateway
-/// names an account, 403 for a good credential that does not act in it. (The
-/// answers are listed in `docs/verify.md`.)
+/// names an account, 403 for a good credential that does not act in it; when
+/// it asks for a permission on a project, 403 with `X-Keywarden-Reason` for a
+/// good credential that does not hold it. (The answers are listed in
+/// `docs/verify.md`.)
 async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let client = requested(&parts).client;
-    let Ok(required) = required_account(&parts) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            "X-Keywarden-Require-Account (or ?account=) is not an account id",
-        )
-            .into_response();
+    let question = match crate::question::read(&parts) {
+        Ok(question) => question,
+        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
     };
     let refusal = match identify(&state, client, presented(&parts.headers)).await {
         Ok(Some(principal)) => {
             let caller = caller_of(&principal);
-            let mut response = match required {
-                None => verified(&principal, &caller),
-                Some(account) => match principal.role_in(account) {
-                    Some(role) => principal_headers(&caller, Some((account, role))),
-                    None => (
-                        StatusCode::FORBIDDEN,
-                        "The credential does not act in the required account",
-                    )
-                        .into_response(),
-                },
+            let mut response = if question.asks_permissions() {
+                answer_question(&state.kw, &principal, &caller, &question).await
+            } else {
+                match question.account {
+                    None => verified(&principal, &caller),
+                    Some(account) => match principal.role_in(account) {
+                        Some(role) => principal_headers(&caller, Some((account, role))),
+                        None => not_in_account(),
+                    },
+                }
             };
             response.extensions_mut().insert(caller);
             return response;
@@ -704,18 +673,108 @@ async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Respons
     with_refusal_headers(response, &refusal)
 }
 
-/// The answer for a good credential when no account is named: the account and
-/// role are those of a service account, or of a user who belongs to exactly
-/// one account.
-fn verified(principal: &Principal, caller: &Caller) -> Response {
-    let acting = match principal {
+const REASON_HEADER: HeaderName = HeaderName::from_static("x-keywarden-reason");
+
+/// 403 for a good credential refused, saying why in `X-Keywarden-Reason`.
+fn forbidden(why: domain::Why, message: &'static str) -> Response {
+    let mut response = (StatusCode::FORBIDDEN, message).into_response();
+    response
+        .headers_mut()
+        .insert(REASON_HEADER, HeaderValue::from_static(why.code()));
+    response
+}
+
+fn not_in_account() -> Response {
+    forbidden(
+        domain::Why::NotInAccount,
+        "The credential does not act in the required account",
+    )
+}
+
+/// The answer to a question of permission for a good credential. The account
+/// is the one named, or the one the credential acts in.
+async fn answer_question(
+    kw: &Keywarden,
+    principal: &Principal,
+    caller: &Caller,
+    question: &crate::question::Question,
+) -> Response {
+    let Some(account) = question.account.or_else(|| acting(principal).map(|a| a.0)) else {
+        return forbidden(
+            domain::Why::NotInAccount,
+            "The user belongs to several accounts, or none: name the account",
+        );
+    };
+    let Some(role) = principal.role_in(account) else {
+        return not_in_account();
+    };
+    let decided = kw
+        .decide(
+            principal,
+            account,
+            question.permission.as_ref(),
+            question.project.as_deref(),
+            domain::time::now(),
+        )
+        .await;
+    match decided {
+        Ok(domain::Decision::Granted { project, held }) => {
+            let mut response = principal_headers(caller, Some((account, role)));
+            let headers = response.headers_mut();
+            if let Some(project) = project
+                && let Ok(value) =
+                    HeaderValue::from_str(&domain::object_id::encode("Project", project.0))
+            {
+                headers.insert(HeaderName::from_static("x-keywarden-project"), value);
+            }
+            if question.include_permissions
+                && let Ok(value) = HeaderValue::from_str(&held_list(&held))
+            {
+                headers.insert(HeaderName::from_static("x-keywarden-permissions"), value);
+            }
+            response
+        }
+        Ok(domain::Decision::Refused(why)) => forbidden(
+            why,
+            match why {
+                domain::Why::NotInAccount => "The credential does not act in the required account",
+                domain::Why::UnknownProject => "The account has no such project",
+                domain::Why::NotHeld => "The credential does not hold the permission there",
+            },
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "permission check failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response()
+        }
+    }
+}
+
+/// The permissions held, as the response header lists them: `*` for
+/// every one, otherwise their names, sorted, with spaces between.
+fn held_list(held: &domain::Held<'_>) -> String {
+    match held {
+        domain::Held::Every => "*".to_owned(),
+        domain::Held::Listed(names) => names.iter().copied().collect::<Vec<_>>().join(" "),
+    }
+}
+
+/// The account and role a credential acts with when none is named: a service
+/// account's own, or that of a user who belongs to exactly one account.
+fn acting(principal: &Principal) -> Option<(domain::ids::AccountId, domain::Role)> {
+    match principal {
         Principal::ServiceAccount(s) => Some((s.account_id, s.role)),
         Principal::User(u) => match u.memberships.as_slice() {
             [only] => Some((only.account_id, only.role)),
             _ => None,
         },
-    };
-    principal_headers(caller, acting)
+    }
+}
+
+/// The answer for a good credential when no account is named: the account and
+/// role are those of a service account, or of a user who belongs to exactly
+/// one account.
+fn verified(principal: &Principal, caller: &Caller) -> Response {
+    principal_headers(caller, acting(principal))
 }
 
 /// 200 with who the caller is and, when known, the account it acts in and

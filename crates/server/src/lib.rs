@@ -8,6 +8,7 @@ mod listener;
 pub mod location;
 pub mod observe;
 mod pepper;
+mod question;
 mod secret_file;
 pub mod telemetry;
 pub mod throttle;

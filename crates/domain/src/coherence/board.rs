@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::MmapMut;
 
-use crate::ids::{KeyId, ServiceAccountId, TokenId, UserId};
+use crate::ids::{AccountId, GroupId, KeyId, PermissionSetId, ServiceAccountId, TokenId, UserId};
 
 /// How many slots scopes hash into. A power of two; the file beside a SQLite
 /// database holds them all (128 KiB).
@@ -53,6 +53,15 @@ pub enum Scope {
     /// A credential just issued, by the first eight bytes of its digest: a
     /// refusal of it remembered as "unknown" must not outlive its creation.
     Issued(u64),
+    /// A group and so every credential of its members: its grants changed, or
+    /// it was deleted. (A change of its members marks each member instead.)
+    Group(GroupId),
+    /// A permission set and so every credential whose groups grant it: its
+    /// permissions changed.
+    PermissionSet(PermissionSetId),
+    /// The projects of an account, as looked up by id or name: one created,
+    /// renamed or deleted.
+    Projects(AccountId),
 }
 
 impl Scope {
@@ -72,6 +81,9 @@ impl Scope {
             Scope::Token(id) => (3, id.0 as u64),
             Scope::User(id) => (4, id.0 as u64),
             Scope::Issued(prefix) => (5, prefix),
+            Scope::Group(id) => (6, id.0 as u64),
+            Scope::PermissionSet(id) => (7, id.0 as u64),
+            Scope::Projects(id) => (8, id.0 as u64),
         };
         let mixed = splitmix64(value ^ tag.rotate_right(8));
         // Truncation is the point: the low bits pick the slot.
@@ -88,6 +100,9 @@ impl Scope {
             Scope::Token(id) => write!(out, "t{id}"),
             Scope::User(id) => write!(out, "u{id}"),
             Scope::Issued(prefix) => write!(out, "n{prefix:x}"),
+            Scope::Group(id) => write!(out, "g{id}"),
+            Scope::PermissionSet(id) => write!(out, "p{id}"),
+            Scope::Projects(id) => write!(out, "j{id}"),
         };
     }
 
@@ -102,6 +117,9 @@ impl Scope {
             "t" => Scope::Token(TokenId(number.parse().ok()?)),
             "u" => Scope::User(UserId(number.parse().ok()?)),
             "n" => Scope::Issued(u64::from_str_radix(number, 16).ok()?),
+            "g" => Scope::Group(GroupId(number.parse().ok()?)),
+            "p" => Scope::PermissionSet(PermissionSetId(number.parse().ok()?)),
+            "j" => Scope::Projects(AccountId(number.parse().ok()?)),
             _ => return None,
         })
     }
@@ -352,13 +370,16 @@ mod tests {
                 Scope::ServiceAccount(ServiceAccountId(id)),
                 Scope::Token(TokenId(id)),
                 Scope::User(UserId(id)),
+                Scope::Group(GroupId(id)),
+                Scope::PermissionSet(PermissionSetId(id)),
+                Scope::Projects(AccountId(id)),
             ] {
                 assert_eq!(scope.slot(), scope.slot());
                 seen.insert(scope.slot().0);
             }
         }
-        // 4,000 scopes into 16,384 slots: few collide.
-        assert!(seen.len() > 3_400, "{}", seen.len());
+        // 7,000 scopes into 16,384 slots: few collide.
+        assert!(seen.len() > 5_600, "{}", seen.len());
         assert_ne!(
             Scope::Key(KeyId(1)).slot(),
             Scope::ServiceAccount(ServiceAccountId(1)).slot()
@@ -376,11 +397,15 @@ mod tests {
             Scope::User(UserId(1)),
             Scope::Issued(0x0123_4567_89ab_cdef),
             Scope::Key(KeyId(1_000_000)),
+            Scope::Group(GroupId(1)),
+            Scope::PermissionSet(PermissionSetId(1)),
+            Scope::Projects(AccountId(1)),
         ]
         .iter()
         .map(|s| s.slot().0)
         .collect();
-        assert_eq!(slots, vec![11970, 3159, 10730, 2227, 10499, 4081]);
+        assert_eq!(slots[..6], [11970, 3159, 10730, 2227, 10499, 4081]);
+        assert_eq!(slots[6..], [10586, 15693, 14219]);
     }
 
     #[test]
@@ -392,12 +417,17 @@ mod tests {
             Scope::User(UserId(99)),
             Scope::Issued(u64::MAX),
             Scope::issued(&[7; 32]),
+            Scope::Group(GroupId(3)),
+            Scope::PermissionSet(PermissionSetId(4)),
+            Scope::Projects(AccountId(6)),
         ] {
             let mut out = String::new();
             scope.write(&mut out);
             assert_eq!(Scope::read(&out), Some(scope), "{out}");
         }
-        for bad in ["", "k", "x1", "k-", "kx", "k+1", "n", "nzz", "s1 2"] {
+        for bad in [
+            "", "k", "x1", "k-", "kx", "k+1", "n", "nzz", "s1 2", "g", "p+1", "jx",
+        ] {
             assert_eq!(Scope::read(bad), None, "{bad:?}");
         }
     }

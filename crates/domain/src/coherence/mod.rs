@@ -29,10 +29,29 @@ use peers::{Listening, Peers};
 /// goes on without the cache (it comes on once the connection does).
 const LISTEN_WAIT: Duration = Duration::from_secs(5);
 
+/// How many project lookups a process keeps at most.
+const MAX_PROJECT_LOOKUPS: u64 = 10_000;
+
+/// What looking a project up by id or name found: the project, or nothing.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Located(pub Option<crate::ids::ProjectId>);
+
+impl Conclusion for Located {
+    fn accepted(&self) -> bool {
+        self.0.is_some()
+    }
+
+    fn last_used_at(&self) -> Option<i64> {
+        None
+    }
+}
+
 /// One process's part in keeping verification coherent.
 #[derive(Debug)]
 pub(crate) struct Coherence<T> {
     pub cache: Cache<T>,
+    /// Projects as gateways name them, by id or name, in each account.
+    pub projects: Cache<Located>,
     board: Arc<Board>,
     peers: Option<Arc<Peers>>,
     lease: Option<Arc<Lease>>,
@@ -93,6 +112,11 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                 }
                 Ok(Self {
                     cache: Cache::new(capacity, board.clone(), Some(lease.clone())),
+                    projects: Cache::new(
+                        capacity.min(MAX_PROJECT_LOOKUPS),
+                        board.clone(),
+                        Some(lease.clone()),
+                    ),
                     board,
                     peers: Some(peers),
                     lease: Some(lease),
@@ -115,6 +139,7 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                 let board = Arc::new(board);
                 Ok(Self {
                     cache: Cache::new(capacity, board.clone(), None),
+                    projects: Cache::new(capacity.min(MAX_PROJECT_LOOKUPS), board.clone(), None),
                     board,
                     peers: None,
                     lease: None,

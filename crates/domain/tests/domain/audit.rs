@@ -43,6 +43,7 @@ async fn every_successful_mutation_leaves_exactly_one_audit_event() {
                 name: ServiceAccountName::parse("ci").unwrap(),
                 description: None,
                 role: Role::Viewer,
+                groups: vec![],
             },
             t0(),
         ),

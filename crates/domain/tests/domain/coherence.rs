@@ -47,6 +47,7 @@ async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
                 name: domain::ServiceAccountName::parse("churn").unwrap(),
                 description: None,
                 role: Role::Editor,
+                groups: vec![],
             },
             t0(),
         )

@@ -14,6 +14,7 @@ fn create(account: AccountId, name: &str) -> CreateServiceAccount {
         name: ServiceAccountName::parse(name).unwrap(),
         description: Some(Description::parse("runs the nightly build").unwrap()),
         role: Role::Editor,
+        groups: vec![],
     }
 }
 

@@ -210,6 +210,7 @@ impl World {
                     name: ServiceAccountName::parse(name).unwrap_or_else(|e| panic!("{e}")),
                     description: None,
                     role,
+                    groups: vec![],
                 },
                 t0(),
             )
@@ -255,6 +256,7 @@ pub fn create_key(sa: ServiceAccountId) -> CreateKey {
     CreateKey {
         service_account_id: sa,
         name: None,
+        description: None,
         expires_at: None,
         role_ceiling: None,
     }

@@ -1,0 +1,301 @@
+//! Asking whether a principal holds a permission on a project: quickly, for a
+//! gateway, from what its credential's verification read; with the reasons,
+//! for the GraphQL API. The rule itself is [`crate::access`].
+
+use std::collections::HashMap;
+
+use entity::{group, membership, permission_set, service_account};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+use crate::access::{Access, Held, Source};
+use crate::coherence::{Located, Read, Scope};
+use crate::error::{DomainError, DomainResult};
+use crate::groups::{Group, GroupMember, grants_of};
+use crate::ids::{AccountId, GrantId, PermissionSetId, ProjectId};
+use crate::names::PermissionName;
+use crate::policy::{Action, authorize};
+use crate::principal::Principal;
+use crate::projects::{self, Project, ProjectRef};
+use crate::role::Role;
+use crate::time::to_millis;
+use crate::warden::Keywarden;
+
+/// A gateway's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision<'a> {
+    /// Held; with every permission held on the project.
+    Granted {
+        project: Option<ProjectId>,
+        held: Held<'a>,
+    },
+    Refused(Why),
+}
+
+/// Why a good credential is refused a permission.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Why {
+    /// It does not act in the account asked about.
+    NotInAccount,
+    /// The account has no project by that id or name.
+    UnknownProject,
+    /// It does not hold the permission there.
+    NotHeld,
+}
+
+impl Why {
+    /// As the gateway's reason header says it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Why::NotInAccount => "not-in-account",
+            Why::UnknownProject => "unknown-project",
+            Why::NotHeld => "permission-not-held",
+        }
+    }
+}
+
+/// What gives a permission, for the GraphQL API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Because {
+    Role(Role),
+    Grant {
+        id: GrantId,
+        group: Group,
+        permission_set_id: PermissionSetId,
+        /// `None`: all projects.
+        projects: Option<Vec<ProjectId>>,
+    },
+}
+
+/// The answer to "does this principal hold this permission here, and why".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PermissionCheck {
+    pub allowed: bool,
+    pub permission: String,
+    /// The project asked about, if any.
+    pub project: Option<Project>,
+    /// The principal's role in the account (for a key, under its ceiling).
+    pub role: Role,
+    /// Everything that gives it; empty when refused.
+    pub because: Vec<Because>,
+}
+
+/// The cache key of a lookup of `text` in `account`.
+fn lookup_key(account: AccountId, text: &str) -> [u8; 32] {
+    let mut hash = Sha256::new();
+    hash.update(b"project\0");
+    hash.update(account.0.to_le_bytes());
+    hash.update(text.as_bytes());
+    hash.finalize().into()
+}
+
+impl Keywarden {
+    /// The project `text` (a project id or a name) names in `account`, if
+    /// any; from memory while no project of the account has changed.
+    pub async fn locate_project(
+        &self,
+        account: AccountId,
+        text: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<ProjectId>, DbErr> {
+        let now_ms = to_millis(now);
+        let cache = &self.coherence.projects;
+        let key = lookup_key(account, text);
+        if let Some(hit) = cache.get(&key, now_ms) {
+            return Ok(hit.value.0);
+        }
+        let named = ProjectRef::parse(text);
+        let found = cache
+            .read_through(key, now_ms, || async {
+                let row = projects::find(&self.db, account, &named).await?;
+                Ok::<_, DbErr>(Read {
+                    value: Located(row.map(|r| ProjectId(r.id))),
+                    scopes: vec![Scope::Projects(account)],
+                })
+            })
+            .await?;
+        Ok(found.entry.value.0)
+    }
+
+    /// A gateway's question: does `principal` hold `permission` on the
+    /// project `project` names in `account` (or on the account as a whole)?
+    /// With no permission, only what it holds there.
+    pub async fn decide<'a>(
+        &self,
+        principal: &'a Principal,
+        account: AccountId,
+        permission: Option<&PermissionName>,
+        project: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Decision<'a>, DbErr> {
+        let Some(access) = Access::of(principal, account) else {
+            return Ok(Decision::Refused(Why::NotInAccount));
+        };
+        let project = match project {
+            None => None,
+            Some(text) => match self.locate_project(account, text, now).await? {
+                Some(id) => Some(id),
+                None => return Ok(Decision::Refused(Why::UnknownProject)),
+            },
+        };
+        if permission.is_none_or(|p| access.holds(p.as_str(), project)) {
+            Ok(Decision::Granted {
+                project,
+                held: access.held(project),
+            })
+        } else {
+            Ok(Decision::Refused(Why::NotHeld))
+        }
+    }
+
+    /// Whether the caller, or (for an Admin) `subject`, holds `permission` on
+    /// `project` in `account`, and what gives it. The caller is answered from
+    /// its credential as verified for this request, as a gateway would be;
+    /// a subject is read afresh.
+    pub async fn check_permission(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        permission: &PermissionName,
+        project: Option<&ProjectRef>,
+        subject: Option<GroupMember>,
+    ) -> DomainResult<PermissionCheck> {
+        let project = match project {
+            None => None,
+            Some(named) => {
+                authorize(caller, account, Action::ReadAccount, "Account")?;
+                let row = projects::find(&self.db, account, named)
+                    .await?
+                    .ok_or(DomainError::NotFound(projects::KIND))?;
+                Some(Project::try_from(row)?)
+            }
+        };
+        let project_id = project.as_ref().map(|p| p.id);
+        let (role, sources) = match subject {
+            None => {
+                let access = Access::of(caller, account).ok_or(DomainError::NotFound("Account"))?;
+                (
+                    access.role(),
+                    owned(access.sources(permission.as_str(), project_id)),
+                )
+            }
+            Some(member) => {
+                authorize(caller, account, Action::ReadAccess, "Account")?;
+                let role = self.role_of(account, member).await?;
+                let (grants, _) = grants_of(&self.db, member).await?;
+                let access = Access::new(role, false, account, &grants);
+                (role, owned(access.sources(permission.as_str(), project_id)))
+            }
+        };
+        let because = self.explain(sources).await?;
+        Ok(PermissionCheck {
+            allowed: !because.is_empty(),
+            permission: permission.as_str().to_owned(),
+            project,
+            role,
+            because,
+        })
+    }
+
+    /// `member`'s role in `account`; "not found" when it is not there.
+    async fn role_of(&self, account: AccountId, member: GroupMember) -> DomainResult<Role> {
+        match member {
+            GroupMember::User(user) => {
+                let row = membership::Entity::find()
+                    .filter(membership::Column::AccountId.eq(account.0))
+                    .filter(membership::Column::UserId.eq(user.0))
+                    .one(&self.db)
+                    .await?
+                    .ok_or(DomainError::NotFound(crate::accounts::USER_KIND))?;
+                Role::from_stored(&row.role)
+            }
+            GroupMember::ServiceAccount(id) => {
+                let row = service_account::Entity::find_by_id(id.0)
+                    .one(&self.db)
+                    .await?
+                    .filter(|sa| sa.account_id == account.0)
+                    .ok_or(DomainError::NotFound(crate::service_accounts::KIND))?;
+                Role::from_stored(&row.role)
+            }
+        }
+    }
+
+    /// Names the groups and sets behind each source.
+    async fn explain(&self, sources: Vec<Owned>) -> DomainResult<Vec<Because>> {
+        let group_ids: Vec<i64> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Owned::Grant { group, .. } => Some(*group),
+                Owned::Role(_) => None,
+            })
+            .collect();
+        let groups: HashMap<i64, Group> = if group_ids.is_empty() {
+            HashMap::new()
+        } else {
+            group::Entity::find()
+                .filter(group::Column::Id.is_in(group_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|g| Ok((g.id, Group::try_from(g)?)))
+                .collect::<DomainResult<_>>()?
+        };
+        sources
+            .into_iter()
+            .map(|source| match source {
+                Owned::Role(role) => Ok(Because::Role(role)),
+                Owned::Grant {
+                    id,
+                    group,
+                    set,
+                    projects,
+                } => Ok(Because::Grant {
+                    id,
+                    group: groups
+                        .get(&group)
+                        .cloned()
+                        .ok_or(DomainError::NotFound(crate::groups::KIND))?,
+                    permission_set_id: set,
+                    projects,
+                }),
+            })
+            .collect()
+    }
+
+    /// The name of a custom set, for explanations.
+    pub async fn permission_set_name(&self, id: PermissionSetId) -> DomainResult<Option<String>> {
+        Ok(permission_set::Entity::find_by_id(id.0)
+            .one(&self.db)
+            .await?
+            .map(|s| s.name))
+    }
+}
+
+/// A source, detached from the principal it was read from.
+enum Owned {
+    Role(Role),
+    Grant {
+        id: GrantId,
+        group: i64,
+        set: PermissionSetId,
+        projects: Option<Vec<ProjectId>>,
+    },
+}
+
+fn owned(sources: Vec<Source<'_>>) -> Vec<Owned> {
+    sources
+        .into_iter()
+        .map(|s| match s {
+            Source::Role(role) => Owned::Role(role),
+            Source::Grant(g) => Owned::Grant {
+                id: g.id,
+                group: g.group_id.0,
+                set: g.permission_set_id,
+                projects: match &g.coverage {
+                    crate::access::Coverage::All => None,
+                    crate::access::Coverage::Listed(list) => Some(list.to_vec()),
+                },
+            },
+        })
+        .collect()
+}

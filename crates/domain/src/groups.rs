@@ -1,0 +1,860 @@
+//! Groups: named sets of an account's users and service accounts, each
+//! holding grants of a permission set on all of the account's projects or on
+//! listed ones. What a group grants reaches its members' credentials on their
+//! next request, in every process: a change to a group's grants marks the
+//! group, a change of its members marks each member (see [`crate::coherence`]).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    group, group_grant, group_grant_project, group_member, membership, permission_set, project,
+    service_account,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use crate::access::{Coverage, Grant};
+use crate::accounts::{USER_KIND, lock_account};
+use crate::audit::{AuditAction, Event, Target};
+use crate::coherence::Scope;
+use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
+use crate::ids::{
+    AccountId, GrantId, GroupId, PermissionSetId, ProjectId, ServiceAccountId, UserId,
+};
+use crate::limits;
+use crate::names::{Description, GroupName};
+use crate::page::Page;
+use crate::permission_sets::{SET_KIND, permissions_of};
+use crate::policy::{Action, authorize};
+use crate::principal::Principal;
+use crate::service_accounts;
+use crate::time::{from_millis, to_millis};
+use crate::warden::Keywarden;
+
+pub(crate) const KIND: &str = "Group";
+pub(crate) const GRANT_KIND: &str = "GroupGrant";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    pub id: GroupId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Group {
+    fn audited(&self) -> serde_json::Value {
+        serde_json::json!({ "name": self.name, "description": self.description })
+    }
+}
+
+impl TryFrom<group::Model> for Group {
+    type Error = DomainError;
+
+    fn try_from(m: group::Model) -> DomainResult<Self> {
+        Ok(Self {
+            id: GroupId(m.id),
+            account_id: AccountId(m.account_id),
+            name: m.name,
+            description: m.description,
+            created_at: from_millis(m.created_at)?,
+            updated_at: from_millis(m.updated_at)?,
+        })
+    }
+}
+
+/// A member of a group.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum GroupMember {
+    User(UserId),
+    ServiceAccount(ServiceAccountId),
+}
+
+impl GroupMember {
+    /// The scope every credential of this member depends on.
+    fn scope(self) -> Scope {
+        match self {
+            GroupMember::User(id) => Scope::User(id),
+            GroupMember::ServiceAccount(id) => Scope::ServiceAccount(id),
+        }
+    }
+
+    fn of(row: &group_member::Model) -> DomainResult<Self> {
+        match (row.user_id, row.service_account_id) {
+            (Some(user), None) => Ok(GroupMember::User(UserId(user))),
+            (None, Some(sa)) => Ok(GroupMember::ServiceAccount(ServiceAccountId(sa))),
+            _ => Err(DomainError::Internal(format!(
+                "group member row {} is neither a user nor a service account",
+                row.id
+            ))),
+        }
+    }
+
+    fn filter<S: QueryFilter>(self, select: S) -> S {
+        match self {
+            GroupMember::User(id) => select.filter(group_member::Column::UserId.eq(id.0)),
+            GroupMember::ServiceAccount(id) => {
+                select.filter(group_member::Column::ServiceAccountId.eq(id.0))
+            }
+        }
+    }
+}
+
+/// A group's grant of a custom permission set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupGrant {
+    pub id: GrantId,
+    pub group_id: GroupId,
+    pub account_id: AccountId,
+    pub permission_set_id: PermissionSetId,
+    /// `None`: every project of the account.
+    pub projects: Option<Vec<ProjectId>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CreateGroup {
+    pub account_id: AccountId,
+    pub name: GroupName,
+    pub description: Option<Description>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct UpdateGroup {
+    pub name: Option<GroupName>,
+    pub description: Option<Option<Description>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct CreateGrant {
+    pub group_id: GroupId,
+    pub permission_set_id: PermissionSetId,
+    /// `None`: every project of the account, now and to come.
+    pub projects: Option<Vec<ProjectId>>,
+}
+
+async fn load<C: ConnectionTrait>(conn: &C, id: GroupId) -> DomainResult<group::Model> {
+    group::Entity::find_by_id(id.0)
+        .one(conn)
+        .await?
+        .ok_or(DomainError::NotFound(KIND))
+}
+
+fn taken(name: &str) -> String {
+    format!("A group named {name:?} exists already in this account")
+}
+
+/// What `member`'s groups grant, with the scopes whose change would alter it:
+/// each group, and each permission set granted.
+pub(crate) async fn grants_of<C: ConnectionTrait>(
+    conn: &C,
+    member: GroupMember,
+) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
+    let groups: Vec<i64> = member
+        .filter(group_member::Entity::find())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|m| m.group_id)
+        .collect();
+    if groups.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let accounts: HashMap<i64, i64> = group::Entity::find()
+        .filter(group::Column::Id.is_in(groups.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g.account_id))
+        .collect();
+    let rows = group_grant::Entity::find()
+        .filter(group_grant::Column::GroupId.is_in(groups.iter().copied()))
+        .order_by_asc(group_grant::Column::Id)
+        .all(conn)
+        .await?;
+    let mut scopes: Vec<Scope> = groups.iter().map(|g| Scope::Group(GroupId(*g))).collect();
+    let mut sets: Vec<i64> = rows.iter().map(|g| g.permission_set_id).collect();
+    sets.sort_unstable();
+    sets.dedup();
+    scopes.extend(
+        sets.iter()
+            .map(|s| Scope::PermissionSet(PermissionSetId(*s))),
+    );
+    let permissions: HashMap<i64, Arc<[Box<str>]>> = permissions_of(conn, &sets)
+        .await?
+        .into_iter()
+        .map(|(set, list)| (set, list.into_iter().map(String::into_boxed_str).collect()))
+        .collect();
+    let listed = listed_projects(conn, &rows).await?;
+    let grants = rows
+        .into_iter()
+        .map(|row| Grant {
+            id: GrantId(row.id),
+            account_id: AccountId(accounts.get(&row.group_id).copied().unwrap_or_default()),
+            group_id: GroupId(row.group_id),
+            permission_set_id: PermissionSetId(row.permission_set_id),
+            permissions: permissions
+                .get(&row.permission_set_id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new([])),
+            coverage: if row.all_projects {
+                Coverage::All
+            } else {
+                let mut projects = listed.get(&row.id).cloned().unwrap_or_default();
+                projects.sort_unstable();
+                Coverage::Listed(projects.into_boxed_slice())
+            },
+        })
+        .collect();
+    Ok((grants, scopes))
+}
+
+/// The projects each listing grant of `rows` names.
+async fn listed_projects<C: ConnectionTrait>(
+    conn: &C,
+    rows: &[group_grant::Model],
+) -> Result<HashMap<i64, Vec<ProjectId>>, DbErr> {
+    let listing: Vec<i64> = rows
+        .iter()
+        .filter(|g| !g.all_projects)
+        .map(|g| g.id)
+        .collect();
+    let mut listed: HashMap<i64, Vec<ProjectId>> = HashMap::new();
+    if listing.is_empty() {
+        return Ok(listed);
+    }
+    for row in group_grant_project::Entity::find()
+        .filter(group_grant_project::Column::GrantId.is_in(listing))
+        .all(conn)
+        .await?
+    {
+        listed
+            .entry(row.grant_id)
+            .or_default()
+            .push(ProjectId(row.project_id));
+    }
+    Ok(listed)
+}
+
+/// Refuses a member that is not in `account`: an outsider's id names nothing.
+async fn check_member<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    member: GroupMember,
+) -> DomainResult<()> {
+    let belongs = match member {
+        GroupMember::User(user) => membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account.0))
+            .filter(membership::Column::UserId.eq(user.0))
+            .one(conn)
+            .await?
+            .is_some(),
+        GroupMember::ServiceAccount(sa) => service_account::Entity::find_by_id(sa.0)
+            .one(conn)
+            .await?
+            .is_some_and(|row| row.account_id == account.0),
+    };
+    if belongs {
+        Ok(())
+    } else {
+        Err(DomainError::NotFound(match member {
+            GroupMember::User(_) => USER_KIND,
+            GroupMember::ServiceAccount(_) => service_accounts::KIND,
+        }))
+    }
+}
+
+/// The name a member is shown by in the audit log.
+async fn member_name<C: ConnectionTrait>(conn: &C, member: GroupMember) -> DomainResult<String> {
+    Ok(match member {
+        GroupMember::User(id) => entity::user::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .map(|u| u.username)
+            .unwrap_or_default(),
+        GroupMember::ServiceAccount(id) => service_account::Entity::find_by_id(id.0)
+            .one(conn)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_default(),
+    })
+}
+
+fn member_json(member: GroupMember, name: &str) -> serde_json::Value {
+    match member {
+        GroupMember::User(id) => {
+            serde_json::json!({ "type": USER_KIND, "id": id.0, "name": name })
+        }
+        GroupMember::ServiceAccount(id) => {
+            serde_json::json!({ "type": service_accounts::KIND, "id": id.0, "name": name })
+        }
+    }
+}
+
+/// Adds `members` to `group` inside a change, one audit event each (recorded
+/// beside the change's own); returns the scopes of those newly added. A
+/// member already in the group is left as it is.
+pub(crate) async fn join(
+    change: &crate::write::Change<'_>,
+    group: &group::Model,
+    members: &[GroupMember],
+) -> DomainResult<Vec<Scope>> {
+    let txn = change.txn();
+    let account = AccountId(group.account_id);
+    let mut scopes = Vec::new();
+    let existing = group_member::Entity::find()
+        .filter(group_member::Column::GroupId.eq(group.id))
+        .count(txn)
+        .await?;
+    let mut added = 0;
+    for member in members {
+        check_member(txn, account, *member).await?;
+        let already = member
+            .filter(group_member::Entity::find())
+            .filter(group_member::Column::GroupId.eq(group.id))
+            .one(txn)
+            .await?
+            .is_some();
+        if already || scopes.contains(&member.scope()) {
+            continue;
+        }
+        limits::GROUP_MEMBERS.check(existing + added)?;
+        let in_account = member
+            .filter(group_member::Entity::find())
+            .filter(
+                group_member::Column::GroupId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(group::Column::Id)
+                        .from(group::Entity)
+                        .and_where(group::Column::AccountId.eq(account.0))
+                        .to_owned(),
+                ),
+            )
+            .count(txn)
+            .await?;
+        limits::GROUPS_PER_MEMBER.check(in_account)?;
+        let (user_id, service_account_id) = match member {
+            GroupMember::User(id) => (Some(id.0), None),
+            GroupMember::ServiceAccount(id) => (None, Some(id.0)),
+        };
+        group_member::ActiveModel {
+            group_id: Set(group.id),
+            user_id: Set(user_id),
+            service_account_id: Set(service_account_id),
+            created_at: Set(change.now_ms()),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        added += 1;
+        let name = member_name(txn, *member).await?;
+        change
+            .also_record(
+                Event::new(
+                    Some(account),
+                    AuditAction::GroupMemberAdd,
+                    Target::new(KIND, group.id, Some(&group.name)),
+                )
+                .changing(None, Some(member_json(*member, &name))),
+            )
+            .await?;
+        scopes.push(member.scope());
+    }
+    Ok(scopes)
+}
+
+/// Takes a user out of every group of `account`, as they leave it; returns
+/// whether they were in any.
+pub(crate) async fn leave_account<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    user: UserId,
+) -> Result<bool, DbErr> {
+    let groups: Vec<i64> = group::Entity::find()
+        .filter(group::Column::AccountId.eq(account.0))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|g| g.id)
+        .collect();
+    if groups.is_empty() {
+        return Ok(false);
+    }
+    let removed = group_member::Entity::delete_many()
+        .filter(group_member::Column::UserId.eq(user.0))
+        .filter(group_member::Column::GroupId.is_in(groups))
+        .exec(conn)
+        .await?;
+    Ok(removed.rows_affected > 0)
+}
+
+fn grant_of(
+    row: group_grant::Model,
+    account: AccountId,
+    projects: Option<Vec<ProjectId>>,
+) -> DomainResult<GroupGrant> {
+    Ok(GroupGrant {
+        id: GrantId(row.id),
+        group_id: GroupId(row.group_id),
+        account_id: account,
+        permission_set_id: PermissionSetId(row.permission_set_id),
+        projects,
+        created_at: from_millis(row.created_at)?,
+    })
+}
+
+impl Keywarden {
+    pub async fn create_group(
+        &self,
+        caller: &Principal,
+        input: CreateGroup,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Group> {
+        authorize(caller, input.account_id, Action::ManageAccess, "Account")?;
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        lock_account(txn, input.account_id).await?;
+        let count = group::Entity::find()
+            .filter(group::Column::AccountId.eq(input.account_id.0))
+            .count(txn)
+            .await?;
+        limits::GROUPS.check(count)?;
+        let name = input.name.into_inner();
+        let row = group::ActiveModel {
+            account_id: Set(input.account_id.0),
+            name: Set(name.clone()),
+            description: Set(input.description.map(Description::into_inner)),
+            created_at: Set(to_millis(now)),
+            updated_at: Set(to_millis(now)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await
+        .map_err(duplicate_is_conflict(taken(&name)))?;
+        let created = Group::try_from(row)?;
+        let event = Event::new(
+            Some(created.account_id),
+            AuditAction::GroupCreate,
+            Target::new(KIND, created.id.0, Some(&created.name)),
+        )
+        .changing(None, Some(created.audited()));
+        // No members, no grants: nothing depends on it yet.
+        change.commit(event, &[]).await?;
+        Ok(created)
+    }
+
+    pub async fn group(&self, caller: &Principal, id: GroupId) -> DomainResult<Group> {
+        let row = load(&self.db, id).await?;
+        authorize(caller, AccountId(row.account_id), Action::ReadAccess, KIND)?;
+        row.try_into()
+    }
+
+    /// An account's groups, oldest first.
+    pub async fn groups(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        page: Page,
+    ) -> DomainResult<Vec<Group>> {
+        authorize(caller, account, Action::ReadAccess, "Account")?;
+        let mut select = group::Entity::find().filter(group::Column::AccountId.eq(account.0));
+        if let Some(after) = page.after {
+            select = select.filter(group::Column::Id.gt(after));
+        }
+        select
+            .order_by_asc(group::Column::Id)
+            .limit(page.rows())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Group::try_from)
+            .collect()
+    }
+
+    /// The groups of `account` that `member` is in: for an Admin of the
+    /// account, or for the member itself.
+    pub async fn groups_of(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        member: GroupMember,
+    ) -> DomainResult<Vec<Group>> {
+        let itself = match (caller, member) {
+            (Principal::User(u), GroupMember::User(id)) => u.user_id == id,
+            (Principal::ServiceAccount(s), GroupMember::ServiceAccount(id)) => {
+                s.service_account_id == id
+            }
+            _ => false,
+        };
+        if !itself {
+            authorize(caller, account, Action::ReadAccess, "Account")?;
+        }
+        let ids: Vec<i64> = member
+            .filter(group_member::Entity::find())
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| m.group_id)
+            .collect();
+        group::Entity::find()
+            .filter(group::Column::AccountId.eq(account.0))
+            .filter(group::Column::Id.is_in(ids))
+            .order_by_asc(group::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Group::try_from)
+            .collect()
+    }
+
+    pub async fn update_group(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+        update: UpdateGroup,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Group> {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = load(txn, id).await?;
+        let account = AccountId(row.account_id);
+        authorize(caller, account, Action::ManageAccess, KIND)?;
+        let before = Group::try_from(row.clone())?;
+        let mut active: group::ActiveModel = row.into();
+        let mut renamed = String::new();
+        if let Some(name) = update.name {
+            renamed = name.as_str().to_owned();
+            active.name = Set(name.into_inner());
+        }
+        if let Some(description) = update.description {
+            active.description = Set(description.map(Description::into_inner));
+        }
+        active.updated_at = Set(to_millis(now));
+        let row = active
+            .update(txn)
+            .await
+            .map_err(duplicate_is_conflict(taken(&renamed)))?;
+        let after = Group::try_from(row)?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupUpdate,
+            Target::new(KIND, id.0, Some(&after.name)),
+        )
+        .changing(Some(before.audited()), Some(after.audited()));
+        // A verification holds no group's name or description.
+        change.commit(event, &[]).await?;
+        Ok(after)
+    }
+
+    /// Deletes a group, its members' places in it and its grants.
+    pub async fn delete_group(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Group> {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = load(txn, id).await?;
+        let account = AccountId(row.account_id);
+        authorize(caller, account, Action::ManageAccess, KIND)?;
+        let deleted = Group::try_from(row)?;
+        group::Entity::delete_by_id(id.0).exec(txn).await?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupDelete,
+            Target::new(KIND, id.0, Some(&deleted.name)),
+        )
+        .changing(Some(deleted.audited()), None);
+        change.commit(event, &[Scope::Group(id)]).await?;
+        Ok(deleted)
+    }
+
+    /// The members of a group, users first, each in the order they joined.
+    pub async fn group_members(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+    ) -> DomainResult<Vec<GroupMember>> {
+        let row = load(&self.db, id).await?;
+        authorize(caller, AccountId(row.account_id), Action::ReadAccess, KIND)?;
+        let mut members = group_member::Entity::find()
+            .filter(group_member::Column::GroupId.eq(id.0))
+            .order_by_asc(group_member::Column::Id)
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(GroupMember::of)
+            .collect::<DomainResult<Vec<_>>>()?;
+        members.sort_by_key(|m| matches!(m, GroupMember::ServiceAccount(_)));
+        Ok(members)
+    }
+
+    /// Adds users and service accounts of the group's account to it; those
+    /// already in it stay as they are.
+    pub async fn add_group_members(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+        members: &[GroupMember],
+        now: DateTime<Utc>,
+    ) -> DomainResult<Group> {
+        if members.is_empty() {
+            return Err(DomainError::invalid("name at least one member to add"));
+        }
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = load(txn, id).await?;
+        let account = AccountId(row.account_id);
+        authorize(caller, account, Action::ManageAccess, KIND)?;
+        lock_account(txn, account).await?;
+        let scopes = join(&change, &row, members).await?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupUpdate,
+            Target::new(KIND, id.0, Some(&row.name)),
+        );
+        let group = Group::try_from(row)?;
+        change.commit(event, &scopes).await?;
+        Ok(group)
+    }
+
+    /// Takes members out of a group; one not in it is refused, so that a
+    /// typo does not pass for done.
+    pub async fn remove_group_members(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+        members: &[GroupMember],
+        now: DateTime<Utc>,
+    ) -> DomainResult<Group> {
+        if members.is_empty() {
+            return Err(DomainError::invalid("name at least one member to remove"));
+        }
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = load(txn, id).await?;
+        let account = AccountId(row.account_id);
+        authorize(caller, account, Action::ManageAccess, KIND)?;
+        let mut scopes = Vec::new();
+        for member in members {
+            let found = member
+                .filter(group_member::Entity::find())
+                .filter(group_member::Column::GroupId.eq(id.0))
+                .one(txn)
+                .await?;
+            let Some(found) = found else {
+                return Err(DomainError::NotFound("GroupMember"));
+            };
+            group_member::Entity::delete_by_id(found.id)
+                .exec(txn)
+                .await?;
+            let name = member_name(txn, *member).await?;
+            change
+                .also_record(
+                    Event::new(
+                        Some(account),
+                        AuditAction::GroupMemberRemove,
+                        Target::new(KIND, id.0, Some(&row.name)),
+                    )
+                    .changing(Some(member_json(*member, &name)), None),
+                )
+                .await?;
+            scopes.push(member.scope());
+        }
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupUpdate,
+            Target::new(KIND, id.0, Some(&row.name)),
+        );
+        let group = Group::try_from(row)?;
+        change.commit(event, &scopes).await?;
+        Ok(group)
+    }
+
+    /// A group's grants, oldest first.
+    pub async fn group_grants(
+        &self,
+        caller: &Principal,
+        id: GroupId,
+    ) -> DomainResult<Vec<GroupGrant>> {
+        let row = load(&self.db, id).await?;
+        let account = AccountId(row.account_id);
+        authorize(caller, account, Action::ReadAccess, KIND)?;
+        let rows = group_grant::Entity::find()
+            .filter(group_grant::Column::GroupId.eq(id.0))
+            .order_by_asc(group_grant::Column::Id)
+            .all(&self.db)
+            .await?;
+        let mut listed = listed_projects(&self.db, &rows).await?;
+        rows.into_iter()
+            .map(|row| {
+                let projects =
+                    (!row.all_projects).then(|| listed.remove(&row.id).unwrap_or_default());
+                grant_of(row, account, projects)
+            })
+            .collect()
+    }
+
+    /// Grants a custom permission set of the group's account to the group, on
+    /// all its projects or on listed ones.
+    pub async fn create_group_grant(
+        &self,
+        caller: &Principal,
+        input: CreateGrant,
+        now: DateTime<Utc>,
+    ) -> DomainResult<GroupGrant> {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let group_row = load(txn, input.group_id).await?;
+        let account = AccountId(group_row.account_id);
+        authorize(caller, account, Action::ManageAccess, KIND)?;
+        lock_account(txn, account).await?;
+        let set = permission_set::Entity::find_by_id(input.permission_set_id.0)
+            .one(txn)
+            .await?
+            .filter(|s| s.account_id == account.0)
+            .ok_or(DomainError::NotFound(SET_KIND))?;
+        let in_account = group_grant::Entity::find()
+            .filter(
+                group_grant::Column::GroupId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(group::Column::Id)
+                        .from(group::Entity)
+                        .and_where(group::Column::AccountId.eq(account.0))
+                        .to_owned(),
+                ),
+            )
+            .count(txn)
+            .await?;
+        limits::GRANTS.check(in_account)?;
+        let projects = match &input.projects {
+            None => None,
+            Some(listed) => {
+                let mut ids: Vec<i64> = listed.iter().map(|p| p.0).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                if ids.is_empty() {
+                    return Err(DomainError::invalid(
+                        "a grant lists at least one project, or covers all projects",
+                    ));
+                }
+                limits::GRANT_PROJECTS.allows(0, ids.len() as u64)?;
+                let found = project::Entity::find()
+                    .filter(project::Column::AccountId.eq(account.0))
+                    .filter(project::Column::Id.is_in(ids.iter().copied()))
+                    .all(txn)
+                    .await?;
+                if found.len() != ids.len() {
+                    return Err(DomainError::NotFound(crate::projects::KIND));
+                }
+                Some(found)
+            }
+        };
+        let row = group_grant::ActiveModel {
+            group_id: Set(input.group_id.0),
+            permission_set_id: Set(set.id),
+            all_projects: Set(projects.is_none()),
+            created_at: Set(to_millis(now)),
+            ..Default::default()
+        }
+        .insert(txn)
+        .await?;
+        if let Some(projects) = &projects {
+            group_grant_project::Entity::insert_many(projects.iter().map(|p| {
+                group_grant_project::ActiveModel {
+                    grant_id: Set(row.id),
+                    project_id: Set(p.id),
+                    ..Default::default()
+                }
+            }))
+            .exec(txn)
+            .await?;
+        }
+        let project_names: Option<Vec<String>> = projects
+            .as_ref()
+            .map(|ps| ps.iter().map(|p| p.name.clone()).collect());
+        let grant = grant_of(
+            row,
+            account,
+            projects.map(|ps| ps.into_iter().map(|p| ProjectId(p.id)).collect()),
+        )?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupGrantCreate,
+            Target::new(KIND, group_row.id, Some(&group_row.name)),
+        )
+        .changing(
+            None,
+            Some(grant_json(grant.id, &set.name, project_names.as_deref())),
+        );
+        change
+            .commit(event, &[Scope::Group(input.group_id)])
+            .await?;
+        Ok(grant)
+    }
+
+    /// Removes a grant from its group.
+    pub async fn delete_group_grant(
+        &self,
+        caller: &Principal,
+        id: GrantId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<GroupGrant> {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let row = group_grant::Entity::find_by_id(id.0)
+            .one(txn)
+            .await?
+            .ok_or(DomainError::NotFound(GRANT_KIND))?;
+        let group_row = load(txn, GroupId(row.group_id)).await?;
+        let account = AccountId(group_row.account_id);
+        authorize(caller, account, Action::ManageAccess, GRANT_KIND)?;
+        let set_name = permission_set::Entity::find_by_id(row.permission_set_id)
+            .one(txn)
+            .await?
+            .map(|s| s.name)
+            .unwrap_or_default();
+        let mut listed = listed_projects(txn, std::slice::from_ref(&row)).await?;
+        let projects = (!row.all_projects).then(|| listed.remove(&row.id).unwrap_or_default());
+        let names = match &projects {
+            None => None,
+            Some(ids) => Some(
+                project::Entity::find()
+                    .filter(project::Column::Id.is_in(ids.iter().map(|p| p.0)))
+                    .order_by_asc(project::Column::Name)
+                    .all(txn)
+                    .await?
+                    .into_iter()
+                    .map(|p| p.name)
+                    .collect::<Vec<_>>(),
+            ),
+        };
+        let grant = grant_of(row, account, projects)?;
+        group_grant::Entity::delete_by_id(id.0).exec(txn).await?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::GroupGrantDelete,
+            Target::new(KIND, group_row.id, Some(&group_row.name)),
+        )
+        .changing(Some(grant_json(id, &set_name, names.as_deref())), None);
+        change
+            .commit(event, &[Scope::Group(grant.group_id)])
+            .await?;
+        Ok(grant)
+    }
+}
+
+fn grant_json(id: GrantId, set: &str, projects: Option<&[String]>) -> serde_json::Value {
+    serde_json::json!({
+        "grant": id.0,
+        "permissionSet": set,
+        "projects": projects.map_or_else(|| serde_json::json!("all"), |p| serde_json::json!(p)),
+    })
+}

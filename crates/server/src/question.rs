@@ -1,0 +1,174 @@
+//! What a gateway asks of `/v1/verify`, from headers or from the query string
+//! (for gateways that can only set the URL): the account the credential must
+//! act in, and optionally a permission on a project, and whether to return the
+//! permissions held there. A header wins over its query parameter.
+
+use axum::http::request::Parts;
+use domain::PermissionName;
+use domain::ids::AccountId;
+
+pub const ACCOUNT_HEADER: &str = "x-keywarden-require-account";
+pub const PERMISSION_HEADER: &str = "x-keywarden-permission";
+pub const PROJECT_HEADER: &str = "x-keywarden-project";
+pub const INCLUDE_HEADER: &str = "x-keywarden-include";
+
+/// What `include` may name.
+const INCLUDE_PERMISSIONS: &str = "permissions";
+
+#[derive(serde::Deserialize, Default)]
+struct Params {
+    account: Option<String>,
+    permission: Option<String>,
+    project: Option<String>,
+    include: Option<String>,
+}
+
+/// A gateway's question.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Question {
+    pub account: Option<AccountId>,
+    pub permission: Option<PermissionName>,
+    /// A project id or name.
+    pub project: Option<String>,
+    /// Return the permissions held on the project.
+    pub include_permissions: bool,
+}
+
+impl Question {
+    /// Whether anything beyond "is the credential good" is asked.
+    pub fn asks_permissions(&self) -> bool {
+        self.permission.is_some() || self.project.is_some() || self.include_permissions
+    }
+}
+
+/// The question in `parts`, or why it cannot be read (answered 400).
+pub fn read(parts: &Parts) -> Result<Question, String> {
+    let params = match parts.uri.query() {
+        None => Params::default(),
+        Some(_) => {
+            axum::extract::Query::<Params>::try_from_uri(&parts.uri)
+                .map_err(|_| "the query string cannot be read".to_owned())?
+                .0
+        }
+    };
+    let pick = |header: &str, param: Option<String>| -> Result<Option<String>, String> {
+        match parts.headers.get(header) {
+            Some(value) => value
+                .to_str()
+                .map(|v| Some(v.trim().to_owned()))
+                .map_err(|_| format!("{header} must be visible ASCII")),
+            None => Ok(param),
+        }
+    };
+    let account = match pick(ACCOUNT_HEADER, params.account)? {
+        None => None,
+        Some(id) => match domain::object_id::decode(&id) {
+            Some((kind, n)) if kind == "Account" => Some(AccountId(n)),
+            _ => {
+                return Err(
+                    "X-Keywarden-Require-Account (or ?account=) is not an account id".to_owned(),
+                );
+            }
+        },
+    };
+    let permission = pick(PERMISSION_HEADER, params.permission)?
+        .map(|p| PermissionName::parse(&p).map_err(|e| e.to_string()))
+        .transpose()?;
+    let project = match pick(PROJECT_HEADER, params.project)? {
+        Some(p) if p.is_empty() => {
+            return Err("X-Keywarden-Project (or ?project=) is empty".to_owned());
+        }
+        other => other,
+    };
+    let include_permissions = match pick(INCLUDE_HEADER, params.include)?.as_deref() {
+        None => false,
+        Some(INCLUDE_PERMISSIONS) => true,
+        Some(_) => {
+            return Err(
+                "X-Keywarden-Include (or ?include=) may only be \"permissions\"".to_owned(),
+            );
+        }
+    };
+    if project.is_some() && permission.is_none() && !include_permissions {
+        return Err(
+            "a project is named but nothing is asked of it: add a permission, or include=permissions"
+                .to_owned(),
+        );
+    }
+    Ok(Question {
+        account,
+        permission,
+        project,
+        include_permissions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Request;
+
+    use super::*;
+
+    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+        let mut request = Request::builder().uri(uri);
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        request.body(()).unwrap_or_default().into_parts().0
+    }
+
+    #[test]
+    fn a_question_comes_from_the_query_or_from_headers_which_win() {
+        let account = domain::object_id::encode("Account", 7);
+        let q = read(&parts(
+            &format!(
+                "/v1/verify?account={account}&permission=jobs:run&project=web&include=permissions"
+            ),
+            &[],
+        ));
+        assert_eq!(
+            q,
+            Ok(Question {
+                account: Some(AccountId(7)),
+                permission: PermissionName::parse("jobs:run").ok(),
+                project: Some("web".to_owned()),
+                include_permissions: true,
+            })
+        );
+        let q = read(&parts(
+            "/v1/verify?permission=jobs:run&project=web",
+            &[(PERMISSION_HEADER, "docs:read"), (PROJECT_HEADER, " api ")],
+        ))
+        .unwrap_or_default();
+        assert_eq!(q.permission, PermissionName::parse("docs:read").ok());
+        assert_eq!(q.project.as_deref(), Some("api"));
+        assert!(!q.include_permissions);
+        assert!(q.asks_permissions());
+        let plain = read(&parts("/v1/verify", &[])).unwrap_or_default();
+        assert_eq!(plain, Question::default());
+        assert!(!plain.asks_permissions());
+    }
+
+    #[test]
+    fn a_question_that_cannot_be_asked_is_refused_with_why() {
+        for (uri, headers, says) in [
+            ("/v1/verify?permission=Jobs:Run", &[][..], "resource:action"),
+            ("/v1/verify?account=nope", &[], "not an account id"),
+            ("/v1/verify?project=web", &[], "nothing is asked"),
+            ("/v1/verify?project=&permission=a:b", &[], "is empty"),
+            ("/v1/verify?include=everything", &[], "may only be"),
+            (
+                "/v1/verify",
+                &[(PERMISSION_HEADER, "jobs")],
+                "resource:action",
+            ),
+        ] {
+            match read(&parts(uri, headers)) {
+                Err(message) => assert!(message.contains(says), "{uri}: {message}"),
+                Ok(q) => panic!("{uri}: {q:?}"),
+            }
+        }
+        // Naming a project only to learn what is held there is a question.
+        assert!(read(&parts("/v1/verify?project=web&include=permissions", &[])).is_ok());
+    }
+}
