@@ -1,0 +1,941 @@
+//! Projects, permission sets and groups: what a credential holds on a project,
+//! how a change reaches the next request (here and in another process), the
+//! ceiling, the refusals and limits, and that no account can name, see or
+//! grant another's.
+
+use domain::ids::{AccountId, ProjectId, ServiceAccountId};
+use domain::{
+    Because, CreateGrant, CreateGroup, CreatePermission, CreatePermissionSet, CreateProject,
+    Decision, DomainError, Group, GroupMember, GroupName, Keyring, Keywarden, PermissionName,
+    PermissionSet, PermissionSetName, Principal, Project, ProjectName, ProjectRef, Role, SetKind,
+    UpdatePermissionSet, Why,
+};
+
+use crate::support::{Tenant, World, create_key, pepper, t0};
+
+fn perm(name: &str) -> PermissionName {
+    PermissionName::parse(name).unwrap()
+}
+
+async fn project(w: &World, t: &Tenant, name: &str) -> Project {
+    w.kw.create_project(
+        &t.admin,
+        CreateProject {
+            account_id: t.id,
+            name: ProjectName::parse(name).unwrap(),
+            description: None,
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn define(w: &World, t: &Tenant, names: &[&str]) {
+    for name in names {
+        w.kw.create_permission(
+            &t.admin,
+            CreatePermission {
+                account_id: t.id,
+                name: perm(name),
+                description: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn set(w: &World, t: &Tenant, name: &str, permissions: &[&str]) -> PermissionSet {
+    w.kw.create_permission_set(
+        &t.admin,
+        CreatePermissionSet {
+            account_id: t.id,
+            name: PermissionSetName::parse(name).unwrap(),
+            description: None,
+            permissions: permissions.iter().map(|p| perm(p)).collect(),
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
+fn set_id(set: &PermissionSet) -> domain::ids::PermissionSetId {
+    match set.kind {
+        SetKind::Custom(id) => id,
+        SetKind::BuiltIn(role) => panic!("built-in {role}"),
+    }
+}
+
+async fn group(w: &World, t: &Tenant, name: &str) -> Group {
+    w.kw.create_group(
+        &t.admin,
+        CreateGroup {
+            account_id: t.id,
+            name: GroupName::parse(name).unwrap(),
+            description: None,
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn grant(
+    w: &World,
+    t: &Tenant,
+    group: &Group,
+    set: &PermissionSet,
+    projects: Option<&[&Project]>,
+) -> domain::GroupGrant {
+    w.kw.create_group_grant(
+        &t.admin,
+        CreateGrant {
+            group_id: group.id,
+            permission_set_id: set_id(set),
+            projects: projects.map(|ps| ps.iter().map(|p| p.id).collect()),
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
+/// The answer a gateway gets for `token`, as the server asks it.
+async fn ask(
+    kw: &Keywarden,
+    token: &str,
+    account: AccountId,
+    permission: &str,
+    project: Option<&str>,
+) -> Result<(), Why> {
+    let principal = kw.authenticate(token, t0()).await.unwrap();
+    match kw
+        .decide(&principal, account, Some(&perm(permission)), project, t0())
+        .await
+        .unwrap()
+    {
+        Decision::Granted { .. } => Ok(()),
+        Decision::Refused(why) => Err(why),
+    }
+}
+
+/// Account A with projects web and api, permissions jobs:run and docs:read,
+/// a set "runner" of jobs:run granted to group "ci" on web only, and a
+/// Viewer service account in the group with one key.
+struct Scene {
+    a: Tenant,
+    web: Project,
+    api: Project,
+    runner: PermissionSet,
+    ci: Group,
+    sa: ServiceAccountId,
+    token: String,
+}
+
+async fn scene(w: &World) -> Scene {
+    let a = w.tenant("a", "alice").await;
+    let web = project(w, &a, "web").await;
+    let api = project(w, &a, "api").await;
+    define(w, &a, &["jobs:run", "docs:read"]).await;
+    let runner = set(w, &a, "runner", &["jobs:run"]).await;
+    let ci = group(w, &a, "ci").await;
+    grant(w, &a, &ci, &runner, Some(&[&web])).await;
+    let sa = w.service_account(&a, "deployer", Role::Viewer).await;
+    w.kw.add_group_members(&a.admin, ci.id, &[GroupMember::ServiceAccount(sa.id)], t0())
+        .await
+        .unwrap();
+    let (_, token) = w.key(&a, sa.id).await;
+    Scene {
+        a,
+        web,
+        api,
+        runner,
+        ci,
+        sa: sa.id,
+        token,
+    }
+}
+
+#[tokio::test]
+async fn a_group_grant_gives_its_permissions_on_its_projects_only() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let kw = &w.kw;
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    // By the project's id as well as by its name.
+    let web_id = domain::object_id::encode("Project", s.web.id.0);
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some(&web_id)).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Err(Why::NotHeld)
+    );
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "docs:read", Some("web")).await,
+        Err(Why::NotHeld)
+    );
+    // A grant on listed projects says nothing of the account as a whole.
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", None).await,
+        Err(Why::NotHeld)
+    );
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("nope")).await,
+        Err(Why::UnknownProject)
+    );
+    // The role's own set: a Viewer reads its account, everywhere.
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "account:read", Some("api")).await,
+        Ok(())
+    );
+    // What is held on web, listed for the gateway's header.
+    let principal = kw.authenticate(&s.token, t0()).await.unwrap();
+    match kw
+        .decide(&principal, s.a.id, None, Some("web"), t0())
+        .await
+        .unwrap()
+    {
+        Decision::Granted { project, held } => {
+            assert_eq!(project, Some(s.web.id));
+            assert_eq!(
+                held,
+                domain::Held::Listed(["account:read", "jobs:run"].into_iter().collect())
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // The account's Admin holds everything, everywhere.
+    let admin_key = w.service_account(&s.a, "admin-robot", Role::Admin).await;
+    let (_, admin_token) = w.key(&s.a, admin_key.id).await;
+    assert_eq!(
+        ask(kw, &admin_token, s.a.id, "jobs:run", Some("api")).await,
+        Ok(())
+    );
+    // And a credential of the account is not one of another account.
+    let b = w.tenant("b", "bob").await;
+    assert_eq!(
+        ask(kw, &s.token, b.id, "jobs:run", None).await,
+        Err(Why::NotInAccount)
+    );
+}
+
+#[tokio::test]
+async fn permissions_are_the_union_of_every_group_and_a_viewer_ceiling_keeps_reading_only() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let readers = set(&w, &s.a, "readers", &["docs:read"]).await;
+    let docs = group(&w, &s.a, "docs").await;
+    grant(&w, &s.a, &docs, &readers, None).await;
+    w.kw.add_group_members(
+        &s.a.admin,
+        docs.id,
+        &[GroupMember::ServiceAccount(s.sa)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    let kw = &w.kw;
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "docs:read", Some("api")).await,
+        Ok(())
+    );
+    assert_eq!(ask(kw, &s.token, s.a.id, "docs:read", None).await, Ok(()));
+    // A key under a Viewer ceiling keeps reading and loses running.
+    let mut capped = create_key(s.sa);
+    capped.role_ceiling = Some(Role::Viewer);
+    let (_, capped) = w.key_with(&s.a, capped).await;
+    assert_eq!(
+        ask(kw, &capped, s.a.id, "docs:read", Some("web")).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(kw, &capped, s.a.id, "jobs:run", Some("web")).await,
+        Err(Why::NotHeld)
+    );
+    // The explanation names both grants' groups for a permission two give.
+    let both = set(&w, &s.a, "both", &["docs:read"]).await;
+    grant(&w, &s.a, &s.ci, &both, Some(&[&s.web])).await;
+    let check = kw
+        .check_permission(
+            &s.a.admin,
+            s.a.id,
+            &perm("docs:read"),
+            Some(&ProjectRef::Name("web".to_owned())),
+            Some(GroupMember::ServiceAccount(s.sa)),
+        )
+        .await
+        .unwrap();
+    assert!(check.allowed);
+    let mut groups: Vec<String> = check
+        .because
+        .iter()
+        .map(|b| match b {
+            Because::Grant { group, .. } => group.name.clone(),
+            Because::Role(role) => role.code().to_owned(),
+        })
+        .collect();
+    groups.sort();
+    assert_eq!(groups, ["ci", "docs"]);
+    assert_eq!(check.project.map(|p| p.id), Some(s.web.id));
+    // Refused: no sources.
+    let check = kw
+        .check_permission(
+            &s.a.admin,
+            s.a.id,
+            &perm("jobs:run"),
+            Some(&ProjectRef::Name("api".to_owned())),
+            Some(GroupMember::ServiceAccount(s.sa)),
+        )
+        .await
+        .unwrap();
+    assert!(!check.allowed);
+    assert!(check.because.is_empty());
+    assert_eq!(check.role, Role::Viewer);
+}
+
+#[tokio::test]
+async fn every_change_reaches_the_next_request_and_reads_only_what_it_affects() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let kw = &w.kw;
+    // Someone else's verified key, to count that it is not read again.
+    let other = w.service_account(&s.a, "bystander", Role::Viewer).await;
+    let (_, bystander) = w.key(&s.a, other.id).await;
+    kw.authenticate(&bystander, t0()).await.unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    let reads = kw.verification_reads();
+
+    // The set gains a permission.
+    kw.update_permission_set(
+        &s.a.admin,
+        set_id(&s.runner),
+        UpdatePermissionSet {
+            permissions: Some(vec![perm("jobs:run"), perm("docs:read")]),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "docs:read", Some("web")).await,
+        Ok(())
+    );
+
+    // The grant widens to every project.
+    let grants = kw.group_grants(&s.a.admin, s.ci.id).await.unwrap();
+    kw.delete_group_grant(&s.a.admin, grants[0].id, t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Err(Why::NotHeld)
+    );
+    grant(&w, &s.a, &s.ci, &s.runner, None).await;
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Ok(())
+    );
+
+    // A new project is covered by a grant on all projects at once.
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("docs-site")).await,
+        Err(Why::UnknownProject)
+    );
+    project(&w, &s.a, "docs-site").await;
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("docs-site")).await,
+        Ok(())
+    );
+
+    // Out of the group, then the group gone.
+    kw.remove_group_members(
+        &s.a.admin,
+        s.ci.id,
+        &[GroupMember::ServiceAccount(s.sa)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Err(Why::NotHeld)
+    );
+    kw.add_group_members(
+        &s.a.admin,
+        s.ci.id,
+        &[GroupMember::ServiceAccount(s.sa)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Ok(())
+    );
+    kw.delete_group(&s.a.admin, s.ci.id, t0()).await.unwrap();
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Err(Why::NotHeld)
+    );
+
+    // Through all of that, the bystander's key was never read again: each
+    // change marked only the group, the set or the member it touched. (Eight
+    // changes that each re-read the robot's key, at most.)
+    let before_bystander = kw.verification_reads();
+    kw.authenticate(&bystander, t0()).await.unwrap();
+    assert_eq!(
+        kw.verification_reads(),
+        before_bystander,
+        "the bystander's key was read again"
+    );
+    assert!(
+        kw.verification_reads() - reads <= 8,
+        "{}",
+        kw.verification_reads() - reads
+    );
+}
+
+#[tokio::test]
+async fn a_change_through_another_process_reaches_this_ones_next_request() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let other = World::open(&w.url, Keyring::new(pepper(1), vec![])).await;
+    assert_eq!(
+        ask(&w.kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(&other, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    // The set changes through the other process.
+    other
+        .update_permission_set(
+            &s.a.admin,
+            set_id(&s.runner),
+            UpdatePermissionSet {
+                permissions: Some(vec![perm("docs:read")]),
+                ..Default::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&w.kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Err(Why::NotHeld)
+    );
+    assert_eq!(
+        ask(&w.kw, &s.token, s.a.id, "docs:read", Some("web")).await,
+        Ok(())
+    );
+    // A project renamed through the other process is found by its new name here.
+    other
+        .update_project(
+            &s.a.admin,
+            s.web.id,
+            domain::UpdateProject {
+                name: Some(ProjectName::parse("www").unwrap()),
+                description: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&w.kw, &s.token, s.a.id, "docs:read", Some("web")).await,
+        Err(Why::UnknownProject)
+    );
+    assert_eq!(
+        ask(&w.kw, &s.token, s.a.id, "docs:read", Some("www")).await,
+        Ok(())
+    );
+}
+
+#[tokio::test]
+async fn no_account_can_name_see_or_grant_anothers_projects_sets_or_groups() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let b = w.tenant("b", "bob").await;
+    let b_web = project(&w, &b, "web").await;
+    define(&w, &b, &["jobs:run"]).await;
+    let b_set = set(&w, &b, "runner", &["jobs:run"]).await;
+    let b_group = group(&w, &b, "ci").await;
+    let kw = &w.kw;
+    let not_found = |r: Result<_, DomainError>, kind: &str| match r {
+        Err(DomainError::NotFound(k)) => assert_eq!(k, kind),
+        Err(e) => panic!("{kind}: {e}"),
+        Ok(_) => panic!("{kind}: allowed"),
+    };
+    // B's Admin reaches nothing of A's.
+    not_found(kw.project(&b.admin, s.web.id).await.map(|_| ()), "Project");
+    not_found(kw.group(&b.admin, s.ci.id).await.map(|_| ()), "Group");
+    not_found(
+        kw.permission_set(&b.admin, set_id(&s.runner))
+            .await
+            .map(|_| ()),
+        "PermissionSet",
+    );
+    not_found(
+        kw.projects(&b.admin, s.a.id, Default::default())
+            .await
+            .map(|_| ()),
+        "Account",
+    );
+    not_found(
+        kw.group_members(&b.admin, s.ci.id).await.map(|_| ()),
+        "Group",
+    );
+    not_found(
+        kw.delete_project(&b.admin, s.web.id, t0())
+            .await
+            .map(|_| ()),
+        "Project",
+    );
+    not_found(
+        kw.delete_group(&b.admin, s.ci.id, t0()).await.map(|_| ()),
+        "Group",
+    );
+    // Nor can B grant A's set, list A's project, or take in A's members.
+    not_found(
+        kw.create_group_grant(
+            &b.admin,
+            CreateGrant {
+                group_id: b_group.id,
+                permission_set_id: set_id(&s.runner),
+                projects: None,
+            },
+            t0(),
+        )
+        .await
+        .map(|_| ()),
+        "PermissionSet",
+    );
+    not_found(
+        kw.create_group_grant(
+            &b.admin,
+            CreateGrant {
+                group_id: b_group.id,
+                permission_set_id: set_id(&b_set),
+                projects: Some(vec![s.web.id]),
+            },
+            t0(),
+        )
+        .await
+        .map(|_| ()),
+        "Project",
+    );
+    not_found(
+        kw.add_group_members(
+            &b.admin,
+            b_group.id,
+            &[GroupMember::ServiceAccount(s.sa)],
+            t0(),
+        )
+        .await
+        .map(|_| ()),
+        "ServiceAccount",
+    );
+    let alice = match &s.a.admin {
+        Principal::User(u) => u.user_id,
+        Principal::ServiceAccount(_) => unreachable!(),
+    };
+    not_found(
+        kw.add_group_members(&b.admin, b_group.id, &[GroupMember::User(alice)], t0())
+            .await
+            .map(|_| ()),
+        "User",
+    );
+    // Nor A's Admin B's, from the other side: a grant of A's group on B's project.
+    not_found(
+        kw.create_group_grant(
+            &s.a.admin,
+            CreateGrant {
+                group_id: s.ci.id,
+                permission_set_id: set_id(&s.runner),
+                projects: Some(vec![b_web.id]),
+            },
+            t0(),
+        )
+        .await
+        .map(|_| ()),
+        "Project",
+    );
+    // A gateway naming B's project by id, for A's key, names nothing; B's
+    // project of the same name is not A's either.
+    let b_web_id = domain::object_id::encode("Project", b_web.id.0);
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some(&b_web_id)).await,
+        Err(Why::UnknownProject)
+    );
+    let b_key_sa = w.service_account(&b, "b-robot", Role::Viewer).await;
+    kw.add_group_members(
+        &b.admin,
+        b_group.id,
+        &[GroupMember::ServiceAccount(b_key_sa.id)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    grant(&w, &b, &b_group, &b_set, Some(&[&b_web])).await;
+    let (_, b_token) = w.key(&b, b_key_sa.id).await;
+    assert_eq!(
+        ask(kw, &b_token, b.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(kw, &b_token, s.a.id, "jobs:run", Some("web")).await,
+        Err(Why::NotInAccount)
+    );
+    // A's key still holds exactly what it did.
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    assert_eq!(
+        ask(kw, &s.token, s.a.id, "jobs:run", Some("api")).await,
+        Err(Why::NotHeld)
+    );
+    // B's lists hold only B's.
+    let names: Vec<String> = kw
+        .groups(&b.admin, b.id, Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| g.name)
+        .collect();
+    assert_eq!(names, ["ci"]);
+    let sets = kw.permission_sets(&b.admin, b.id).await.unwrap();
+    assert_eq!(sets.len(), 4, "three built-in sets and B's own");
+}
+
+#[tokio::test]
+async fn only_human_admins_manage_and_read_access() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let (editor, _) = w.member(&s.a, "eddie", Role::Editor).await;
+    let robot = w.kw.authenticate(&s.token, t0()).await.unwrap();
+    for caller in [&editor, &robot] {
+        let refused = |r: Result<(), DomainError>| {
+            assert!(matches!(r, Err(DomainError::Unauthorized(_))), "{r:?}");
+        };
+        refused(
+            w.kw.create_project(
+                caller,
+                CreateProject {
+                    account_id: s.a.id,
+                    name: ProjectName::parse("x").unwrap(),
+                    description: None,
+                },
+                t0(),
+            )
+            .await
+            .map(|_| ()),
+        );
+        refused(w.kw.delete_group(caller, s.ci.id, t0()).await.map(|_| ()));
+        refused(
+            w.kw.groups(caller, s.a.id, Default::default())
+                .await
+                .map(|_| ()),
+        );
+        refused(w.kw.group_members(caller, s.ci.id).await.map(|_| ()));
+        refused(
+            w.kw.check_permission(
+                caller,
+                s.a.id,
+                &perm("jobs:run"),
+                None,
+                Some(GroupMember::ServiceAccount(s.sa)),
+            )
+            .await
+            .map(|_| ()),
+        );
+    }
+    // Anyone of the account may ask about itself.
+    let own =
+        w.kw.check_permission(
+            &robot,
+            s.a.id,
+            &perm("jobs:run"),
+            Some(&ProjectRef::Name("web".to_owned())),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(own.allowed);
+    // And a service account sees its own groups.
+    let groups =
+        w.kw.groups_of(&robot, s.a.id, GroupMember::ServiceAccount(s.sa))
+            .await
+            .unwrap();
+    assert_eq!(groups.len(), 1);
+}
+
+#[tokio::test]
+async fn what_is_in_use_cannot_be_deleted_and_the_refusal_names_the_users() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let kw = &w.kw;
+    let conflict = |r: Result<(), DomainError>, says: &[&str]| match r {
+        Err(DomainError::Conflict(message)) => {
+            for part in says {
+                assert!(message.contains(part), "{message}");
+            }
+        }
+        other => panic!("{other:?}"),
+    };
+    conflict(
+        kw.delete_permission_set(&s.a.admin, set_id(&s.runner), t0())
+            .await
+            .map(|_| ()),
+        &["\"runner\"", "\"ci\""],
+    );
+    conflict(
+        kw.delete_project(&s.a.admin, s.web.id, t0())
+            .await
+            .map(|_| ()),
+        &["\"web\"", "\"ci\""],
+    );
+    let jobs = kw
+        .permissions(&s.a.admin, s.a.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "jobs:run")
+        .unwrap();
+    conflict(
+        kw.delete_permission(&s.a.admin, jobs.id, t0())
+            .await
+            .map(|_| ()),
+        &["jobs:run", "\"runner\""],
+    );
+    // A project no grant lists goes; after the grant goes, so does the set.
+    kw.delete_project(&s.a.admin, s.api.id, t0()).await.unwrap();
+    let grants = kw.group_grants(&s.a.admin, s.ci.id).await.unwrap();
+    kw.delete_group_grant(&s.a.admin, grants[0].id, t0())
+        .await
+        .unwrap();
+    kw.delete_permission_set(&s.a.admin, set_id(&s.runner), t0())
+        .await
+        .unwrap();
+    kw.delete_permission(&s.a.admin, jobs.id, t0())
+        .await
+        .unwrap();
+    kw.delete_project(&s.a.admin, s.web.id, t0()).await.unwrap();
+    // Names stay unique in an account.
+    let again = kw
+        .create_group(
+            &s.a.admin,
+            CreateGroup {
+                account_id: s.a.id,
+                name: GroupName::parse("ci").unwrap(),
+                description: None,
+            },
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(again, Err(DomainError::Conflict(ref m)) if m.contains("\"ci\"")),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn sets_hold_only_what_the_account_defines_and_never_keywardens_own() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let invalid = |r: Result<PermissionSet, DomainError>, says: &str| match r {
+        Err(DomainError::Invalid(message)) => assert!(message.contains(says), "{message}"),
+        other => panic!("{other:?}"),
+    };
+    let make = |permissions: Vec<&str>| CreatePermissionSet {
+        account_id: s.a.id,
+        name: PermissionSetName::parse("x").unwrap(),
+        description: None,
+        permissions: permissions.into_iter().map(perm).collect(),
+    };
+    invalid(
+        w.kw.create_permission_set(&s.a.admin, make(vec!["jobs:run", "jobs:cancel"]), t0())
+            .await,
+        "\"jobs:cancel\"",
+    );
+    invalid(
+        w.kw.create_permission_set(&s.a.admin, make(vec!["keys:manage"]), t0())
+            .await,
+        "keywarden's own",
+    );
+    let reserved =
+        w.kw.create_permission(
+            &s.a.admin,
+            CreatePermission {
+                account_id: s.a.id,
+                name: perm("groups:delete"),
+                description: None,
+            },
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(reserved, Err(DomainError::Invalid(_))),
+        "{reserved:?}"
+    );
+    // Limits that one request can reach.
+    let many: Vec<String> = (0..101).map(|i| format!("jobs:p{i}")).collect();
+    let over =
+        w.kw.create_permission_set(
+            &s.a.admin,
+            make(many.iter().map(String::as_str).collect()),
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(_))),
+        "{over:?}"
+    );
+    let listed: Vec<ProjectId> = (0i64..101).map(ProjectId).collect();
+    let over =
+        w.kw.create_group_grant(
+            &s.a.admin,
+            CreateGrant {
+                group_id: s.ci.id,
+                permission_set_id: set_id(&s.runner),
+                projects: Some(listed),
+            },
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(_))),
+        "{over:?}"
+    );
+    // The built-in sets lead the list and mirror the roles.
+    let sets = w.kw.permission_sets(&s.a.admin, s.a.id).await.unwrap();
+    let kinds: Vec<SetKind> = sets.iter().take(3).map(|s| s.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            SetKind::BuiltIn(Role::Admin),
+            SetKind::BuiltIn(Role::Editor),
+            SetKind::BuiltIn(Role::Viewer)
+        ]
+    );
+    assert_eq!(sets[2].permissions, ["account:read"]);
+    assert!(sets[0].permissions.contains(&"groups:manage".to_owned()));
+}
+
+#[tokio::test]
+async fn an_account_holds_at_most_its_limit_of_groups() {
+    let w = World::new().await;
+    let a = w.tenant("a", "alice").await;
+    for i in 0..domain::limits::GROUPS.max {
+        group(&w, &a, &format!("g{i}")).await;
+    }
+    let over =
+        w.kw.create_group(
+            &a.admin,
+            CreateGroup {
+                account_id: a.id,
+                name: GroupName::parse("one-more").unwrap(),
+                description: None,
+            },
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(m)) if m == domain::limits::GROUPS.message)
+    );
+    // Another account's limit is its own.
+    let b = w.tenant("b", "bob").await;
+    group(&w, &b, "g0").await;
+}
+
+#[tokio::test]
+async fn leaving_the_account_leaves_its_groups_and_changes_are_audited_with_before_and_after() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let (eddie, token) = w.member(&s.a, "eddie", Role::Editor).await;
+    let eddie_id = match &eddie {
+        Principal::User(u) => u.user_id,
+        Principal::ServiceAccount(_) => unreachable!(),
+    };
+    w.kw.add_group_members(&s.a.admin, s.ci.id, &[GroupMember::User(eddie_id)], t0())
+        .await
+        .unwrap();
+    assert_eq!(
+        ask(&w.kw, &token, s.a.id, "jobs:run", Some("web")).await,
+        Ok(())
+    );
+    w.kw.remove_member(&s.a.admin, s.a.id, eddie_id, t0())
+        .await
+        .unwrap();
+    let members = w.kw.group_members(&s.a.admin, s.ci.id).await.unwrap();
+    assert_eq!(members, [GroupMember::ServiceAccount(s.sa)]);
+
+    w.kw.update_permission_set(
+        &s.a.admin,
+        set_id(&s.runner),
+        UpdatePermissionSet {
+            permissions: Some(vec![perm("docs:read")]),
+            ..Default::default()
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    let log =
+        w.kw.audit_events(
+            &s.a.admin,
+            s.a.id,
+            &domain::AuditQuery {
+                limit: 100,
+                from_end: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let last = log.events.last().unwrap();
+    assert_eq!(last.action, "permission_set.update");
+    assert_eq!(
+        last.before.as_ref().unwrap()["permissions"],
+        serde_json::json!(["jobs:run"])
+    );
+    assert_eq!(
+        last.after.as_ref().unwrap()["permissions"],
+        serde_json::json!(["docs:read"])
+    );
+    let actions: Vec<&str> = log.events.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "project.create",
+        "permission.create",
+        "permission_set.create",
+        "group.create",
+        "group_grant.create",
+        "group_member.add",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let added = log
+        .events
+        .iter()
+        .find(|e| e.action == "group_member.add")
+        .unwrap();
+    assert_eq!(added.before, None);
+    assert_eq!(added.after.as_ref().unwrap()["name"], "deployer");
+}
