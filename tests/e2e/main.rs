@@ -13,6 +13,7 @@ mod limits;
 mod lumar;
 mod matrix;
 mod over_http;
+mod permissions;
 mod races;
 mod scale;
 mod secrets;

@@ -63,7 +63,7 @@ pub enum Because {
         group: Group,
         permission_set_id: PermissionSetId,
         /// `None`: all projects.
-        projects: Option<Vec<ProjectId>>,
+        projects: Option<Vec<Project>>,
     },
 }
 
@@ -240,6 +240,28 @@ impl Keywarden {
                 .map(|g| Ok((g.id, Group::try_from(g)?)))
                 .collect::<DomainResult<_>>()?
         };
+        let project_ids: Vec<i64> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Owned::Grant {
+                    projects: Some(ids),
+                    ..
+                } => Some(ids.iter().map(|p| p.0)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let projects: HashMap<i64, Project> = if project_ids.is_empty() {
+            HashMap::new()
+        } else {
+            entity::project::Entity::find()
+                .filter(entity::project::Column::Id.is_in(project_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|p| Ok((p.id, Project::try_from(p)?)))
+                .collect::<DomainResult<_>>()?
+        };
         sources
             .into_iter()
             .map(|source| match source {
@@ -248,7 +270,7 @@ impl Keywarden {
                     id,
                     group,
                     set,
-                    projects,
+                    projects: projects_listed,
                 } => Ok(Because::Grant {
                     id,
                     group: groups
@@ -256,7 +278,11 @@ impl Keywarden {
                         .cloned()
                         .ok_or(DomainError::NotFound(crate::groups::KIND))?,
                     permission_set_id: set,
-                    projects,
+                    projects: projects_listed.map(|ids| {
+                        ids.iter()
+                            .filter_map(|id| projects.get(&id.0).cloned())
+                            .collect()
+                    }),
                 }),
             })
             .collect()

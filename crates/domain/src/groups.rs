@@ -576,24 +576,36 @@ impl Keywarden {
         Ok(deleted)
     }
 
-    /// The members of a group, users first, each in the order they joined.
+    /// The members of a group in the order they joined: up to `limit` after
+    /// the member `after` (which must be in the group).
     pub async fn group_members(
         &self,
         caller: &Principal,
         id: GroupId,
+        limit: u64,
+        after: Option<GroupMember>,
     ) -> DomainResult<Vec<GroupMember>> {
         let row = load(&self.db, id).await?;
         authorize(caller, AccountId(row.account_id), Action::ReadAccess, KIND)?;
-        let mut members = group_member::Entity::find()
-            .filter(group_member::Column::GroupId.eq(id.0))
+        let mut select =
+            group_member::Entity::find().filter(group_member::Column::GroupId.eq(id.0));
+        if let Some(after) = after {
+            let mark = after
+                .filter(group_member::Entity::find())
+                .filter(group_member::Column::GroupId.eq(id.0))
+                .one(&self.db)
+                .await?
+                .ok_or_else(|| DomainError::invalid("after must be a member of the group"))?;
+            select = select.filter(group_member::Column::Id.gt(mark.id));
+        }
+        select
             .order_by_asc(group_member::Column::Id)
+            .limit(limit.min(crate::page::MAX_PAGE))
             .all(&self.db)
             .await?
             .iter()
             .map(GroupMember::of)
-            .collect::<DomainResult<Vec<_>>>()?;
-        members.sort_by_key(|m| matches!(m, GroupMember::ServiceAccount(_)));
-        Ok(members)
+            .collect()
     }
 
     /// Adds users and service accounts of the group's account to it; those

@@ -15,7 +15,7 @@ use domain::{
 use crate::context::{HumanOnly, caller, kw, or_null};
 use crate::error::{ApiResult, api, bad_input, not_found};
 use crate::inputs::account_id;
-use crate::limits::{list_cost, read_cost};
+use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 use crate::types::{Account, LIST_PAGE, PrincipalNode, RoleCode, ServiceAccount, User, page};
 
@@ -210,16 +210,26 @@ impl Group {
         self.0.updated_at.into()
     }
 
-    /// Its users, then its service accounts (Admins only).
-    #[graphql(
-        complexity = "list_cost(domain::limits::GROUP_MEMBERS.max as usize, child_complexity)"
-    )]
-    async fn members(&self, ctx: &Context<'_>) -> Option<Vec<PrincipalNode>> {
+    /// Its users and service accounts in the order they joined: up to `first`
+    /// (at most and by default 100) after the member `after` (Admins only).
+    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<ObjectId>,
+    ) -> Option<Vec<PrincipalNode>> {
         let found: Result<Option<Vec<PrincipalNode>>> = async {
             let caller = caller(ctx)?;
             let kw = kw(ctx);
+            let limit = page(first, None, "Group", LIST_PAGE)?.limit;
+            let after = after.as_ref().map(member_of).transpose()?;
             let mut out = Vec::new();
-            for member in kw.group_members(caller, self.0.id).await.api()? {
+            for member in kw
+                .group_members(caller, self.0.id, limit, after)
+                .await
+                .api()?
+            {
                 out.push(match member {
                     GroupMember::User(id) => {
                         PrincipalNode::User(User(kw.user(caller, id).await.api()?))
@@ -351,15 +361,15 @@ impl PermissionSource {
         )
     }
 
-    /// The projects it covers, when it lists them (Admins only).
+    /// The projects it covers, when it lists them.
     #[graphql(complexity = "list_cost(100, child_complexity)")]
-    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
+    async fn projects(&self) -> Vec<Project> {
         match &self.0 {
             Because::Grant {
-                projects: Some(ids),
+                projects: Some(listed),
                 ..
-            } => projects_by_id(ctx, ids).await,
-            _ => Ok(Vec::new()),
+            } => listed.iter().cloned().map(Project).collect(),
+            _ => Vec::new(),
         }
     }
 }

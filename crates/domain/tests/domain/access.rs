@@ -499,7 +499,9 @@ async fn no_account_can_name_see_or_grant_anothers_projects_sets_or_groups() {
         "Account",
     );
     not_found(
-        kw.group_members(&b.admin, s.ci.id).await.map(|_| ()),
+        kw.group_members(&b.admin, s.ci.id, 100, None)
+            .await
+            .map(|_| ()),
         "Group",
     );
     not_found(
@@ -654,7 +656,11 @@ async fn only_human_admins_manage_and_read_access() {
                 .await
                 .map(|_| ()),
         );
-        refused(w.kw.group_members(caller, s.ci.id).await.map(|_| ()));
+        refused(
+            w.kw.group_members(caller, s.ci.id, 100, None)
+                .await
+                .map(|_| ()),
+        );
         refused(
             w.kw.check_permission(
                 caller,
@@ -884,7 +890,10 @@ async fn leaving_the_account_leaves_its_groups_and_changes_are_audited_with_befo
     w.kw.remove_member(&s.a.admin, s.a.id, eddie_id, t0())
         .await
         .unwrap();
-    let members = w.kw.group_members(&s.a.admin, s.ci.id).await.unwrap();
+    let members =
+        w.kw.group_members(&s.a.admin, s.ci.id, 100, None)
+            .await
+            .unwrap();
     assert_eq!(members, [GroupMember::ServiceAccount(s.sa)]);
 
     w.kw.update_permission_set(
