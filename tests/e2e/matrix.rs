@@ -84,9 +84,30 @@ enum Op {
     CreateToken,
     RevokeToken,
     RotateToken,
+    ListProjects,
+    CreateProject,
+    UpdateProject,
+    DeleteProject,
+    ListPermissions,
+    CreatePermission,
+    DeletePermission,
+    ListPermissionSets,
+    CreatePermissionSet,
+    UpdatePermissionSet,
+    DeletePermissionSet,
+    ListGroups,
+    CreateGroup,
+    UpdateGroup,
+    DeleteGroup,
+    AddGroupMembers,
+    RemoveGroupMembers,
+    CreateGroupGrant,
+    DeleteGroupGrant,
+    CheckOwnPermission,
+    CheckPermissionOfOther,
 }
 
-const OPS: [Op; 22] = [
+const OPS: [Op; 43] = [
     Op::Me,
     Op::GetAccount,
     Op::NodeAccount,
@@ -109,6 +130,27 @@ const OPS: [Op; 22] = [
     Op::CreateToken,
     Op::RevokeToken,
     Op::RotateToken,
+    Op::ListProjects,
+    Op::CreateProject,
+    Op::UpdateProject,
+    Op::DeleteProject,
+    Op::ListPermissions,
+    Op::CreatePermission,
+    Op::DeletePermission,
+    Op::ListPermissionSets,
+    Op::CreatePermissionSet,
+    Op::UpdatePermissionSet,
+    Op::DeletePermissionSet,
+    Op::ListGroups,
+    Op::CreateGroup,
+    Op::UpdateGroup,
+    Op::DeleteGroup,
+    Op::AddGroupMembers,
+    Op::RemoveGroupMembers,
+    Op::CreateGroupGrant,
+    Op::DeleteGroupGrant,
+    Op::CheckOwnPermission,
+    Op::CheckPermissionOfOther,
 ];
 
 impl Op {
@@ -136,6 +178,27 @@ impl Op {
             Op::CreateToken => "`createPersonalAccessToken` (own)",
             Op::RevokeToken => "`revokePersonalAccessToken` (own)",
             Op::RotateToken => "`rotatePersonalAccessToken` (own)",
+            Op::ListProjects => "`Account.projects`",
+            Op::CreateProject => "`createProject`",
+            Op::UpdateProject => "`updateProject`",
+            Op::DeleteProject => "`deleteProject`",
+            Op::ListPermissions => "`Account.permissions`",
+            Op::CreatePermission => "`createPermission`",
+            Op::DeletePermission => "`deletePermission`",
+            Op::ListPermissionSets => "`Account.permissionSets`",
+            Op::CreatePermissionSet => "`createPermissionSet`",
+            Op::UpdatePermissionSet => "`updatePermissionSet`",
+            Op::DeletePermissionSet => "`deletePermissionSet`",
+            Op::ListGroups => "`Account.groups`",
+            Op::CreateGroup => "`createGroup`",
+            Op::UpdateGroup => "`updateGroup`",
+            Op::DeleteGroup => "`deleteGroup`",
+            Op::AddGroupMembers => "`addGroupMembers`",
+            Op::RemoveGroupMembers => "`removeGroupMembers`",
+            Op::CreateGroupGrant => "`createGroupGrant`",
+            Op::DeleteGroupGrant => "`deleteGroupGrant`",
+            Op::CheckOwnPermission => "`checkPermission` (own)",
+            Op::CheckPermissionOfOther => "`checkPermission` (a service account)",
         }
     }
 }
@@ -155,11 +218,12 @@ fn expected(caller: Caller, op: Op) -> &'static str {
             _ => "ENTITY_NOT_FOUND",
         },
         Viewer | Editor => match op {
-            Me | GetAccount | NodeAccount | CreateToken | RevokeToken | RotateToken => "ok",
+            Me | GetAccount | NodeAccount | CreateToken | RevokeToken | RotateToken
+            | CheckOwnPermission => "ok",
             _ => "UNAUTHORIZED",
         },
         RobotViewer | RobotEditor | RobotAdmin => match op {
-            Me | GetAccount | NodeAccount => "ok",
+            Me | GetAccount | NodeAccount | CheckOwnPermission => "ok",
             _ => "UNAUTHORIZED",
         },
     }
@@ -220,6 +284,103 @@ struct Targets {
     /// Made only for the operation that acts on one: an account may have
     /// only so many waiting.
     invitation: String,
+    /// Access objects, likewise made only for the operations that act on
+    /// them (an account holds only so many).
+    project: String,
+    permission: String,
+    set: String,
+    group: String,
+    grant: String,
+}
+
+/// The permission every set of the matrix holds, defined once.
+const MATRIX_PERMISSION: &str = "matrix:run";
+
+/// The access objects `op` acts on: (project, permission, set, group, grant),
+/// each a real one only when `op` needs it.
+async fn access_targets(
+    api: &Api,
+    n: usize,
+    op: Op,
+    service_account: &str,
+) -> (String, String, String, String, String) {
+    let placeholder = |kind: &str| domain::object_id::encode(kind, 1);
+    let id = |v: &Value| v.as_str().unwrap().to_owned();
+    let project = if matches!(op, Op::UpdateProject | Op::DeleteProject) {
+        id(&api
+            .admin(
+                "mutation($a: ObjectID!, $n: String!) { createProject(input: { accountId: $a, name: $n }) { project { id } } }",
+                json!({ "a": ACCOUNT_715, "n": format!("p{n}") }),
+            )
+            .await["createProject"]["project"]["id"])
+    } else {
+        placeholder("Project")
+    };
+    let permission = if op == Op::DeletePermission {
+        id(&api
+            .admin(
+                "mutation($a: ObjectID!, $n: String!) { createPermission(input: { accountId: $a, name: $n }) { permission { id } } }",
+                json!({ "a": ACCOUNT_715, "n": format!("cell:p{n}") }),
+            )
+            .await["createPermission"]["permission"]["id"])
+    } else {
+        placeholder("Permission")
+    };
+    let needs_set = matches!(
+        op,
+        Op::UpdatePermissionSet
+            | Op::DeletePermissionSet
+            | Op::CreateGroupGrant
+            | Op::DeleteGroupGrant
+    );
+    let set = if needs_set {
+        id(&api
+            .admin(
+                "mutation($a: ObjectID!, $n: String!, $p: String!) { createPermissionSet(input: { accountId: $a, name: $n, permissions: [$p] }) { permissionSet { id } } }",
+                json!({ "a": ACCOUNT_715, "n": format!("s{n}"), "p": MATRIX_PERMISSION }),
+            )
+            .await["createPermissionSet"]["permissionSet"]["id"])
+    } else {
+        placeholder("PermissionSet")
+    };
+    let needs_group = matches!(
+        op,
+        Op::UpdateGroup
+            | Op::DeleteGroup
+            | Op::AddGroupMembers
+            | Op::RemoveGroupMembers
+            | Op::CreateGroupGrant
+            | Op::DeleteGroupGrant
+    );
+    let group = if needs_group {
+        let group = id(&api
+            .admin(
+                "mutation($a: ObjectID!, $n: String!) { createGroup(input: { accountId: $a, name: $n }) { group { id } } }",
+                json!({ "a": ACCOUNT_715, "n": format!("g{n}") }),
+            )
+            .await["createGroup"]["group"]["id"]);
+        if op == Op::RemoveGroupMembers {
+            api.admin(
+                "mutation($g: ObjectID!, $m: ObjectID!) { addGroupMembers(input: { groupId: $g, memberIds: [$m] }) { group { id } } }",
+                json!({ "g": group, "m": service_account }),
+            )
+            .await;
+        }
+        group
+    } else {
+        placeholder("Group")
+    };
+    let grant = if op == Op::DeleteGroupGrant {
+        id(&api
+            .admin(
+                "mutation($g: ObjectID!, $s: ObjectID!) { createGroupGrant(input: { groupId: $g, permissionSetId: $s, allProjects: true }) { groupGrant { id } } }",
+                json!({ "g": group, "s": set }),
+            )
+            .await["createGroupGrant"]["groupGrant"]["id"])
+    } else {
+        placeholder("GroupGrant")
+    };
+    (project, permission, set, group, grant)
 }
 
 async fn targets(api: &Api, n: usize, op: Op) -> Targets {
@@ -240,11 +401,18 @@ async fn targets(api: &Api, n: usize, op: Op) -> Targets {
     } else {
         domain::object_id::encode("AccountInvitation", 1)
     };
+    let (project, permission, set, group, grant) =
+        access_targets(api, n, op, &service_account).await;
     Targets {
         service_account,
         key,
         member,
         invitation,
+        project,
+        permission,
+        set,
+        group,
+        grant,
     }
 }
 
@@ -371,6 +539,123 @@ fn document(op: Op, t: &Targets, n: usize, own_token: &str) -> (String, Value) {
             "id secret",
             json!({ "personalAccessTokenId": own_token, "expiresAt": "2099-06-01T00:00:00Z" }),
         ),
+        Op::ListProjects => (
+            "query($id: ObjectID!) { getAccount(id: $id) { projects { id } } }".to_owned(),
+            account,
+        ),
+        Op::CreateProject => mutation(
+            "createProject",
+            "CreateProjectInput",
+            "project { id }",
+            json!({ "accountId": ACCOUNT_715, "name": format!("new-{n}") }),
+        ),
+        Op::UpdateProject => mutation(
+            "updateProject",
+            "UpdateProjectInput",
+            "project { id }",
+            json!({ "projectId": t.project, "name": format!("renamed-{n}") }),
+        ),
+        Op::DeleteProject => mutation(
+            "deleteProject",
+            "DeleteProjectInput",
+            "project { id }",
+            json!({ "projectId": t.project }),
+        ),
+        Op::ListPermissions => (
+            "query($id: ObjectID!) { getAccount(id: $id) { permissions { id } } }".to_owned(),
+            account,
+        ),
+        Op::CreatePermission => mutation(
+            "createPermission",
+            "CreatePermissionInput",
+            "permission { id }",
+            json!({ "accountId": ACCOUNT_715, "name": format!("new:p{n}") }),
+        ),
+        Op::DeletePermission => mutation(
+            "deletePermission",
+            "DeletePermissionInput",
+            "permission { id }",
+            json!({ "permissionId": t.permission }),
+        ),
+        Op::ListPermissionSets => (
+            "query($id: ObjectID!) { getAccount(id: $id) { permissionSets { id } } }".to_owned(),
+            account,
+        ),
+        Op::CreatePermissionSet => mutation(
+            "createPermissionSet",
+            "CreatePermissionSetInput",
+            "permissionSet { id }",
+            json!({ "accountId": ACCOUNT_715, "name": format!("new-{n}"), "permissions": [MATRIX_PERMISSION] }),
+        ),
+        Op::UpdatePermissionSet => mutation(
+            "updatePermissionSet",
+            "UpdatePermissionSetInput",
+            "permissionSet { id }",
+            json!({ "permissionSetId": t.set, "name": format!("renamed-{n}") }),
+        ),
+        Op::DeletePermissionSet => mutation(
+            "deletePermissionSet",
+            "DeletePermissionSetInput",
+            "permissionSet { id }",
+            json!({ "permissionSetId": t.set }),
+        ),
+        Op::ListGroups => (
+            "query($id: ObjectID!) { getAccount(id: $id) { groups { id } } }".to_owned(),
+            account,
+        ),
+        Op::CreateGroup => mutation(
+            "createGroup",
+            "CreateGroupInput",
+            "group { id }",
+            json!({ "accountId": ACCOUNT_715, "name": format!("new-{n}") }),
+        ),
+        Op::UpdateGroup => mutation(
+            "updateGroup",
+            "UpdateGroupInput",
+            "group { id }",
+            json!({ "groupId": t.group, "name": format!("renamed-{n}") }),
+        ),
+        Op::DeleteGroup => mutation(
+            "deleteGroup",
+            "DeleteGroupInput",
+            "group { id }",
+            json!({ "groupId": t.group }),
+        ),
+        Op::AddGroupMembers => mutation(
+            "addGroupMembers",
+            "GroupMembersInput",
+            "group { id }",
+            json!({ "groupId": t.group, "memberIds": [t.service_account] }),
+        ),
+        Op::RemoveGroupMembers => mutation(
+            "removeGroupMembers",
+            "GroupMembersInput",
+            "group { id }",
+            json!({ "groupId": t.group, "memberIds": [t.service_account] }),
+        ),
+        Op::CreateGroupGrant => mutation(
+            "createGroupGrant",
+            "CreateGroupGrantInput",
+            "groupGrant { id }",
+            json!({ "groupId": t.group, "permissionSetId": t.set, "allProjects": true }),
+        ),
+        Op::DeleteGroupGrant => mutation(
+            "deleteGroupGrant",
+            "DeleteGroupGrantInput",
+            "groupGrant { id }",
+            json!({ "groupGrantId": t.grant }),
+        ),
+        Op::CheckOwnPermission => (
+            "query($i: CheckPermissionInput!) { checkPermission(input: $i) { allowed } }"
+                .to_owned(),
+            json!({ "i": { "accountId": ACCOUNT_715, "permission": MATRIX_PERMISSION } }),
+        ),
+        Op::CheckPermissionOfOther => (
+            "query($i: CheckPermissionInput!) { checkPermission(input: $i) { allowed } }"
+                .to_owned(),
+            json!({ "i": { "accountId": ACCOUNT_715, "permission": MATRIX_PERMISSION,
+                           "principalId": t.service_account } }),
+        ),
     }
 }
 
@@ -410,6 +695,11 @@ async fn every_operation_against_every_caller_follows_the_contract() {
 
     let api = Api::start_with(&["--auth-failures-per-minute", "100000"]).await;
     let db = api.backend.connect().await;
+    api.admin(
+        "mutation($a: ObjectID!, $n: String!) { createPermission(input: { accountId: $a, name: $n }) { permission { id } } }",
+        json!({ "a": ACCOUNT_715, "n": MATRIX_PERMISSION }),
+    )
+    .await;
     let mut credentials: Vec<(Caller, Option<String>)> = Vec::new();
     for caller in CALLERS {
         let token = match caller {
