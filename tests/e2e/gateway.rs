@@ -481,27 +481,9 @@ impl Nginx {
     /// Guards `/` with `auth_request` to `upstream`'s `/v1/verify`, as
     /// docs/gateways.md shows, and proxies what passes to its `/healthz`.
     fn start(binary: &str, upstream: &str) -> Nginx {
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let d = dir.path().display();
-        let config = format!(
-            r#"
-daemon off;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    access_log off;
-    client_body_temp_path {d}/body;
-    proxy_temp_path {d}/proxy;
-    fastcgi_temp_path {d}/fastcgi;
-    uwsgi_temp_path {d}/uwsgi;
-    scgi_temp_path {d}/scgi;
+        Self::serving(binary, |port| {
+            format!(
+                r#"
     upstream keywarden {{ server {upstream}; }}
     server {{
         listen 127.0.0.1:{port};
@@ -519,6 +501,36 @@ http {{
             proxy_pass http://keywarden/healthz;
         }}
     }}
+"#
+            )
+        })
+    }
+
+    /// nginx on a free port with `site(port)` inside its `http` block.
+    fn serving(binary: &str, site: impl FnOnce(u16) -> String) -> Nginx {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let d = dir.path().display();
+        let site = site(port);
+        let config = format!(
+            r#"
+daemon off;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body;
+    proxy_temp_path {d}/proxy;
+    fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi;
+    scgi_temp_path {d}/scgi;
+{site}
 }}
 "#
         );
@@ -657,4 +669,62 @@ async fn the_access_line_can_be_left_out_and_requests_are_still_counted() {
     assert!(!api.server.log().contains("keywarden::access"));
     // Other info lines still come.
     assert!(api.server.log().contains("listening on"));
+}
+
+/// The nginx configuration of docs/authorization.md's worked example, as
+/// written there.
+fn worked_example_config() -> String {
+    let doc = include_str!("../../docs/authorization.md");
+    let start = doc
+        .find("<!-- nginx worked example -->\n```nginx\n")
+        .expect("the worked example's configuration is marked");
+    let rest = &doc[start..];
+    let body = &rest[rest.find("```nginx\n").unwrap() + 9..];
+    body[..body.find("```").unwrap()].to_owned()
+}
+
+#[tokio::test]
+async fn the_worked_example_lets_the_ci_key_run_jobs_in_its_project_only_through_nginx() {
+    let Some(binary) = tool("nginx", &["/usr/sbin/nginx", "/usr/local/sbin/nginx"]) else {
+        return;
+    };
+    let api = Api::start().await;
+    let example = crate::permissions::example(&api).await;
+    let upstream = api
+        .server
+        .url("")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let config = worked_example_config();
+    for expected in [
+        "server 127.0.0.1:8080;",
+        "listen 80;",
+        "proxy_pass http://app:8000;",
+    ] {
+        assert!(config.contains(expected), "the example changed: {expected}");
+    }
+    let nginx = Nginx::serving(&binary, |port| {
+        config
+            .replace("server 127.0.0.1:8080;", &format!("server {upstream};"))
+            .replace("listen 80;", &format!("listen 127.0.0.1:{port};"))
+            // The app behind nginx: keywarden's own health check stands in.
+            .replace(
+                "proxy_pass http://app:8000;",
+                "rewrite ^ /healthz break; proxy_pass http://keywarden;",
+            )
+    });
+    let http = client();
+    let job = |project: &str, key: &str| {
+        let request = http
+            .get(format!("{}projects/{project}/jobs/", nginx.url()))
+            .header("x-api-key", key.to_owned());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(job("web", &example.key).await, 200);
+    assert_eq!(job("api", &example.key).await, 403);
+    assert_eq!(job("nope", &example.key).await, 403);
+    assert_eq!(job("web", "lmr_sa_1_nothing").await, 401);
+    // The Admin holds every permission on every project.
+    assert_eq!(job("api", &api.admin).await, 200);
 }
