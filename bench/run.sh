@@ -105,6 +105,8 @@ for backend in $single_backends; do
     sa=$(create_sa bench)
     key=$(gql "$admin" "{\"query\":\"mutation { createServiceAccountKey(input: {serviceAccountId: \\\"$sa\\\"}) { secret } }\"}" \
       | json_field '["data"]["createServiceAccountKey"]["secret"]')
+    # The key's service account may run jobs in project "web", through a group.
+    python3 bench/grant.py "http://127.0.0.1:$port" "$admin" "$account" "$sa"
     # The other keys: digests of no known secret, on a service account of their own.
     filler=$(python3 -c "import base64,sys; print(base64.b64decode(sys.argv[1] + '=' * (-len(sys.argv[1]) % 4)).decode()[18:])" "$(create_sa filler)")
     fill=$((keys - 1))
@@ -128,17 +130,21 @@ for backend in $single_backends; do
     writes_before=$(writes_metric)
     typename='{"query":"{ __typename }"}'
     me='{"query":"{ me { id name } }"}'
-    h_runs="" a_runs="" k_runs="" m_runs=""
+    h_runs="" a_runs="" k_runs="" m_runs="" v_runs="" p_runs=""
     for _ in $(seq 1 "$rounds"); do
       h_runs+="$(measure "http://127.0.0.1:$port/healthz")"$'\n'
       a_runs+="$(KW_BODY="$typename" KW_KEY="" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
       k_runs+="$(KW_BODY="$typename" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
       m_runs+="$(KW_BODY="$me" KW_KEY="$key" measure -s bench/post.lua "http://127.0.0.1:$port/graphql")"$'\n'
+      v_runs+="$(measure -H "x-api-key: $key" "http://127.0.0.1:$port/v1/verify")"$'\n'
+      p_runs+="$(measure -H "x-api-key: $key" "http://127.0.0.1:$port/v1/verify?permission=jobs:run&project=web")"$'\n'
     done
     read -r h_rps h_p50 h_p99 h_err < <(median_run "${h_runs%$'\n'}")
     read -r a_rps a_p50 a_p99 a_err < <(median_run "${a_runs%$'\n'}")
     read -r k_rps k_p50 k_p99 k_err < <(median_run "${k_runs%$'\n'}")
     read -r m_rps m_p50 m_p99 m_err < <(median_run "${m_runs%$'\n'}")
+    read -r v_rps v_p50 v_p99 v_err < <(median_run "${v_runs%$'\n'}")
+    read -r p_rps p_p50 p_p99 p_err < <(median_run "${p_runs%$'\n'}")
     peak_kib=$(kib "$server_pid" VmHWM)
     sleep 1.5 # the last lastUsedAt flush of the runs
     writes_after=$(writes_metric)
@@ -163,11 +169,12 @@ for backend in $single_backends; do
     kill "$second_pid"; wait "$second_pid" 2>/dev/null || true; second_pid=""
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
 
-    printf '%s %s %s %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s\n' \
+    printf '%s %s %s %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s  %s %s %s %s\n' \
       "$backend" "$keys" "$seeded" "$idle_kib" "$peak_kib" "${writes:-0}" "-" \
       "$h_rps" "$h_p50" "$h_p99" "$h_err" "$a_rps" "$a_p50" "$a_p99" "$a_err" \
       "$k_rps" "$k_p50" "$k_p99" "$k_err" "$m_rps" "$m_p50" "$m_p99" "$m_err" \
-      "$stale" "$rv_p50" "$rv_p99" "$rv_max" "$u_rps" "$u_p50" "$u_p99" "$u_err" >> "$results"
+      "$stale" "$rv_p50" "$rv_p99" "$rv_max" "$u_rps" "$u_p50" "$u_p99" "$u_err" \
+      "$v_rps" "$v_p50" "$v_p99" "$v_err" "$p_rps" "$p_p50" "$p_p99" "$p_err" >> "$results"
     echo "done: $backend with $keys keys"
   done
 done
