@@ -150,3 +150,86 @@ async fn a_revoke_answered_by_one_server_is_refused_by_every_server_next() {
         }
     }
 }
+
+/// A group's grant, a set and a membership changed through one process are the
+/// other's next answer to a gateway, on whichever database the suite runs.
+#[tokio::test]
+async fn grants_changed_through_one_server_are_the_others_next_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let migrated = run(dir.path(), &backend.with(&["migrate", "--create-database"]));
+    assert!(migrated.status.success());
+    let first = Server::start(dir.path(), &backend.with(&[]));
+    let second = Server::start(dir.path(), &backend.with(&[]));
+    let admin = first.banner_token().unwrap();
+    let account = first.first_account(&admin).await;
+    let gql = |server: &'static str, query: &'static str, variables: Value| {
+        let (first, second, admin) = (&first, &second, &admin);
+        async move {
+            let server = if server == "first" { first } else { second };
+            let (status, body) = server.gql(admin, query, variables).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let made = gql(
+        "first",
+        "mutation($a: ObjectID!) {
+           p: createProject(input: { accountId: $a, name: \"web\" }) { project { id } }
+           q: createPermission(input: { accountId: $a, name: \"jobs:run\" }) { permission { id } }
+           r: createPermission(input: { accountId: $a, name: \"docs:read\" }) { permission { id } }
+           s: createPermissionSet(input: { accountId: $a, name: \"runner\", permissions: [\"jobs:run\"] }) { permissionSet { id } }
+           g: createGroup(input: { accountId: $a, name: \"ci\" }) { group { id } }
+         }",
+        json!({ "a": account }),
+    )
+    .await;
+    let (project, set, group) = (
+        made["p"]["project"]["id"].clone(),
+        made["s"]["permissionSet"]["id"].clone(),
+        made["g"]["group"]["id"].clone(),
+    );
+    let sa = first
+        .create_service_account(&admin, &account, "ci", "Viewer")
+        .await;
+    let (_, key) = first.create_key(&admin, &sa).await;
+    let http = crate::support::client();
+    let ask = |permission: &'static str| {
+        let request = http
+            .get(second.url(&format!("/v1/verify?permission={permission}&project=web")))
+            .header("x-api-key", key.clone());
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(ask("jobs:run").await, 403);
+    gql(
+        "first",
+        "mutation($g: ObjectID!, $s: ObjectID!, $p: ObjectID!, $m: ObjectID!) {
+           createGroupGrant(input: { groupId: $g, permissionSetId: $s, projectIds: [$p] }) { groupGrant { id } }
+           addGroupMembers(input: { groupId: $g, memberIds: [$m] }) { group { id } }
+         }",
+        json!({ "g": group, "s": set, "p": project, "m": sa }),
+    )
+    .await;
+    assert_eq!(ask("jobs:run").await, 200);
+    assert_eq!(ask("docs:read").await, 403);
+    gql(
+        "first",
+        "mutation($s: ObjectID!) {
+           updatePermissionSet(input: { permissionSetId: $s, permissions: [\"docs:read\"] }) { permissionSet { id } }
+         }",
+        json!({ "s": set }),
+    )
+    .await;
+    assert_eq!(ask("docs:read").await, 200);
+    assert_eq!(ask("jobs:run").await, 403);
+    gql(
+        "first",
+        "mutation($g: ObjectID!, $m: ObjectID!) {
+           removeGroupMembers(input: { groupId: $g, memberIds: [$m] }) { group { id } }
+         }",
+        json!({ "g": group, "m": sa }),
+    )
+    .await;
+    assert_eq!(ask("docs:read").await, 403);
+}

@@ -20,7 +20,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::ids::{AccountId, GrantId, GroupId, PermissionSetId, ProjectId};
-use crate::policy::role_permissions;
+use crate::policy::{role_lists, role_permissions};
 use crate::principal::Principal;
 use crate::role::Role;
 
@@ -123,7 +123,7 @@ impl<'a> Access<'a> {
     }
 
     fn role_gives(&self, permission: &str) -> bool {
-        self.role == Role::Admin || role_permissions(self.role).contains(&permission)
+        self.role == Role::Admin || role_lists(self.role, permission)
     }
 
     fn passes_ceiling(&self, permission: &str) -> bool {

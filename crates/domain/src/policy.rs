@@ -79,11 +79,20 @@ pub const RESERVED_RESOURCES: [&str; 10] = [
 /// what the role may do can never disagree. The Admin set also holds every
 /// permission the account defines, on every project (see [`crate::access`]).
 pub fn role_permissions(role: Role) -> Vec<&'static str> {
+    role_permission_iter(role).collect()
+}
+
+/// Whether the built-in set of `role` lists `permission`, with nothing
+/// allocated (a gateway asks this on every request).
+pub(crate) fn role_lists(role: Role, permission: &str) -> bool {
+    role_permission_iter(role).any(|p| p == permission)
+}
+
+fn role_permission_iter(role: Role) -> impl Iterator<Item = &'static str> {
     Action::ALL
         .into_iter()
-        .filter(|a| Standing::Member(role).permits(*a))
+        .filter(move |a| Standing::Member(role).permits(*a))
         .map(Action::permission)
-        .collect()
 }
 
 impl Action {
@@ -266,6 +275,16 @@ mod permission_tests {
         assert_eq!(role_permissions(Role::Admin), every);
         assert_eq!(role_permissions(Role::Editor), ["account:read"]);
         assert_eq!(role_permissions(Role::Viewer), ["account:read"]);
+        for role in Role::ALL {
+            for action in Action::ALL {
+                assert_eq!(
+                    role_lists(role, action.permission()),
+                    Standing::Member(role).permits(action),
+                    "{role} {action:?}"
+                );
+            }
+            assert!(!role_lists(role, "jobs:run"));
+        }
         // Each of keywarden's own permissions is on a reserved resource, and
         // no two actions share one.
         for action in Action::ALL {

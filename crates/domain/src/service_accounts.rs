@@ -91,6 +91,11 @@ impl Keywarden {
             "Account",
         )?;
         let change = self.change(caller, now).await?;
+        if !input.groups.is_empty() {
+            // Group limits are counted under the account's lock, as
+            // `add_group_members` counts them.
+            crate::accounts::lock_account(change.txn(), input.account_id).await?;
+        }
         let row = service_account::ActiveModel {
             account_id: Set(input.account_id.0),
             name: Set(input.name.into_inner()),
