@@ -95,6 +95,9 @@ pub(crate) async fn find<C: ConnectionTrait>(
     let select = project::Entity::find().filter(project::Column::AccountId.eq(account.0));
     match named {
         ProjectRef::Id(id) => select.filter(project::Column::Id.eq(id.0)),
+        // What no project could be named is not looked for (nor sent to the
+        // database, which may refuse some bytes outright).
+        ProjectRef::Name(name) if ProjectName::parse(name).is_err() => return Ok(None),
         ProjectRef::Name(name) => select.filter(project::Column::Name.eq(name.as_str())),
     }
     .one(conn)

@@ -187,10 +187,13 @@ async fn a_group_grant_gives_its_permissions_on_its_projects_only() {
         ask(kw, &s.token, s.a.id, "jobs:run", None).await,
         Err(Why::NotHeld)
     );
-    assert_eq!(
-        ask(kw, &s.token, s.a.id, "jobs:run", Some("nope")).await,
-        Err(Why::UnknownProject)
-    );
+    for nothing in ["nope", "web\0", "w eb", "ü", &"p".repeat(101)] {
+        assert_eq!(
+            ask(kw, &s.token, s.a.id, "jobs:run", Some(nothing)).await,
+            Err(Why::UnknownProject),
+            "{nothing:?}"
+        );
+    }
     // The role's own set: a Viewer reads its account, everywhere.
     assert_eq!(
         ask(kw, &s.token, s.a.id, "account:read", Some("api")).await,
