@@ -8,13 +8,13 @@ use domain::ids::{
 };
 use domain::{
     Because, CreateGrant, CreateGroup, CreatePermission, CreatePermissionSet, CreateProject,
-    Description, GroupMember, GroupName, PermissionName, PermissionSetName, ProjectName,
-    ProjectRef, SetKind, UpdateGroup, UpdatePermissionSet, UpdateProject,
+    GroupMember, GroupName, PermissionName, PermissionSetName, ProjectName, ProjectRef, SetKind,
+    UpdateGroup, UpdatePermissionSet, UpdateProject,
 };
 
 use crate::context::{HumanOnly, caller, kw, or_null};
 use crate::error::{ApiResult, api, bad_input, not_found};
-use crate::inputs::account_id;
+use crate::inputs::{account_id, description, description_change, not_null};
 use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 use crate::types::{Account, LIST_PAGE, PrincipalNode, RoleCode, ServiceAccount, User, page};
@@ -25,27 +25,6 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 
 fn id_of(id: &ObjectId, kind: &'static str) -> Result<i64> {
     id.of(kind).ok_or_else(|| not_found(kind))
-}
-
-fn description(text: Option<&str>) -> Result<Option<Description>> {
-    text.map(Description::parse).transpose().map_err(api)
-}
-
-/// `Some(None)` clears, `Some(Some(_))` sets, `None` leaves alone.
-fn description_change(value: MaybeUndefined<String>) -> Result<Option<Option<Description>>> {
-    Ok(match value {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(d) => Some(Some(Description::parse(&d).map_err(api)?)),
-    })
-}
-
-fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {
-    match value {
-        MaybeUndefined::Undefined => Ok(None),
-        MaybeUndefined::Null => Err(bad_input(format!("{field} cannot be null"))),
-        MaybeUndefined::Value(v) => Ok(Some(v)),
-    }
 }
 
 fn permission_names(list: &[String]) -> Result<Vec<PermissionName>> {

@@ -43,6 +43,21 @@ pub fn group_id(id: &ObjectId) -> Result<domain::ids::GroupId> {
     id_of(id, "Group").map(domain::ids::GroupId)
 }
 
+/// An optional description, parsed.
+pub fn description(text: Option<&str>) -> Result<Option<Description>> {
+    text.map(Description::parse).transpose().map_err(api)
+}
+
+/// A description to change: absent leaves it alone (`None`), `null` clears it
+/// (`Some(None)`), a value sets it.
+pub fn description_change(value: MaybeUndefined<String>) -> Result<Option<Option<Description>>> {
+    Ok(match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(d) => Some(Some(Description::parse(&d).map_err(api)?)),
+    })
+}
+
 pub fn key_name(name: Option<&str>) -> Result<Option<KeyName>> {
     name.map(KeyName::parse).transpose().map_err(api)
 }
@@ -72,7 +87,7 @@ pub struct UpdateServiceAccountInput {
 }
 
 /// A field that may be absent but not `null`.
-fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {
+pub fn not_null<T>(field: &str, value: MaybeUndefined<T>) -> Result<Option<T>> {
     match value {
         MaybeUndefined::Undefined => Ok(None),
         MaybeUndefined::Null => Err(bad_input(format!("{field} cannot be null"))),
@@ -87,11 +102,7 @@ impl UpdateServiceAccountInput {
             .map(|n| ServiceAccountName::parse(&n))
             .transpose()
             .map_err(api)?;
-        let description = match self.description {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(d) => Some(Some(Description::parse(&d).map_err(api)?)),
-        };
+        let description = description_change(self.description)?;
         let change = UpdateServiceAccount {
             name,
             description,

@@ -5,8 +5,8 @@
 
 use async_graphql::{Context, Object, Result, SimpleObject};
 use domain::{
-    AddMember, CreateInvitation, CreateKey, CreatePersonalAccessToken, CreateServiceAccount,
-    Description, Email, RotateKey, ServiceAccountName, Username,
+    AddMember, CreateInvitation, CreateKey, CreatePersonalAccessToken, CreateServiceAccount, Email,
+    RotateKey, ServiceAccountName, Username,
 };
 
 use crate::context::{HumanOnly, caller, kw, selects};
@@ -105,12 +105,7 @@ impl CoreMutation {
         let request = CreateServiceAccount {
             account_id: account_id(&input.account_id)?,
             name: ServiceAccountName::parse(&input.name).map_err(api)?,
-            description: input
-                .description
-                .as_deref()
-                .map(Description::parse)
-                .transpose()
-                .map_err(api)?,
+            description: description(input.description.as_deref())?,
             role: input.role_code.into(),
             groups: input
                 .group_ids
@@ -172,12 +167,7 @@ impl CoreMutation {
         let request = CreateKey {
             service_account_id: service_account_id(&input.service_account_id)?,
             name: key_name(input.name.as_deref())?,
-            description: input
-                .description
-                .as_deref()
-                .map(Description::parse)
-                .transpose()
-                .map_err(api)?,
+            description: description(input.description.as_deref())?,
             expires_at: input.expiry(now())?,
             role_ceiling: input.role_code.map(Into::into),
         };
