@@ -62,6 +62,16 @@ pub struct Grant {
 }
 
 impl Grant {
+    /// About how many bytes it holds, to weigh a cached verification.
+    pub(crate) fn size(&self) -> usize {
+        let permissions: usize = self.permissions.iter().map(|p| p.len() + 16).sum();
+        let projects = match &self.coverage {
+            Coverage::All => 0,
+            Coverage::Listed(list) => list.len() * 8,
+        };
+        64 + permissions + projects
+    }
+
     fn gives(&self, permission: &str) -> bool {
         self.permissions
             .binary_search_by(|p| (**p).cmp(permission))
@@ -206,6 +216,14 @@ mod tests {
 
     fn listed(projects: &[ProjectId]) -> Coverage {
         Coverage::Listed(projects.to_vec().into_boxed_slice())
+    }
+
+    #[test]
+    fn a_grant_weighs_what_it_holds() {
+        let small = grant(1, ACCOUNT, &["jobs:run"], Coverage::All);
+        assert_eq!(small.size(), 64 + 8 + 16);
+        let listed = grant(1, ACCOUNT, &["jobs:run", "a:b"], listed(&[P1, P2]));
+        assert_eq!(listed.size(), 64 + (8 + 16) + (3 + 16) + 16);
     }
 
     #[test]

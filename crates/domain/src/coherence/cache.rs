@@ -54,6 +54,8 @@ pub(crate) struct Entry<T> {
     /// Until when it may be served at most: the read plus its time to live.
     served_until: i64,
     pub value: T,
+    /// Its share of the capacity, fixed when it is made.
+    weight: u64,
     /// The latest use known here: the stored `lastUsedAt`, or the read itself
     /// when that was a minute later (the read's use was passed on to be
     /// recorded), then the last use served from this entry that was.
@@ -88,8 +90,8 @@ type Flight<T> = Arc<OnceCell<Arc<Entry<T>>>>;
 /// current pepper. `T` is what a verification concludes; `accepted` says which
 /// conclusions go to the table of acceptances.
 pub(crate) struct Cache<T> {
-    accepted: Option<Table<[u8; 32], Arc<Entry<T>>>>,
-    refused: Option<Table<[u8; 32], Arc<Entry<T>>>>,
+    accepted: Option<Table<[u8; 32], Arc<Entry<T>>, ByWeight>>,
+    refused: Option<Table<[u8; 32], Arc<Entry<T>>, ByWeight>>,
     flights: Mutex<HashMap<[u8; 32], Flight<T>>>,
     board: Arc<Board>,
     lease: Option<Arc<Lease>>,
@@ -117,13 +119,34 @@ pub(crate) trait Conclusion {
     fn accepted(&self) -> bool;
     /// The stored `lastUsedAt` of an acceptance.
     fn last_used_at(&self) -> Option<i64>;
+    /// How much of the cache's capacity the conclusion takes: 1 for a plain
+    /// one, more for one that holds much (a principal whose groups grant a
+    /// great deal), so that what one account's credentials hold cannot crowd
+    /// the memory of everyone else's out.
+    fn weight(&self) -> u64 {
+        1
+    }
+}
+
+/// Weighs entries by what they hold (see [`Conclusion::weight`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ByWeight;
+
+impl<T> quick_cache::Weighter<[u8; 32], Arc<Entry<T>>> for ByWeight {
+    fn weight(&self, _: &[u8; 32], entry: &Arc<Entry<T>>) -> u64 {
+        entry.weight
+    }
 }
 
 impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
     /// A cache of up to `capacity` acceptances (0 turns caching off) over
     /// `board`; `lease` when entries may be served only while it holds.
     pub(crate) fn new(capacity: u64, board: Arc<Board>, lease: Option<Arc<Lease>>) -> Self {
-        let table = |n: u64| (n > 0).then(|| Table::new(usize::try_from(n).unwrap_or(usize::MAX)));
+        let table = |n: u64| {
+            (n > 0).then(|| {
+                Table::with_weighter(usize::try_from(n).unwrap_or(usize::MAX), n, ByWeight)
+            })
+        };
         Self {
             accepted: table(capacity),
             refused: table(capacity.min(MAX_REFUSALS)),
@@ -274,6 +297,7 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             _ => now_ms,
         };
         let accepted = value.accepted();
+        let weight = value.weight().max(1);
         let entry = Arc::new(Entry {
             stamp,
             slots: scopes.into_iter().map(Scope::slot).collect(),
@@ -281,6 +305,7 @@ impl<T: Conclusion + Send + Sync + 'static> Cache<T> {
             served_until: now_ms
                 .saturating_add(TIME_TO_LIVE_MS - rand::random_range(0..TIME_TO_LIVE_SPREAD_MS)),
             value,
+            weight,
             last_use: AtomicI64::new(last_use),
         });
         if let Some(digest) = digest {
@@ -395,18 +420,60 @@ mod tests {
     enum Seen {
         Good(Option<i64>),
         Unknown,
+        /// An acceptance that holds this much.
+        Heavy(u64),
     }
 
     impl Conclusion for Seen {
         fn accepted(&self) -> bool {
-            matches!(self, Seen::Good(_))
+            matches!(self, Seen::Good(_) | Seen::Heavy(_))
         }
         fn last_used_at(&self) -> Option<i64> {
             match self {
                 Seen::Good(t) => *t,
-                Seen::Unknown => None,
+                Seen::Unknown | Seen::Heavy(_) => None,
             }
         }
+        fn weight(&self) -> u64 {
+            match self {
+                Seen::Heavy(w) => *w,
+                _ => 1,
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn heavy_entries_take_their_weight_of_the_capacity() {
+        let cache = cache();
+        for i in 0..10u8 {
+            remember(&cache, [i; 32], good(None)).await;
+        }
+        let kept = |cache: &Cache<Seen>, range: std::ops::Range<u8>| {
+            range
+                .filter(|i| cache.get(&[*i; 32], NOW).is_some())
+                .count()
+        };
+        assert_eq!(kept(&cache, 0..10), 10, "ten plain entries fit in ten");
+        // Heavy entries of weight 4: the table holds at most ten in weight,
+        // so however many come, what stays weighs no more than that.
+        for i in 100..110u8 {
+            remember(
+                &cache,
+                [i; 32],
+                Read {
+                    value: Seen::Heavy(4),
+                    scopes: vec![KEY],
+                },
+            )
+            .await;
+        }
+        let light = kept(&cache, 0..10);
+        let heavy = kept(&cache, 100..110);
+        assert!(
+            light + 4 * heavy <= 10,
+            "{light} light and {heavy} heavy entries kept"
+        );
+        assert!(heavy < 10);
     }
 
     const NOW: i64 = 1_800_000_000_000;
