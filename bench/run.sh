@@ -180,7 +180,10 @@ for backend in $single_backends; do
 done
 
 if [[ " $parts " == *" single "* ]]; then
+  # The instruction counts (bench/instructions.sh) are written by hand: kept.
+  counted=$(awk '/^## Instructions per request/ { keep = 1 } keep' BENCHMARKS.md 2>/dev/null || true)
   python3 bench/report.py "$results" "$duration" "$connections" "$rounds" > BENCHMARKS.md
+  if [ -n "$counted" ]; then printf '\n%s\n' "$counted" >> BENCHMARKS.md; fi
 fi
 if [[ " $parts " == *" mixed "* ]]; then
   python3 bench/mixed.py "$bin" "$work" BENCHMARKS.md >/dev/null
