@@ -325,3 +325,23 @@ fn owned(sources: Vec<Source<'_>>) -> Vec<Owned> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_refusal_has_its_own_reason_for_the_gateway() {
+        assert_eq!(Why::NotInAccount.code(), "not-in-account");
+        assert_eq!(Why::UnknownProject.code(), "unknown-project");
+        assert_eq!(Why::NotHeld.code(), "permission-not-held");
+    }
+
+    #[test]
+    fn a_lookup_key_depends_on_the_account_and_the_text() {
+        let a = lookup_key(AccountId(1), "web");
+        assert_eq!(a, lookup_key(AccountId(1), "web"));
+        assert_ne!(a, lookup_key(AccountId(2), "web"));
+        assert_ne!(a, lookup_key(AccountId(1), "api"));
+    }
+}
