@@ -80,13 +80,29 @@ pub struct PermissionCheck {
     pub because: Vec<Because>,
 }
 
-/// The cache key of a lookup of `text` in `account`.
+/// The cache key of a lookup of `text` in `account`: the account and the text
+/// themselves when they fit (a gateway's usual question costs no hashing),
+/// otherwise a digest of them. The first byte tells the two apart, so that no
+/// two questions share a key.
 fn lookup_key(account: AccountId, text: &str) -> [u8; 32] {
-    let mut hash = Sha256::new();
-    hash.update(b"project\0");
-    hash.update(account.0.to_le_bytes());
-    hash.update(text.as_bytes());
-    hash.finalize().into()
+    const SHORT: usize = 32 - 1 - 8 - 1;
+    let mut key = [0u8; 32];
+    if text.len() <= SHORT {
+        key[0] = 1;
+        key[1..9].copy_from_slice(&account.0.to_le_bytes());
+        // Fits in a byte: at most SHORT.
+        #[allow(clippy::cast_possible_truncation)]
+        let len = text.len() as u8;
+        key[9] = len;
+        key[10..10 + text.len()].copy_from_slice(text.as_bytes());
+    } else {
+        let mut hash = Sha256::new();
+        hash.update(account.0.to_le_bytes());
+        hash.update(text.as_bytes());
+        key[1..].copy_from_slice(&hash.finalize()[..31]);
+        key[0] = 2;
+    }
+    key
 }
 
 impl Keywarden {
@@ -339,9 +355,19 @@ mod tests {
 
     #[test]
     fn a_lookup_key_depends_on_the_account_and_the_text() {
-        let a = lookup_key(AccountId(1), "web");
-        assert_eq!(a, lookup_key(AccountId(1), "web"));
-        assert_ne!(a, lookup_key(AccountId(2), "web"));
-        assert_ne!(a, lookup_key(AccountId(1), "api"));
+        let long = "p".repeat(23);
+        let longer = "p".repeat(100);
+        let mut keys = std::collections::HashSet::new();
+        for account in [1, 2, 256] {
+            for text in ["", "web", "web\0", "api", &"p".repeat(22), &long, &longer] {
+                let key = lookup_key(AccountId(account), text);
+                assert_eq!(key, lookup_key(AccountId(account), text));
+                assert!(keys.insert(key), "{account} {text:?}");
+            }
+        }
+        // Short texts are kept as they are; long ones hashed.
+        assert_eq!(lookup_key(AccountId(1), "web")[0], 1);
+        assert_eq!(&lookup_key(AccountId(1), "web")[10..13], b"web");
+        assert_eq!(lookup_key(AccountId(1), &long)[0], 2);
     }
 }

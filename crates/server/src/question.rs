@@ -3,24 +3,46 @@
 //! act in, and optionally a permission on a project, and whether to return the
 //! permissions held there. A header wins over its query parameter.
 
+use axum::http::HeaderName;
 use axum::http::request::Parts;
 use domain::PermissionName;
 use domain::ids::AccountId;
 
-pub const ACCOUNT_HEADER: &str = "x-keywarden-require-account";
-pub const PERMISSION_HEADER: &str = "x-keywarden-permission";
-pub const PROJECT_HEADER: &str = "x-keywarden-project";
-pub const INCLUDE_HEADER: &str = "x-keywarden-include";
+pub const ACCOUNT_HEADER: HeaderName = HeaderName::from_static("x-keywarden-require-account");
+pub const PERMISSION_HEADER: HeaderName = HeaderName::from_static("x-keywarden-permission");
+pub const PROJECT_HEADER: HeaderName = HeaderName::from_static("x-keywarden-project");
+pub const INCLUDE_HEADER: HeaderName = HeaderName::from_static("x-keywarden-include");
 
 /// What `include` may name.
 const INCLUDE_PERMISSIONS: &str = "permissions";
 
-#[derive(serde::Deserialize, Default)]
+/// The question's query parameters. (Read by hand: a gateway asks this on
+/// every request, and a generic deserializer costs several times as much.)
+#[derive(Default)]
 struct Params {
     account: Option<String>,
     permission: Option<String>,
     project: Option<String>,
     include: Option<String>,
+}
+
+impl Params {
+    /// The parameters of `query`; of one given twice, the last. Others are
+    /// left alone (a gateway may pass its own through).
+    fn of(query: &str) -> Self {
+        let mut params = Params::default();
+        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
+            let slot = match &*name {
+                "account" => &mut params.account,
+                "permission" => &mut params.permission,
+                "project" => &mut params.project,
+                "include" => &mut params.include,
+                _ => continue,
+            };
+            *slot = Some(value.into_owned());
+        }
+        params
+    }
 }
 
 /// A gateway's question.
@@ -43,16 +65,9 @@ impl Question {
 
 /// The question in `parts`, or why it cannot be read (answered 400).
 pub fn read(parts: &Parts) -> Result<Question, String> {
-    let params = match parts.uri.query() {
-        None => Params::default(),
-        Some(_) => {
-            axum::extract::Query::<Params>::try_from_uri(&parts.uri)
-                .map_err(|_| "the query string cannot be read".to_owned())?
-                .0
-        }
-    };
-    let pick = |header: &str, param: Option<String>| -> Result<Option<String>, String> {
-        match parts.headers.get(header) {
+    let params = parts.uri.query().map(Params::of).unwrap_or_default();
+    let pick = |header: HeaderName, param: Option<String>| -> Result<Option<String>, String> {
+        match parts.headers.get(&header) {
             Some(value) => value
                 .to_str()
                 .map(|v| Some(v.trim().to_owned()))
@@ -109,10 +124,10 @@ mod tests {
 
     use super::*;
 
-    fn parts(uri: &str, headers: &[(&str, &str)]) -> Parts {
+    fn parts(uri: &str, headers: &[(HeaderName, &str)]) -> Parts {
         let mut request = Request::builder().uri(uri);
         for (k, v) in headers {
-            request = request.header(*k, *v);
+            request = request.header(k, *v);
         }
         request.body(()).unwrap_or_default().into_parts().0
     }
@@ -144,6 +159,14 @@ mod tests {
         assert_eq!(q.project.as_deref(), Some("api"));
         assert!(!q.include_permissions);
         assert!(q.asks_permissions());
+        // Percent-encoding is decoded, and parameters of others left alone.
+        let q = read(&parts(
+            "/v1/verify?project=a%2Eb&permission=jobs%3Arun&other=1",
+            &[],
+        ))
+        .unwrap_or_default();
+        assert_eq!(q.project.as_deref(), Some("a.b"));
+        assert_eq!(q.permission, PermissionName::parse("jobs:run").ok());
         let plain = read(&parts("/v1/verify", &[])).unwrap_or_default();
         assert_eq!(plain, Question::default());
         assert!(!plain.asks_permissions());
