@@ -8,8 +8,8 @@ use entity::{group, membership, permission_set, service_account};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use crate::access::{Access, Held, Source};
-use crate::coherence::{Located, Read, Scope};
+use crate::access::{Access, Source};
+use crate::coherence::{Located, Lookup, Read, Scope};
 use crate::error::{DomainError, DomainResult};
 use crate::groups::{Group, GroupMember, grants_of};
 use crate::ids::{AccountId, GrantId, PermissionSetId, ProjectId};
@@ -22,12 +22,13 @@ use crate::time::to_millis;
 use crate::warden::Keywarden;
 
 /// A gateway's answer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub enum Decision<'a> {
-    /// Held; with every permission held on the project.
+    /// Held; on the project found (whose permissions [`Access::held`]
+    /// lists).
     Granted {
-        project: Option<ProjectId>,
-        held: Held<'a>,
+        project: Option<Located>,
+        access: Access<'a>,
     },
     Refused(Why),
 }
@@ -113,24 +114,24 @@ impl Keywarden {
         account: AccountId,
         text: &str,
         now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<ProjectId>, DbErr> {
+    ) -> Result<Option<Located>, DbErr> {
         let now_ms = to_millis(now);
         let cache = &self.coherence.projects;
         let key = lookup_key(account, text);
         if let Some(hit) = cache.get(&key, now_ms) {
-            return Ok(hit.value.0);
+            return Ok(hit.value.0.clone());
         }
         let named = ProjectRef::parse(text);
         let found = cache
             .read_through(key, now_ms, || async {
                 let row = projects::find(&self.db, account, &named).await?;
                 Ok::<_, DbErr>(Read {
-                    value: Located(row.map(|r| ProjectId(r.id))),
+                    value: Lookup(row.map(|r| Located::new(ProjectId(r.id)))),
                     scopes: vec![Scope::Projects(account)],
                 })
             })
             .await?;
-        Ok(found.entry.value.0)
+        Ok(found.entry.value.0.clone())
     }
 
     /// A gateway's question: does `principal` hold `permission` on the
@@ -150,15 +151,12 @@ impl Keywarden {
         let project = match project {
             None => None,
             Some(text) => match self.locate_project(account, text, now).await? {
-                Some(id) => Some(id),
+                Some(found) => Some(found),
                 None => return Ok(Decision::Refused(Why::UnknownProject)),
             },
         };
-        if permission.is_none_or(|p| access.holds(p.as_str(), project)) {
-            Ok(Decision::Granted {
-                project,
-                held: access.held(project),
-            })
+        if permission.is_none_or(|p| access.holds(p.as_str(), project.as_ref().map(|l| l.id))) {
+            Ok(Decision::Granted { project, access })
         } else {
             Ok(Decision::Refused(Why::NotHeld))
         }

@@ -718,17 +718,17 @@ async fn answer_question(
         )
         .await;
     match decided {
-        Ok(domain::Decision::Granted { project, held }) => {
+        Ok(domain::Decision::Granted { project, access }) => {
             let mut response = principal_headers(caller, Some((account, role)));
             let headers = response.headers_mut();
-            if let Some(project) = project
-                && let Ok(value) =
-                    HeaderValue::from_str(&domain::object_id::encode("Project", project.0))
+            if let Some(found) = &project
+                && let Ok(value) = HeaderValue::from_str(&found.global_id)
             {
                 headers.insert(HeaderName::from_static("x-keywarden-project"), value);
             }
             if question.include_permissions
-                && let Ok(value) = HeaderValue::from_str(&held_list(&held))
+                && let Ok(value) =
+                    HeaderValue::from_str(&held_list(&access.held(project.as_ref().map(|p| p.id))))
             {
                 headers.insert(HeaderName::from_static("x-keywarden-permissions"), value);
             }

@@ -31,15 +31,23 @@ impl Params {
     /// left alone (a gateway may pass its own through).
     fn of(query: &str) -> Self {
         let mut params = Params::default();
-        for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            let slot = match &*name {
+        for pair in query.split('&') {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let slot = match name {
                 "account" => &mut params.account,
                 "permission" => &mut params.permission,
                 "project" => &mut params.project,
                 "include" => &mut params.include,
                 _ => continue,
             };
-            *slot = Some(value.into_owned());
+            *slot = Some(if value.contains(['%', '+']) {
+                form_urlencoded::parse(value.as_bytes())
+                    .next()
+                    .map(|(decoded, _)| decoded.into_owned())
+                    .unwrap_or_default()
+            } else {
+                value.to_owned()
+            });
         }
         params
     }
@@ -170,6 +178,24 @@ mod tests {
         let plain = read(&parts("/v1/verify", &[])).unwrap_or_default();
         assert_eq!(plain, Question::default());
         assert!(!plain.asks_permissions());
+    }
+
+    #[test]
+    fn parameters_are_decoded_only_when_encoded_and_the_last_one_counts() {
+        let p =
+            Params::of("project=a+b%26c&permission=jobs%3Arun&include&other=1&account=x&account=y");
+        assert_eq!(p.project.as_deref(), Some("a b&c"));
+        assert_eq!(p.permission.as_deref(), Some("jobs:run"));
+        assert_eq!(p.include.as_deref(), Some(""));
+        assert_eq!(p.account.as_deref(), Some("y"));
+        let p = Params::of("project=web&permission=jobs:run");
+        assert_eq!(
+            (p.project.as_deref(), p.permission.as_deref()),
+            (Some("web"), Some("jobs:run"))
+        );
+        assert_eq!(p.include, None);
+        // An empty include is a question that cannot be asked.
+        assert!(read(&parts("/v1/verify?permission=a:b&include", &[])).is_err());
     }
 
     #[test]

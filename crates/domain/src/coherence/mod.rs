@@ -32,11 +32,28 @@ const LISTEN_WAIT: Duration = Duration::from_secs(5);
 /// How many project lookups a process keeps at most.
 const MAX_PROJECT_LOOKUPS: u64 = 10_000;
 
-/// What looking a project up by id or name found: the project, or nothing.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Located(pub Option<crate::ids::ProjectId>);
+/// A project found by id or name: its id, and its global id as the gateway's
+/// answer shows it, made once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    pub id: crate::ids::ProjectId,
+    pub global_id: Arc<str>,
+}
 
-impl Conclusion for Located {
+impl Located {
+    pub(crate) fn new(id: crate::ids::ProjectId) -> Self {
+        Self {
+            id,
+            global_id: crate::object_id::encode("Project", id.0).into(),
+        }
+    }
+}
+
+/// What looking a project up by id or name found: the project, or nothing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Lookup(pub Option<Located>);
+
+impl Conclusion for Lookup {
     fn accepted(&self) -> bool {
         self.0.is_some()
     }
@@ -51,7 +68,7 @@ impl Conclusion for Located {
 pub(crate) struct Coherence<T> {
     pub cache: Cache<T>,
     /// Projects as gateways name them, by id or name, in each account.
-    pub projects: Cache<Located>,
+    pub projects: Cache<Lookup>,
     board: Arc<Board>,
     peers: Option<Arc<Peers>>,
     lease: Option<Arc<Lease>>,

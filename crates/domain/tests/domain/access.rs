@@ -206,10 +206,15 @@ async fn a_group_grant_gives_its_permissions_on_its_projects_only() {
         .await
         .unwrap()
     {
-        Decision::Granted { project, held } => {
-            assert_eq!(project, Some(s.web.id));
+        Decision::Granted { project, access } => {
+            let project = project.unwrap();
+            assert_eq!(project.id, s.web.id);
             assert_eq!(
-                held,
+                &*project.global_id,
+                domain::object_id::encode("Project", s.web.id.0)
+            );
+            assert_eq!(
+                access.held(Some(project.id)),
                 domain::Held::Listed(["account:read", "jobs:run"].into_iter().collect())
             );
         }
