@@ -72,6 +72,27 @@ mod tests {
     }
 
     #[test]
+    fn only_an_acceptance_is_accepted_and_carries_its_last_use() {
+        let mut ok = verified(vec![]);
+        if let Ok(v) = &mut ok {
+            v.last_used_at = Some(7);
+        }
+        assert!(ok.accepted());
+        assert_eq!(ok.last_used_at(), Some(7));
+        for refusal in [
+            Refusal::Unknown,
+            Refusal::Revoked,
+            Refusal::Expired,
+            Refusal::Disabled,
+            Refusal::Mismatch,
+        ] {
+            let refused: Verdict = Err(refusal);
+            assert!(!refused.accepted());
+            assert_eq!(refused.last_used_at(), None);
+        }
+    }
+
+    #[test]
     fn a_verdict_weighs_one_and_a_kib_more_for_each_kib_of_grants() {
         assert_eq!(Err::<Verified, _>(Refusal::Unknown).weight(), 1);
         assert_eq!(verified(vec![]).weight(), 1);
