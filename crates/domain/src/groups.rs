@@ -297,17 +297,18 @@ fn member_json(member: GroupMember, name: &str) -> serde_json::Value {
     }
 }
 
-/// Adds `members` to `group` inside a change, one audit event each (recorded
-/// beside the change's own); returns the scopes of those newly added. A
-/// member already in the group is left as it is.
+/// Adds `members` to `group` inside a change; returns the scopes of those
+/// newly added and an audit event for each. A member already in the group is
+/// left as it is.
 pub(crate) async fn join(
     change: &crate::write::Change<'_>,
     group: &group::Model,
     members: &[GroupMember],
-) -> DomainResult<Vec<Scope>> {
+) -> DomainResult<(Vec<Scope>, Vec<Event>)> {
     let txn = change.txn();
     let account = AccountId(group.account_id);
     let mut scopes = Vec::new();
+    let mut events = Vec::new();
     let existing = group_member::Entity::find()
         .filter(group_member::Column::GroupId.eq(group.id))
         .count(txn)
@@ -354,19 +355,17 @@ pub(crate) async fn join(
         .await?;
         added += 1;
         let name = member_name(txn, *member).await?;
-        change
-            .also_record(
-                Event::new(
-                    Some(account),
-                    AuditAction::GroupMemberAdd,
-                    Target::new(KIND, group.id, Some(&group.name)),
-                )
-                .changing(None, Some(member_json(*member, &name))),
+        events.push(
+            Event::new(
+                Some(account),
+                AuditAction::GroupMemberAdd,
+                Target::new(KIND, group.id, Some(&group.name)),
             )
-            .await?;
+            .changing(None, Some(member_json(*member, &name))),
+        );
         scopes.push(member.scope());
     }
-    Ok(scopes)
+    Ok((scopes, events))
 }
 
 /// Takes a user out of every group of `account`, as they leave it; returns
@@ -626,14 +625,13 @@ impl Keywarden {
         let account = AccountId(row.account_id);
         authorize(caller, account, Action::ManageAccess, KIND)?;
         lock_account(txn, account).await?;
-        let scopes = join(&change, &row, members).await?;
-        let event = Event::new(
-            Some(account),
-            AuditAction::GroupUpdate,
-            Target::new(KIND, id.0, Some(&row.name)),
-        );
+        let (scopes, events) = join(&change, &row, members).await?;
         let group = Group::try_from(row)?;
-        change.commit(event, &scopes).await?;
+        if events.is_empty() {
+            // Every one was in it already: nothing changes, nothing to record.
+            return Ok(group);
+        }
+        change.commit_each(events, &scopes).await?;
         Ok(group)
     }
 
@@ -655,6 +653,7 @@ impl Keywarden {
         let account = AccountId(row.account_id);
         authorize(caller, account, Action::ManageAccess, KIND)?;
         let mut scopes = Vec::new();
+        let mut events = Vec::new();
         for member in members {
             let found = member
                 .filter(group_member::Entity::find())
@@ -668,25 +667,18 @@ impl Keywarden {
                 .exec(txn)
                 .await?;
             let name = member_name(txn, *member).await?;
-            change
-                .also_record(
-                    Event::new(
-                        Some(account),
-                        AuditAction::GroupMemberRemove,
-                        Target::new(KIND, id.0, Some(&row.name)),
-                    )
-                    .changing(Some(member_json(*member, &name)), None),
+            events.push(
+                Event::new(
+                    Some(account),
+                    AuditAction::GroupMemberRemove,
+                    Target::new(KIND, id.0, Some(&row.name)),
                 )
-                .await?;
+                .changing(Some(member_json(*member, &name)), None),
+            );
             scopes.push(member.scope());
         }
-        let event = Event::new(
-            Some(account),
-            AuditAction::GroupUpdate,
-            Target::new(KIND, id.0, Some(&row.name)),
-        );
         let group = Group::try_from(row)?;
-        change.commit(event, &scopes).await?;
+        change.commit_each(events, &scopes).await?;
         Ok(group)
     }
 

@@ -109,26 +109,28 @@ impl Keywarden {
         }
         .insert(change.txn())
         .await?;
+        // The creation first, then its place in each group.
+        let mut events = vec![Event::new(
+            Some(input.account_id),
+            AuditAction::ServiceAccountCreate,
+            Target::new(KIND, row.id, Some(&row.name)),
+        )];
         for group in &input.groups {
             let group = entity::group::Entity::find_by_id(group.0)
                 .one(change.txn())
                 .await?
                 .filter(|g| g.account_id == input.account_id.0)
                 .ok_or(DomainError::NotFound(crate::groups::KIND))?;
-            crate::groups::join(
+            let (_, joined) = crate::groups::join(
                 &change,
                 &group,
                 &[GroupMember::ServiceAccount(ServiceAccountId(row.id))],
             )
             .await?;
+            events.extend(joined);
         }
-        let event = Event::new(
-            Some(input.account_id),
-            AuditAction::ServiceAccountCreate,
-            Target::new(KIND, row.id, Some(&row.name)),
-        );
         // A new service account has no keys: no verification depends on it.
-        change.commit(event, &[]).await?;
+        change.commit_each(events, &[]).await?;
         row.try_into()
     }
 

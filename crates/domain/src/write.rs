@@ -72,6 +72,25 @@ impl Change<'_> {
         audit::record(&self.txn, &self.actor, &self.origin, event, self.now).await
     }
 
+    /// Records every one of `events`, in order, and commits: for a change of
+    /// several objects, each with its own event. At least one is needed.
+    pub(crate) async fn commit_each(
+        self,
+        events: Vec<Event>,
+        invalidates: &[Scope],
+    ) -> DomainResult<()> {
+        let mut events = events.into_iter();
+        let Some(last) = events.next_back() else {
+            return Err(crate::error::DomainError::Internal(
+                "a change is committed with at least one event".to_owned(),
+            ));
+        };
+        for event in events {
+            self.also_record(event).await?;
+        }
+        self.commit(last, invalidates).await
+    }
+
     /// Records `event` and commits; returns once every process will refuse
     /// what `invalidates` made untrue (see [`crate::coherence`]).
     pub(crate) async fn commit(self, event: Event, invalidates: &[Scope]) -> DomainResult<()> {

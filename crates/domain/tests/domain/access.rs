@@ -955,4 +955,31 @@ async fn leaving_the_account_leaves_its_groups_and_changes_are_audited_with_befo
         .unwrap();
     assert_eq!(added.before, None);
     assert_eq!(added.after.as_ref().unwrap()["name"], "deployer");
+    // Each member changed is one event, and nothing else is recorded; adding
+    // one already there changes nothing and records nothing.
+    assert!(!actions.contains(&"group.update"), "{actions:?}");
+    let before = w.audit_count().await;
+    w.kw.add_group_members(
+        &s.a.admin,
+        s.ci.id,
+        &[GroupMember::ServiceAccount(s.sa)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(w.audit_count().await, before);
+    let other = w.service_account(&s.a, "other", Role::Viewer).await;
+    let before = w.audit_count().await;
+    w.kw.add_group_members(
+        &s.a.admin,
+        s.ci.id,
+        &[
+            GroupMember::ServiceAccount(s.sa),
+            GroupMember::ServiceAccount(other.id),
+        ],
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(w.audit_count().await, before + 1);
 }
