@@ -368,13 +368,12 @@ pub(crate) async fn join(
     Ok((scopes, events))
 }
 
-/// Takes a user out of every group of `account`, as they leave it; returns
-/// whether they were in any.
+/// Takes a user out of every group of `account`, as they leave it.
 pub(crate) async fn leave_account<C: ConnectionTrait>(
     conn: &C,
     account: AccountId,
     user: UserId,
-) -> Result<bool, DbErr> {
+) -> Result<(), DbErr> {
     let groups: Vec<i64> = group::Entity::find()
         .filter(group::Column::AccountId.eq(account.0))
         .all(conn)
@@ -382,15 +381,14 @@ pub(crate) async fn leave_account<C: ConnectionTrait>(
         .into_iter()
         .map(|g| g.id)
         .collect();
-    if groups.is_empty() {
-        return Ok(false);
+    if !groups.is_empty() {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::UserId.eq(user.0))
+            .filter(group_member::Column::GroupId.is_in(groups))
+            .exec(conn)
+            .await?;
     }
-    let removed = group_member::Entity::delete_many()
-        .filter(group_member::Column::UserId.eq(user.0))
-        .filter(group_member::Column::GroupId.is_in(groups))
-        .exec(conn)
-        .await?;
-    Ok(removed.rows_affected > 0)
+    Ok(())
 }
 
 fn grant_of(

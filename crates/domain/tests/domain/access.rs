@@ -983,3 +983,186 @@ async fn leaving_the_account_leaves_its_groups_and_changes_are_audited_with_befo
     .unwrap();
     assert_eq!(w.audit_count().await, before + 1);
 }
+
+#[tokio::test]
+async fn groups_list_their_members_and_grants_and_the_log_shows_what_each_change_did() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let kw = &w.kw;
+    let (eddie, _) = w.member(&s.a, "eddie", Role::Editor).await;
+    let (vera, _) = w.member(&s.a, "vera", Role::Viewer).await;
+    let eddie_id = match &eddie {
+        Principal::User(u) => u.user_id,
+        Principal::ServiceAccount(_) => unreachable!(),
+    };
+    // The same member twice in one call is added once.
+    kw.add_group_members(
+        &s.a.admin,
+        s.ci.id,
+        &[GroupMember::User(eddie_id), GroupMember::User(eddie_id)],
+        t0(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kw.group_members(&s.a.admin, s.ci.id, 100, None)
+            .await
+            .unwrap(),
+        [
+            GroupMember::ServiceAccount(s.sa),
+            GroupMember::User(eddie_id)
+        ]
+    );
+    assert_eq!(
+        kw.group_members(
+            &s.a.admin,
+            s.ci.id,
+            100,
+            Some(GroupMember::ServiceAccount(s.sa))
+        )
+        .await
+        .unwrap(),
+        [GroupMember::User(eddie_id)]
+    );
+    assert_eq!(
+        kw.group_members(&s.a.admin, s.ci.id, 1, None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A member sees its own groups; another member may not look.
+    assert_eq!(
+        kw.groups_of(&eddie, s.a.id, GroupMember::User(eddie_id))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(matches!(
+        kw.groups_of(&vera, s.a.id, GroupMember::User(eddie_id))
+            .await,
+        Err(DomainError::Unauthorized(_))
+    ));
+    // A listed grant lists its projects; one on all projects lists none.
+    let all = set(&w, &s.a, "all-readers", &["docs:read"]).await;
+    grant(&w, &s.a, &s.ci, &all, None).await;
+    let grants = kw.group_grants(&s.a.admin, s.ci.id).await.unwrap();
+    assert_eq!(grants[0].projects, Some(vec![s.web.id]));
+    assert_eq!(grants[1].projects, None);
+    kw.delete_group_grant(&s.a.admin, grants[0].id, t0())
+        .await
+        .unwrap();
+    kw.delete_group_grant(&s.a.admin, grants[1].id, t0())
+        .await
+        .unwrap();
+    // A group's description is kept and shown.
+    let described = kw
+        .create_group(
+            &s.a.admin,
+            CreateGroup {
+                account_id: s.a.id,
+                name: GroupName::parse("ops").unwrap(),
+                description: Some(domain::Description::parse("on call").unwrap()),
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(described.description.as_deref(), Some("on call"));
+    assert_eq!(
+        kw.group(&s.a.admin, described.id)
+            .await
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("on call")
+    );
+    let log = kw
+        .audit_events(
+            &s.a.admin,
+            s.a.id,
+            &domain::AuditQuery {
+                limit: 100,
+                from_end: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .events;
+    let find = |action: &str| {
+        log.iter()
+            .filter(|e| e.action == action)
+            .collect::<Vec<_>>()
+    };
+    let created = find("group.create");
+    assert_eq!(created[0].after.as_ref().unwrap()["name"], "ci");
+    assert_eq!(created[1].after.as_ref().unwrap()["description"], "on call");
+    let granted = find("group_grant.create");
+    assert_eq!(
+        granted[0].after.as_ref().unwrap()["permissionSet"],
+        "runner"
+    );
+    assert_eq!(
+        granted[0].after.as_ref().unwrap()["projects"],
+        serde_json::json!(["web"])
+    );
+    assert_eq!(granted[1].after.as_ref().unwrap()["projects"], "all");
+    let revoked = find("group_grant.delete");
+    assert_eq!(
+        revoked[0].before.as_ref().unwrap()["projects"],
+        serde_json::json!(["web"])
+    );
+    assert_eq!(revoked[0].after, None);
+    assert_eq!(revoked[1].before.as_ref().unwrap()["projects"], "all");
+    assert_eq!(
+        find("group_member.add").len(),
+        2,
+        "the robot and eddie, once"
+    );
+}
+
+#[tokio::test]
+async fn a_group_holds_at_most_its_limit_of_members() {
+    let w = World::new().await;
+    let a = w.tenant("a", "alice").await;
+    let crowd = group(&w, &a, "crowd").await;
+    let max = domain::limits::GROUP_MEMBERS.max;
+    let mut members = Vec::new();
+    for i in 0..=max {
+        members.push(GroupMember::ServiceAccount(
+            w.service_account(&a, &format!("sa{i}"), Role::Viewer)
+                .await
+                .id,
+        ));
+    }
+    let over =
+        w.kw.add_group_members(&a.admin, crowd.id, &members, t0())
+            .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(m)) if m == domain::limits::GROUP_MEMBERS.message),
+        "{over:?}"
+    );
+    // Nothing of the refused change stayed; the limit itself is allowed.
+    assert!(
+        w.kw.group_members(&a.admin, crowd.id, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let (first, rest) = members.split_at(1);
+    w.kw.add_group_members(&a.admin, crowd.id, &rest[..rest.len() - 1], t0())
+        .await
+        .unwrap();
+    w.kw.add_group_members(&a.admin, crowd.id, first, t0())
+        .await
+        .unwrap();
+    let over =
+        w.kw.add_group_members(&a.admin, crowd.id, &rest[rest.len() - 1..], t0())
+            .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(_))),
+        "{over:?}"
+    );
+}
