@@ -63,6 +63,7 @@ pub enum Because {
         id: GrantId,
         group: Group,
         permission_set_id: PermissionSetId,
+        permission_set_name: String,
         /// `None`: all projects.
         projects: Option<Vec<Project>>,
     },
@@ -254,6 +255,24 @@ impl Keywarden {
                 .map(|g| Ok((g.id, Group::try_from(g)?)))
                 .collect::<DomainResult<_>>()?
         };
+        let set_ids: Vec<i64> = sources
+            .iter()
+            .filter_map(|s| match s {
+                Owned::Grant { set, .. } => Some(set.0),
+                Owned::Role(_) => None,
+            })
+            .collect();
+        let set_names: HashMap<i64, String> = if set_ids.is_empty() {
+            HashMap::new()
+        } else {
+            permission_set::Entity::find()
+                .filter(permission_set::Column::Id.is_in(set_ids))
+                .all(&self.db)
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s.name))
+                .collect()
+        };
         let project_ids: Vec<i64> = sources
             .iter()
             .filter_map(|s| match s {
@@ -292,6 +311,7 @@ impl Keywarden {
                         .cloned()
                         .ok_or(DomainError::NotFound(crate::groups::KIND))?,
                     permission_set_id: set,
+                    permission_set_name: set_names.get(&set.0).cloned().unwrap_or_default(),
                     projects: projects_listed.map(|ids| {
                         ids.iter()
                             .filter_map(|id| projects.get(&id.0).cloned())
@@ -300,14 +320,6 @@ impl Keywarden {
                 }),
             })
             .collect()
-    }
-
-    /// The name of a custom set, for explanations.
-    pub async fn permission_set_name(&self, id: PermissionSetId) -> DomainResult<Option<String>> {
-        Ok(permission_set::Entity::find_by_id(id.0)
-            .one(&self.db)
-            .await?
-            .map(|s| s.name))
     }
 }
 

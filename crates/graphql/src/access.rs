@@ -318,17 +318,15 @@ impl PermissionSource {
         }
     }
 
-    /// The set that holds the permission.
-    async fn permission_set_name(&self, ctx: &Context<'_>) -> Result<String> {
+    /// The set that holds the permission: the role's built-in set, or the
+    /// custom set the grant gives.
+    async fn permission_set_name(&self) -> String {
         match &self.0 {
-            Because::Role(role) => Ok(role.code().to_owned()),
+            Because::Role(role) => role.code().to_owned(),
             Because::Grant {
-                permission_set_id, ..
-            } => Ok(kw(ctx)
-                .permission_set_name(*permission_set_id)
-                .await
-                .api()?
-                .unwrap_or_default()),
+                permission_set_name,
+                ..
+            } => permission_set_name.clone(),
         }
     }
 

@@ -296,6 +296,19 @@ async fn permissions_are_the_union_of_every_group_and_a_viewer_ceiling_keeps_rea
         .collect();
     groups.sort();
     assert_eq!(groups, ["ci", "docs"]);
+    let mut sets: Vec<String> = check
+        .because
+        .iter()
+        .filter_map(|b| match b {
+            Because::Grant {
+                permission_set_name,
+                ..
+            } => Some(permission_set_name.clone()),
+            Because::Role(_) => None,
+        })
+        .collect();
+    sets.sort();
+    assert_eq!(sets, ["both", "readers"]);
     assert_eq!(check.project.map(|p| p.id), Some(s.web.id));
     // Refused: no sources.
     let check = kw
