@@ -1179,3 +1179,42 @@ async fn a_group_holds_at_most_its_limit_of_members() {
         "{over:?}"
     );
 }
+
+#[tokio::test]
+async fn a_member_is_in_at_most_its_limit_of_an_accounts_groups() {
+    let w = World::new().await;
+    let a = w.tenant("a", "alice").await;
+    let b = w.tenant("b", "bob").await;
+    let sa = w.service_account(&a, "busy", Role::Viewer).await;
+    let max = domain::limits::GROUPS_PER_MEMBER.max;
+    for i in 0..max {
+        let g = group(&w, &a, &format!("g{i}")).await;
+        w.kw.add_group_members(&a.admin, g.id, &[GroupMember::ServiceAccount(sa.id)], t0())
+            .await
+            .unwrap();
+    }
+    let one_more = group(&w, &a, "one-more").await;
+    let over =
+        w.kw.add_group_members(
+            &a.admin,
+            one_more.id,
+            &[GroupMember::ServiceAccount(sa.id)],
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(m)) if m == domain::limits::GROUPS_PER_MEMBER.message),
+        "{over:?}"
+    );
+    // Another account's groups count for its own members only.
+    let b_sa = w.service_account(&b, "idle", Role::Viewer).await;
+    let b_group = group(&w, &b, "g0").await;
+    w.kw.add_group_members(
+        &b.admin,
+        b_group.id,
+        &[GroupMember::ServiceAccount(b_sa.id)],
+        t0(),
+    )
+    .await
+    .unwrap();
+}
