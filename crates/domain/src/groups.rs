@@ -736,6 +736,11 @@ impl Keywarden {
             .count(txn)
             .await?;
         limits::GRANTS.check(in_account)?;
+        let in_group = group_grant::Entity::find()
+            .filter(group_grant::Column::GroupId.eq(input.group_id.0))
+            .count(txn)
+            .await?;
+        limits::GROUP_GRANTS.check(in_group)?;
         let projects = match &input.projects {
             None => None,
             Some(listed) => {

@@ -44,6 +44,11 @@ pub const GRANTS: Limit = Limit {
     max: 1000,
     message: "An account's groups may hold at most 1000 grants in all",
 };
+/// Bounds a group's list of grants, which is not paged.
+pub const GROUP_GRANTS: Limit = Limit {
+    max: 50,
+    message: "A group may hold at most 50 grants",
+};
 pub const SET_PERMISSIONS: Limit = Limit {
     max: 100,
     message: "A permission set may hold at most 100 permissions",
@@ -62,13 +67,15 @@ pub const GROUPS_PER_MEMBER: Limit = Limit {
     message: "A user or service account may be in at most 50 groups of an account",
 };
 
-/// Every limit, for the documentation test.
-pub const ALL: [Limit; 9] = [
+/// Every limit, for the tests that check their messages and their table in
+/// docs/authorization.md.
+pub const ALL: [Limit; 10] = [
     PROJECTS,
     PERMISSIONS,
     PERMISSION_SETS,
     GROUPS,
     GRANTS,
+    GROUP_GRANTS,
     SET_PERMISSIONS,
     GRANT_PROJECTS,
     GROUP_MEMBERS,
@@ -95,6 +102,24 @@ mod tests {
         assert!(limit.allows(u64::MAX, 1).is_err());
         for limit in ALL {
             assert!(limit.message.contains(&limit.max.to_string()), "{limit:?}");
+        }
+    }
+
+    #[test]
+    fn the_documented_table_lists_every_limit() {
+        let doc = include_str!("../../../docs/authorization.md");
+        let table = &doc[doc.find("## Limits").unwrap_or(0)..];
+        let table = &table[..table.find("\n## ").unwrap_or(table.len())];
+        let rows = table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| what"))
+            .count();
+        assert_eq!(rows, ALL.len(), "one row a limit:\n{table}");
+        for limit in ALL {
+            assert!(
+                table.contains(&format!("| {} |", limit.max)),
+                "{limit:?} is not in the table"
+            );
         }
     }
 }

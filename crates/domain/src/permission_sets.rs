@@ -193,15 +193,8 @@ pub(crate) async fn permissions_of<C: ConnectionTrait>(
         .collect())
 }
 
-async fn custom_set<C: ConnectionTrait>(
-    conn: &C,
-    row: permission_set::Model,
-) -> DomainResult<PermissionSet> {
-    let permissions = permissions_of(conn, &[row.id])
-        .await?
-        .pop()
-        .map(|(_, list)| list)
-        .unwrap_or_default();
+/// A custom set's row with its permissions.
+fn custom(row: permission_set::Model, permissions: Vec<String>) -> DomainResult<PermissionSet> {
     Ok(PermissionSet {
         kind: SetKind::Custom(PermissionSetId(row.id)),
         account_id: AccountId(row.account_id),
@@ -211,6 +204,18 @@ async fn custom_set<C: ConnectionTrait>(
         created_at: Some(from_millis(row.created_at)?),
         updated_at: Some(from_millis(row.updated_at)?),
     })
+}
+
+async fn custom_set<C: ConnectionTrait>(
+    conn: &C,
+    row: permission_set::Model,
+) -> DomainResult<PermissionSet> {
+    let permissions = permissions_of(conn, &[row.id])
+        .await?
+        .pop()
+        .map(|(_, list)| list)
+        .unwrap_or_default();
+    custom(row, permissions)
 }
 
 /// Puts exactly `names` in set `set`, each defined by the account: refuses,
@@ -452,15 +457,7 @@ impl Keywarden {
             .collect();
         for row in rows {
             let list = permissions.next().map(|(_, l)| l).unwrap_or_default();
-            sets.push(PermissionSet {
-                kind: SetKind::Custom(PermissionSetId(row.id)),
-                account_id: account,
-                name: row.name,
-                description: row.description,
-                permissions: list,
-                created_at: Some(from_millis(row.created_at)?),
-                updated_at: Some(from_millis(row.updated_at)?),
-            });
+            sets.push(custom(row, list)?);
         }
         Ok(sets)
     }

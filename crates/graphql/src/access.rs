@@ -13,18 +13,14 @@ use domain::{
 };
 
 use crate::context::{HumanOnly, caller, kw, or_null};
-use crate::error::{ApiResult, api, bad_input, not_found};
-use crate::inputs::{account_id, description, description_change, not_null};
+use crate::error::{ApiResult, api, bad_input};
+use crate::inputs::{account_id, description, description_change, id_of, not_null};
 use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 use crate::types::{Account, LIST_PAGE, PrincipalNode, RoleCode, ServiceAccount, User, page};
 
 fn now() -> chrono::DateTime<chrono::Utc> {
     domain::time::now()
-}
-
-fn id_of(id: &ObjectId, kind: &'static str) -> Result<i64> {
-    id.of(kind).ok_or_else(|| not_found(kind))
 }
 
 fn permission_names(list: &[String]) -> Result<Vec<PermissionName>> {
@@ -225,7 +221,9 @@ impl Group {
     }
 
     /// What it grants, oldest first (Admins only).
-    #[graphql(complexity = "list_cost(50, child_complexity)")]
+    #[graphql(
+        complexity = "list_cost(domain::limits::GROUP_GRANTS.max as usize, child_complexity)"
+    )]
     async fn grants(&self, ctx: &Context<'_>) -> Option<Vec<GroupGrant>> {
         let found: Result<Option<Vec<GroupGrant>>> = async {
             let list = kw(ctx).group_grants(caller(ctx)?, self.0.id).await.api()?;

@@ -11,7 +11,7 @@ use crate::types::RoleCode;
 
 /// The numeric id inside a global id of the expected type; any other id names
 /// nothing the caller can see.
-fn id_of(id: &ObjectId, type_name: &'static str) -> Result<i64> {
+pub fn id_of(id: &ObjectId, type_name: &'static str) -> Result<i64> {
     id.of(type_name).ok_or_else(|| not_found(type_name))
 }
 

@@ -1218,3 +1218,31 @@ async fn a_member_is_in_at_most_its_limit_of_an_accounts_groups() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn a_group_holds_at_most_its_limit_of_grants() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    // The scene's group holds one grant already.
+    for _ in 1..domain::limits::GROUP_GRANTS.max {
+        grant(&w, &s.a, &s.ci, &s.runner, None).await;
+    }
+    let over =
+        w.kw.create_group_grant(
+            &s.a.admin,
+            CreateGrant {
+                group_id: s.ci.id,
+                permission_set_id: set_id(&s.runner),
+                projects: None,
+            },
+            t0(),
+        )
+        .await;
+    assert!(
+        matches!(over, Err(DomainError::LimitExceeded(m)) if m == domain::limits::GROUP_GRANTS.message),
+        "{over:?}"
+    );
+    // Another group of the account still takes grants.
+    let other = group(&w, &s.a, "other").await;
+    grant(&w, &s.a, &other, &s.runner, None).await;
+}
