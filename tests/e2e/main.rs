@@ -4,6 +4,7 @@
 
 mod access;
 mod cli;
+mod console;
 mod crash;
 mod errors;
 mod gateway;

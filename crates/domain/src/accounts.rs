@@ -400,7 +400,7 @@ impl Keywarden {
         query: &AuditQuery,
     ) -> DomainResult<AuditPage> {
         authorize(caller, account, Action::ReadAuditLog, KIND)?;
-        audit::list(&self.db, account, query).await
+        audit::list(&self.db, audit::Log::Account(account), query).await
     }
 
     /// Creates an account with a new user `admin` as its first Admin and issues

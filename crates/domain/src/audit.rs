@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::{audit_event, membership, service_account};
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set,
 };
 
 use crate::error::{DomainError, DomainResult};
@@ -355,6 +356,47 @@ pub struct AuditQuery {
     pub limit: u64,
     /// Take the page from the end of the range (`last` rather than `first`).
     pub from_end: bool,
+    pub filter: AuditFilter,
+}
+
+/// Which events of the log a page is taken from; every part that is set must
+/// match.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    /// Events by this actor: its type (`User`, `ServiceAccount`) and id.
+    pub actor: Option<(String, i64)>,
+    /// Events about this target: its type (`ServiceAccount`, `Group`, ...) and id.
+    pub target: Option<(String, i64)>,
+    /// Events whose action is this one (`service_account.create`), or whose
+    /// action begins with it and a dot (`service_account`).
+    pub action: Option<String>,
+}
+
+impl AuditFilter {
+    fn apply(&self, mut select: Select<audit_event::Entity>) -> Select<audit_event::Entity> {
+        if let Some((kind, id)) = &self.actor {
+            select = select
+                .filter(audit_event::Column::ActorType.eq(kind.as_str()))
+                .filter(audit_event::Column::ActorId.eq(*id));
+        }
+        if let Some((kind, id)) = &self.target {
+            select = select
+                .filter(audit_event::Column::TargetType.eq(kind.as_str()))
+                .filter(audit_event::Column::TargetId.eq(*id));
+        }
+        if let Some(action) = &self.action {
+            let prefix = format!("{}.%", crate::db::like_literal(action));
+            select = select.filter(
+                Condition::any()
+                    .add(audit_event::Column::Action.eq(action.as_str()))
+                    .add(
+                        Expr::col(audit_event::Column::Action)
+                            .like(LikeExpr::new(prefix).escape('\\')),
+                    ),
+            );
+        }
+        select
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -366,12 +408,30 @@ pub struct AuditPage {
     pub total: u64,
 }
 
+/// Whose log a page is taken from.
+#[derive(Copy, Clone, Debug)]
+pub(crate) enum Log {
+    /// Everything done in an account.
+    Account(AccountId),
+    /// What a user did outside any account: their own tokens.
+    Own(UserId),
+}
+
 pub(crate) async fn list<C: ConnectionTrait>(
     conn: &C,
-    account: AccountId,
+    log: Log,
     query: &AuditQuery,
 ) -> DomainResult<AuditPage> {
-    let scoped = audit_event::Entity::find().filter(audit_event::Column::AccountId.eq(account.0));
+    let whose = match log {
+        Log::Account(account) => {
+            audit_event::Entity::find().filter(audit_event::Column::AccountId.eq(account.0))
+        }
+        Log::Own(user) => audit_event::Entity::find()
+            .filter(audit_event::Column::AccountId.is_null())
+            .filter(audit_event::Column::ActorType.eq(ActorKind::User.as_str()))
+            .filter(audit_event::Column::ActorId.eq(user.0)),
+    };
+    let scoped = query.filter.apply(whose);
     let total = scoped.clone().count(conn).await?;
     let mut select = scoped;
     if let Some(after) = query.after {
@@ -406,6 +466,16 @@ pub(crate) async fn list<C: ConnectionTrait>(
 }
 
 impl Keywarden {
+    /// The caller's own events outside any account (their tokens), for a user.
+    pub async fn own_audit_events(
+        &self,
+        caller: &Principal,
+        query: &AuditQuery,
+    ) -> DomainResult<AuditPage> {
+        let user = crate::policy::require_user(caller)?;
+        list(&self.db, Log::Own(user.user_id), query).await
+    }
+
     /// One event: for an Admin of its account, or, for an event about a user's
     /// own tokens, for that user.
     pub async fn audit_event(

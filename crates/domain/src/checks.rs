@@ -8,7 +8,7 @@ use entity::{group, membership, permission_set, service_account};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use crate::access::{Access, Source};
+use crate::access::{Access, Held, Source};
 use crate::coherence::{Located, Lookup, Read, Scope};
 use crate::error::{DomainError, DomainResult};
 use crate::groups::{Group, GroupMember, grants_of};
@@ -80,6 +80,20 @@ pub struct PermissionCheck {
     pub role: Role,
     /// Everything that gives it; empty when refused.
     pub because: Vec<Because>,
+}
+
+/// Every permission a principal holds on a project, for the GraphQL API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeldPermissions {
+    /// The project asked about, if any.
+    pub project: Option<Project>,
+    /// The principal's role in the account (for a key, under its ceiling).
+    pub role: Role,
+    /// Whether it holds every permission there is (the Admin role); then
+    /// `permissions` is empty.
+    pub every: bool,
+    /// Each permission held, by name, with everything that gives it.
+    pub permissions: Vec<(String, Vec<Because>)>,
 }
 
 /// The cache key of a lookup of `text` in `account`: the account and the text
@@ -175,33 +189,16 @@ impl Keywarden {
         project: Option<&ProjectRef>,
         subject: Option<GroupMember>,
     ) -> DomainResult<PermissionCheck> {
-        let project = match project {
-            None => None,
-            Some(named) => {
-                authorize(caller, account, Action::ReadAccount, "Account")?;
-                let row = projects::find(&self.db, account, named)
-                    .await?
-                    .ok_or(DomainError::NotFound(projects::KIND))?;
-                Some(Project::try_from(row)?)
-            }
-        };
+        let project = self.project_asked(caller, account, project).await?;
         let project_id = project.as_ref().map(|p| p.id);
-        let (role, sources) = match subject {
-            None => {
-                let access = Access::of(caller, account).ok_or(DomainError::NotFound("Account"))?;
+        let (role, sources) = self
+            .with_access(caller, account, subject, |access| {
                 (
                     access.role(),
                     owned(access.sources(permission.as_str(), project_id)),
                 )
-            }
-            Some(member) => {
-                authorize(caller, account, Action::ReadAccess, "Account")?;
-                let role = self.role_of(account, member).await?;
-                let (grants, _) = grants_of(&self.db, member).await?;
-                let access = Access::new(role, false, account, &grants);
-                (role, owned(access.sources(permission.as_str(), project_id)))
-            }
-        };
+            })
+            .await?;
         let because = self.explain(sources).await?;
         Ok(PermissionCheck {
             allowed: !because.is_empty(),
@@ -210,6 +207,102 @@ impl Keywarden {
             role,
             because,
         })
+    }
+
+    /// Every permission the caller, or (for an Admin) `subject`, holds on
+    /// `project` in `account` (on the account as a whole without one), each
+    /// with what gives it.
+    pub async fn held_permissions(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        project: Option<&ProjectRef>,
+        subject: Option<GroupMember>,
+    ) -> DomainResult<HeldPermissions> {
+        let project = self.project_asked(caller, account, project).await?;
+        let project_id = project.as_ref().map(|p| p.id);
+        let (role, held) = self
+            .with_access(caller, account, subject, |access| {
+                let held = match access.held(project_id) {
+                    Held::Every => None,
+                    Held::Listed(names) => Some(
+                        names
+                            .into_iter()
+                            .map(|name| (name.to_owned(), owned(access.sources(name, project_id))))
+                            .collect::<Vec<_>>(),
+                    ),
+                };
+                (access.role(), held)
+            })
+            .await?;
+        let Some(held) = held else {
+            return Ok(HeldPermissions {
+                project,
+                role,
+                every: true,
+                permissions: Vec::new(),
+            });
+        };
+        // One explanation for all, then each permission takes its own back.
+        let counts: Vec<usize> = held.iter().map(|(_, sources)| sources.len()).collect();
+        let (names, sources): (Vec<String>, Vec<Vec<Owned>>) = held.into_iter().unzip();
+        let mut explained = self
+            .explain(sources.into_iter().flatten().collect())
+            .await?
+            .into_iter();
+        let permissions = names
+            .into_iter()
+            .zip(counts)
+            .map(|(name, count)| (name, explained.by_ref().take(count).collect()))
+            .collect();
+        Ok(HeldPermissions {
+            project,
+            role,
+            every: false,
+            permissions,
+        })
+    }
+
+    /// The project a question names, read afresh; "not found" when the
+    /// account has none by that id or name.
+    async fn project_asked(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        project: Option<&ProjectRef>,
+    ) -> DomainResult<Option<Project>> {
+        let Some(named) = project else {
+            return Ok(None);
+        };
+        authorize(caller, account, Action::ReadAccount, "Account")?;
+        let row = projects::find(&self.db, account, named)
+            .await?
+            .ok_or(DomainError::NotFound(projects::KIND))?;
+        Ok(Some(Project::try_from(row)?))
+    }
+
+    /// `read` of the access the question is about: the caller's own, from its
+    /// credential as verified for this request (as a gateway would be
+    /// answered), or, for an Admin, `subject`'s, read afresh.
+    async fn with_access<T>(
+        &self,
+        caller: &Principal,
+        account: AccountId,
+        subject: Option<GroupMember>,
+        read: impl FnOnce(&Access<'_>) -> T,
+    ) -> DomainResult<T> {
+        match subject {
+            None => {
+                let access = Access::of(caller, account).ok_or(DomainError::NotFound("Account"))?;
+                Ok(read(&access))
+            }
+            Some(member) => {
+                authorize(caller, account, Action::ReadAccess, "Account")?;
+                let role = self.role_of(account, member).await?;
+                let (grants, _) = grants_of(&self.db, member).await?;
+                Ok(read(&Access::new(role, false, account, &grants)))
+            }
+        }
     }
 
     /// `member`'s role in `account`; "not found" when it is not there.

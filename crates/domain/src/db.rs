@@ -209,3 +209,25 @@ pub fn pool_connections(db: &DatabaseConnection) -> (u32, usize) {
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
+
+/// `text` inside a `LIKE` pattern, its wildcards and the escape character
+/// escaped with `\` (to be used with `LikeExpr::escape('\\')`).
+pub(crate) fn like_literal(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len() + 2);
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod like_tests {
+    #[test]
+    fn wildcards_are_taken_literally() {
+        assert_eq!(super::like_literal("a_b%c\\d"), "a\\_b\\%c\\\\d");
+        assert_eq!(super::like_literal("plain"), "plain");
+    }
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use entity::service_account_key as key;
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::{Condition, Expr, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, Set,
@@ -18,7 +18,7 @@ use crate::ids::{AccountId, KeyId, ServiceAccountId, UserId};
 use crate::names::{Description, KeyName};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
-use crate::principal::Principal;
+use crate::principal::{Principal, ServiceAccount};
 use crate::role::Role;
 use crate::service_accounts;
 use crate::time::{from_millis, from_millis_opt, future, to_millis};
@@ -169,7 +169,47 @@ async fn count_active<C: ConnectionTrait>(
     Ok(select.count(conn).await?)
 }
 
+/// How a service account's keys stand, as lists of service accounts show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyUsage {
+    /// Keys that work now: neither revoked nor expired.
+    pub active: u64,
+    /// When any of its keys, working or not, was last used.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 impl Keywarden {
+    /// How `sa`'s keys stand, for an Admin of its account. `sa` is a service
+    /// account as this crate returned it.
+    pub async fn key_usage(
+        &self,
+        caller: &Principal,
+        sa: &ServiceAccount,
+        now: DateTime<Utc>,
+    ) -> DomainResult<KeyUsage> {
+        authorize(
+            caller,
+            sa.account_id,
+            Action::ManageKeys,
+            service_accounts::KIND,
+        )?;
+        let active = count_active(&self.db, sa.id, None, now).await?;
+        let last: Option<Option<i64>> = key::Entity::find()
+            .select_only()
+            .column_as(
+                Expr::from(Func::max(Expr::col(key::Column::LastUsedAt))),
+                "last_used_at",
+            )
+            .filter(key::Column::ServiceAccountId.eq(sa.id.0))
+            .into_tuple()
+            .one(&self.db)
+            .await?;
+        Ok(KeyUsage {
+            active,
+            last_used_at: from_millis_opt(last.flatten())?,
+        })
+    }
+
     async fn insert_key<C: ConnectionTrait>(
         &self,
         conn: &C,

@@ -39,8 +39,8 @@ mod write;
 
 pub use access::{Access, Coverage, Grant, Held, Source};
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, FirstStart, Member, Recovered};
-pub use audit::{ActorKind, AuditEvent, AuditPage, AuditQuery};
-pub use checks::{Because, Decision, PermissionCheck, Why};
+pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditPage, AuditQuery};
+pub use checks::{Because, Decision, HeldPermissions, PermissionCheck, Why};
 pub use coherence::{Credential, ListenerStats, Located, Scope, Stats, UsageTracker};
 pub use error::{DomainError, DomainResult};
 pub use groups::{CreateGrant, CreateGroup, Group, GroupGrant, GroupMember, UpdateGroup};
@@ -48,7 +48,9 @@ pub use invitations::{
     CreateInvitation, DEFAULT_INVITATION_LIFETIME, Invitation, IssuedInvitation,
     MAX_INVITATION_LIFETIME, MAX_PENDING_INVITATIONS,
 };
-pub use keys::{CreateKey, IssuedKey, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey};
+pub use keys::{
+    CreateKey, IssuedKey, KeyUsage, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey,
+};
 pub use names::{
     AccountName, Description, Email, GroupName, KeyName, PermissionName, PermissionSetName,
     ProjectName, ServiceAccountName, Username,

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::service_account;
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
@@ -157,10 +158,19 @@ impl Keywarden {
         caller: &Principal,
         account: AccountId,
         page: Page,
+        search: Option<&str>,
     ) -> DomainResult<Vec<ServiceAccount>> {
         authorize(caller, account, Action::ReadServiceAccounts, "Account")?;
         let mut select = service_account::Entity::find()
             .filter(service_account::Column::AccountId.eq(account.0));
+        if let Some(text) = search.map(str::trim).filter(|t| !t.is_empty()) {
+            // Case-insensitive for ASCII letters on every database.
+            let pattern = format!("%{}%", crate::db::like_literal(&text.to_ascii_lowercase()));
+            select = select.filter(
+                Expr::expr(Func::lower(Expr::col(service_account::Column::Name)))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            );
+        }
         if let Some(after) = page.after {
             select = select.filter(service_account::Column::Id.gt(after));
         }

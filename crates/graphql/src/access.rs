@@ -398,6 +398,58 @@ pub struct CheckPermissionInput {
     pub principal_id: Option<ObjectId>,
 }
 
+/// Every permission a principal holds on a project, and what gives each.
+#[derive(Debug)]
+pub struct HeldPermissions(domain::HeldPermissions);
+
+#[Object]
+impl HeldPermissions {
+    /// The project asked about; `null` for the account as a whole.
+    async fn project(&self) -> Option<Project> {
+        self.0.project.clone().map(Project)
+    }
+
+    /// The principal's role in the account (for a key, under its ceiling).
+    async fn role_code(&self) -> RoleCode {
+        self.0.role.into()
+    }
+
+    /// Whether the principal holds every permission there is (the Admin
+    /// role); `permissions` is then empty.
+    async fn every(&self) -> bool {
+        self.0.every
+    }
+
+    /// Each permission held, by name, with the role or grants that give it.
+    async fn permissions(&self) -> Vec<HeldPermission> {
+        self.0
+            .permissions
+            .iter()
+            .map(|(name, because)| HeldPermission {
+                name: name.clone(),
+                sources: because.iter().cloned().map(PermissionSource).collect(),
+            })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct HeldPermission {
+    /// `resource:action`.
+    pub name: String,
+    pub sources: Vec<PermissionSource>,
+}
+
+#[derive(InputObject, Debug)]
+pub struct HeldPermissionsInput {
+    pub account_id: ObjectId,
+    /// A project's id or name; absent, the account as a whole.
+    pub project: Option<String>,
+    /// A User or ServiceAccount of the account to ask about (Admins only);
+    /// absent, the caller itself.
+    pub principal_id: Option<ObjectId>,
+}
+
 #[derive(Debug, Default)]
 pub struct AccessQuery;
 
@@ -426,6 +478,24 @@ impl AccessQuery {
             .await
             .api()?;
         Ok(PermissionCheck(check))
+    }
+
+    /// Every permission the caller (or, for an Admin, `principalId`) holds on
+    /// a project, with the role or grants that give each.
+    #[graphql(complexity = "read_cost(child_complexity)")]
+    async fn held_permissions(
+        &self,
+        ctx: &Context<'_>,
+        input: HeldPermissionsInput,
+    ) -> Result<HeldPermissions> {
+        let account = account_id(&input.account_id)?;
+        let project = input.project.as_deref().map(ProjectRef::parse);
+        let subject = input.principal_id.as_ref().map(member_of).transpose()?;
+        let held = kw(ctx)
+            .held_permissions(caller(ctx)?, account, project.as_ref(), subject)
+            .await
+            .api()?;
+        Ok(HeldPermissions(held))
     }
 }
 

@@ -114,18 +114,20 @@ impl Account {
     }
 
     /// The account's service accounts, oldest first: up to `first` (at most and
-    /// by default 100) after the one whose id is `after`.
+    /// by default 100) after the one whose id is `after`; with `search`, only
+    /// those whose name contains it (ignoring the case of ASCII letters).
     #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn service_accounts(
         &self,
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<ObjectId>,
+        search: Option<String>,
     ) -> Option<Vec<ServiceAccount>> {
         let found: Result<Option<Vec<ServiceAccount>>> = async {
             let page = page(first, after.as_ref(), "ServiceAccount", LIST_PAGE)?;
             let list = kw(ctx)
-                .service_accounts(caller(ctx)?, self.0.id, page)
+                .service_accounts(caller(ctx)?, self.0.id, page, search.as_deref())
                 .await
                 .api()?;
             Ok(Some(list.into_iter().map(ServiceAccount).collect()))
@@ -215,7 +217,8 @@ impl Account {
         account_groups(ctx, self.0.id, first, after).await
     }
 
-    /// The audit log, oldest first.
+    /// The audit log, oldest first (`last` takes the newest), with only the
+    /// events `filter` matches when it is given.
     #[graphql(
         complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
     )]
@@ -226,37 +229,18 @@ impl Account {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
+        filter: Option<AuditEventFilter>,
     ) -> Option<AuditEventConnection> {
         let found: Result<Option<AuditEventConnection>> = async {
-            let query = page_query(first, after.as_deref(), last, before.as_deref())?;
+            let mut query = page_query(first, after.as_deref(), last, before.as_deref())?;
+            if let Some(filter) = filter {
+                query.filter = filter.read()?;
+            }
             let page = kw(ctx)
                 .audit_events(caller(ctx)?, self.0.id, &query)
                 .await
                 .api()?;
-            let (has_next, has_previous) = if query.from_end {
-                (query.before.is_some(), page.has_more)
-            } else {
-                (page.has_more, query.after.is_some())
-            };
-            let nodes: Vec<AuditEvent> = page.events.into_iter().map(AuditEvent).collect();
-            let cursor = |e: &AuditEvent| cursor_of(e.0.id.0);
-            Ok(Some(AuditEventConnection {
-                page_info: PageInfo {
-                    has_next_page: has_next,
-                    has_previous_page: has_previous,
-                    start_cursor: nodes.first().map(cursor),
-                    end_cursor: nodes.last().map(cursor),
-                },
-                edges: nodes
-                    .iter()
-                    .map(|n| AuditEventEdge {
-                        cursor: cursor(n),
-                        node: AuditEvent(n.0.clone()),
-                    })
-                    .collect(),
-                total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
-                nodes,
-            }))
+            Ok(Some(AuditEventConnection::of(&query, page)))
         }
         .await;
         or_null(ctx, found)
@@ -329,7 +313,95 @@ fn page_query(
         before: before.map(|c| parse_cursor("before", c)).transpose()?,
         limit,
         from_end,
+        filter: domain::AuditFilter::default(),
     })
+}
+
+/// How a service account's keys stand.
+#[derive(SimpleObject, Debug)]
+pub struct KeyUsage {
+    /// Keys that work now: neither revoked nor expired.
+    pub active_keys: i32,
+    /// When any of its keys, working or not, was last used.
+    pub last_used_at: Option<DateTime>,
+}
+
+/// Which audit events to list: every field given must match.
+#[derive(async_graphql::InputObject, Debug, Default)]
+pub struct AuditEventFilter {
+    /// Events by this user or service account.
+    pub actor_id: Option<ObjectId>,
+    /// Events about this object (the events' `targetId`).
+    pub target_id: Option<ObjectId>,
+    /// Events whose action is this one (`service_account.create`) or begins
+    /// with it and a dot (`service_account`).
+    pub action: Option<String>,
+}
+
+impl AuditEventFilter {
+    fn read(self) -> Result<domain::AuditFilter> {
+        let actor = match self.actor_id {
+            Some(id) if matches!(id.type_name.as_str(), "User" | "ServiceAccount") => {
+                Some((id.type_name, id.id))
+            }
+            Some(_) => {
+                return Err(bad_input(
+                    "filter.actorId must be the id of a user or of a service account",
+                ));
+            }
+            None => None,
+        };
+        let action = match self.action {
+            Some(action)
+                if (1..=64).contains(&action.len())
+                    && action
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '_' || c == '.') =>
+            {
+                Some(action)
+            }
+            Some(_) => {
+                return Err(bad_input(
+                    "filter.action must be 1 to 64 characters of a-z, _ and . (as in service_account.create)",
+                ));
+            }
+            None => None,
+        };
+        Ok(domain::AuditFilter {
+            actor,
+            target: self.target_id.map(|id| (id.type_name, id.id)),
+            action,
+        })
+    }
+}
+
+impl AuditEventConnection {
+    fn of(query: &AuditQuery, page: domain::AuditPage) -> Self {
+        let (has_next, has_previous) = if query.from_end {
+            (query.before.is_some(), page.has_more)
+        } else {
+            (page.has_more, query.after.is_some())
+        };
+        let nodes: Vec<AuditEvent> = page.events.into_iter().map(AuditEvent).collect();
+        let cursor = |e: &AuditEvent| cursor_of(e.0.id.0);
+        AuditEventConnection {
+            page_info: PageInfo {
+                has_next_page: has_next,
+                has_previous_page: has_previous,
+                start_cursor: nodes.first().map(cursor),
+                end_cursor: nodes.last().map(cursor),
+            },
+            edges: nodes
+                .iter()
+                .map(|n| AuditEventEdge {
+                    cursor: cursor(n),
+                    node: AuditEvent(n.0.clone()),
+                })
+                .collect(),
+            total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+            nodes,
+        }
+    }
 }
 
 #[derive(SimpleObject, Debug)]
@@ -415,6 +487,30 @@ impl User {
                     })
                     .collect(),
             ))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// What this user did outside any account (their own tokens), oldest
+    /// first (`last` takes the newest). Only for the user themself; an
+    /// account's events are in its `auditEvents`.
+    #[graphql(
+        complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
+    )]
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Option<AuditEventConnection> {
+        let found: Result<Option<AuditEventConnection>> = async {
+            self.only_self(ctx)?;
+            let query = page_query(first, after.as_deref(), last, before.as_deref())?;
+            let page = kw(ctx).own_audit_events(caller(ctx)?, &query).await.api()?;
+            Ok(Some(AuditEventConnection::of(&query, page)))
         }
         .await;
         or_null(ctx, found)
@@ -529,6 +625,23 @@ impl ServiceAccount {
             domain::GroupMember::ServiceAccount(self.0.id),
         )
         .await
+    }
+
+    /// How many of its keys work now, and when any was last used (Admins).
+    #[graphql(complexity = "read_cost(child_complexity)")]
+    async fn key_usage(&self, ctx: &Context<'_>) -> Option<KeyUsage> {
+        let found = async {
+            let usage = kw(ctx)
+                .key_usage(caller(ctx)?, &self.0, domain::time::now())
+                .await
+                .api()?;
+            Ok(Some(KeyUsage {
+                active_keys: i32::try_from(usage.active).unwrap_or(i32::MAX),
+                last_used_at: usage.last_used_at.map(DateTime),
+            }))
+        }
+        .await;
+        or_null(ctx, found)
     }
 
     /// Its keys, newest first, revoked and expired ones included: up to `first`

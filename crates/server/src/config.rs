@@ -241,6 +241,17 @@ pub struct ServeArgs {
         num_args = 1.., global = true)]
     pub trusted_proxies: Vec<crate::client::TrustedNet>,
 
+    /// Web origins whose pages may call the API from a browser
+    /// (`https://app.example.com`), comma-separated. Unset: none but
+    /// keywarden's own pages; a browser's request from any other origin is
+    /// refused (403).
+    #[arg(
+        long,
+        env = "KEYWARDEN_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        num_args = 1.., global = true)]
+    pub allowed_origins: Vec<crate::origins::AllowedOrigin>,
+
     /// The header trusted proxies name the client in: `x-forwarded-for` or
     /// `forwarded` (RFC 7239). Only that one is read.
     #[arg(long, env = "KEYWARDEN_FORWARDED_HEADER", value_enum, default_value_t = crate::client::ForwardedHeader::XForwardedFor, global = true)]

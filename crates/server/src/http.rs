@@ -12,7 +12,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse};
 use async_graphql_axum::GraphQLBatchRequest;
 use async_graphql_axum::rejection::GraphQLRejection;
@@ -21,7 +20,7 @@ use axum::extract::{FromRequest, Request, State};
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use domain::{AuthError, Keywarden, Principal};
@@ -31,6 +30,8 @@ use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 use crate::auth::{CredentialHeaders, Presented, presented};
 use crate::client::ClientResolver;
 use crate::observe::{Caller, Observer, Requested, observe};
+use crate::origins::{self, Origins};
+use crate::pages;
 use crate::telemetry::{Outcome, Telemetry};
 use crate::throttle::{FailedAuthLimiter, retry_after_seconds};
 
@@ -68,6 +69,8 @@ pub struct AppState {
     /// Who the client of a request is (trusted proxies).
     pub clients: ClientResolver,
     pub telemetry: Telemetry,
+    /// The web origins whose pages may call the API.
+    pub origins: Origins,
 }
 
 pub fn app(state: AppState) -> Router {
@@ -77,9 +80,23 @@ pub fn app(state: AppState) -> Router {
         clients: state.clients.clone(),
         telemetry: state.telemetry.clone(),
     });
+    // What browsers use, behind the rule on other origins (see origins.rs).
+    let browsers = Router::new()
+        .route("/", get(pages::home))
+        .route("/console", get(pages::console))
+        .route("/assets/{name}", get(pages::asset))
+        .route("/graphql", get(graphql_get).post(graphql_request));
+    let browsers = match state.origins.cors() {
+        Some(cors) => browsers.layer(cors),
+        None => browsers,
+    };
+    let browsers = browsers.layer(axum::middleware::from_fn_with_state(
+        state.origins.clone(),
+        origins::guard,
+    ));
     let state = Arc::new(state);
     Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_request))
+        .merge(browsers)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         // Gateways call with the method of the request they guard, and some
@@ -261,10 +278,6 @@ fn with_refusal_headers(mut response: Response, refusal: &Refusal) -> Response {
 const AMBIGUOUS_CODE: &str = Code::AmbiguousCredentials.as_str();
 const AMBIGUOUS_MESSAGE: &str = "The request carries two different credentials in one header: send one x-api-key or one Authorization header.";
 
-fn graphiql() -> Response {
-    Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
-}
-
 /// A GraphQL request sent by `GET` (GraphQL over HTTP): `query`, and
 /// optionally `variables` (JSON) and `operationName`, in the URL.
 #[derive(serde::Deserialize)]
@@ -321,7 +334,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Re
     };
     let Some(query) = params.query.filter(|q| !q.trim().is_empty()) else {
         if wants_html(&parts.headers) {
-            return graphiql();
+            return crate::pages::graphiql(&parts.headers);
         }
         return format.write(graphql_error(
             StatusCode::BAD_REQUEST,
@@ -374,7 +387,12 @@ async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Re
 }
 
 /// A GraphQL-shaped body holding one error.
-fn graphql_error(status: StatusCode, code: &str, message: &str, request_id: &str) -> Response {
+pub(crate) fn graphql_error(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    request_id: &str,
+) -> Response {
     let body = serde_json::json!({
         "data": null,
         "errors": [{

@@ -7,6 +7,8 @@ pub mod http;
 mod listener;
 pub mod location;
 pub mod observe;
+pub mod origins;
+pub mod pages;
 mod pepper;
 mod question;
 mod secret_file;
@@ -227,6 +229,7 @@ async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Resu
         throttle: Arc::new(FailedAuthLimiter::new(args.auth_failures_per_minute)),
         clients: ClientResolver::new(&args.trusted_proxies, args.forwarded_header),
         telemetry: Telemetry::register(),
+        origins: origins::Origins::new(&args.allowed_origins),
     };
     let background = tokio::spawn(housekeeping(
         kw.clone(),

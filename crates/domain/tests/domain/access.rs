@@ -1246,3 +1246,145 @@ async fn a_group_holds_at_most_its_limit_of_grants() {
     let other = group(&w, &s.a, "other").await;
     grant(&w, &s.a, &other, &s.runner, None).await;
 }
+
+/// The name of what gives a permission: a role's code or a group's name.
+fn giver(because: &Because) -> String {
+    match because {
+        Because::Grant { group, .. } => group.name.clone(),
+        Because::Role(role) => role.code().to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn held_permissions_list_everything_held_on_a_project_and_what_gives_each() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    let kw = &w.kw;
+    let about = Some(GroupMember::ServiceAccount(s.sa));
+    let web = ProjectRef::Name("web".to_owned());
+    let api = ProjectRef::Name("api".to_owned());
+    // A second group gives docs:read on all projects.
+    define(&w, &s.a, &["docs:write"]).await;
+    let docs = set(&w, &s.a, "docs", &["docs:read", "docs:write"]).await;
+    let readers = group(&w, &s.a, "readers").await;
+    grant(&w, &s.a, &readers, &docs, None).await;
+    kw.add_group_members(
+        &s.a.admin,
+        readers.id,
+        &[GroupMember::ServiceAccount(s.sa)],
+        t0(),
+    )
+    .await
+    .unwrap();
+
+    let held = kw
+        .held_permissions(&s.a.admin, s.a.id, Some(&web), about)
+        .await
+        .unwrap();
+    assert!(!held.every);
+    assert_eq!(held.role, Role::Viewer);
+    assert_eq!(held.project.as_ref().map(|p| p.id), Some(s.web.id));
+    let listed: Vec<(String, Vec<String>)> = held
+        .permissions
+        .iter()
+        .map(|(name, because)| (name.clone(), because.iter().map(giver).collect()))
+        .collect();
+    let expect = |pairs: &[(&str, &[&str])]| -> Vec<(String, Vec<String>)> {
+        pairs
+            .iter()
+            .map(|(n, g)| ((*n).to_owned(), g.iter().map(|s| (*s).to_owned()).collect()))
+            .collect()
+    };
+    assert_eq!(
+        listed,
+        expect(&[
+            ("account:read", &["Viewer"]),
+            ("docs:read", &["readers"]),
+            ("docs:write", &["readers"]),
+            ("jobs:run", &["ci"]),
+        ])
+    );
+    // The set's name and the projects of the grant come with it.
+    let (_, jobs) = &held.permissions[3];
+    match &jobs[0] {
+        Because::Grant {
+            permission_set_name,
+            projects,
+            ..
+        } => {
+            assert_eq!(permission_set_name, "runner");
+            let names: Vec<_> = projects
+                .as_ref()
+                .unwrap()
+                .iter()
+                .map(|p| p.name.clone())
+                .collect();
+            assert_eq!(names, ["web"]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // On api the grant on web gives nothing; on the account as a whole only
+    // the role and grants on all projects count.
+    for asked in [Some(&api), None] {
+        let held = kw
+            .held_permissions(&s.a.admin, s.a.id, asked, about)
+            .await
+            .unwrap();
+        let names: Vec<&str> = held.permissions.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            ["account:read", "docs:read", "docs:write"],
+            "{asked:?}"
+        );
+    }
+
+    // The key asks about itself, under its Viewer ceiling: writes are dropped.
+    let capped = kw
+        .create_key(
+            &s.a.admin,
+            domain::CreateKey {
+                role_ceiling: Some(Role::Viewer),
+                ..create_key(s.sa)
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let capped = w.remember(&capped.secret);
+    let me = kw.authenticate(&capped, t0()).await.unwrap();
+    let own = kw
+        .held_permissions(&me, s.a.id, Some(&web), None)
+        .await
+        .unwrap();
+    let names: Vec<&str> = own.permissions.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["account:read", "docs:read"]);
+
+    // An Admin holds everything; said once, not listed.
+    let admin = kw
+        .held_permissions(&s.a.admin, s.a.id, Some(&web), None)
+        .await
+        .unwrap();
+    assert!(admin.every);
+    assert!(admin.permissions.is_empty());
+
+    // Another account's Admin can ask nothing about A's principals, nor name
+    // A's projects; A's non-Admins cannot ask about others.
+    let b = w.tenant("b", "bob").await;
+    assert!(matches!(
+        kw.held_permissions(&b.admin, s.a.id, None, about).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        kw.held_permissions(&b.admin, b.id, Some(&web), None).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        kw.held_permissions(&b.admin, b.id, None, about).await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(matches!(
+        kw.held_permissions(&me, s.a.id, None, about).await,
+        Err(DomainError::Unauthorized(_))
+    ));
+}

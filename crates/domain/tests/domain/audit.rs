@@ -332,3 +332,176 @@ async fn a_change_made_for_a_request_records_where_the_request_came_from() {
         ]
     );
 }
+
+fn actions(page: &domain::AuditPage) -> Vec<&str> {
+    page.events.iter().map(|e| e.action.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (bob, _) = w.member(&acme, "bob", Role::Admin).await;
+    let ci = w.service_account(&acme, "ci", Role::Editor).await;
+    let other =
+        w.kw.create_service_account(
+            &bob,
+            CreateServiceAccount {
+                account_id: acme.id,
+                name: ServiceAccountName::parse("other").unwrap(),
+                description: None,
+                role: Role::Viewer,
+                groups: vec![],
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let (key, _) = w.key(&acme, ci.id).await;
+    w.kw.revoke_key(&acme.admin, key.key.id, t0())
+        .await
+        .unwrap();
+    let page = |filter: domain::AuditFilter| {
+        let w = &w;
+        let acme = &acme;
+        async move {
+            w.kw.audit_events(
+                &acme.admin,
+                acme.id,
+                &AuditQuery {
+                    limit: 100,
+                    filter,
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+        }
+    };
+
+    // An action, or a family of them by its prefix and a dot.
+    let by_action = |a: &str| domain::AuditFilter {
+        action: Some(a.to_owned()),
+        ..Default::default()
+    };
+    let created = page(by_action("service_account.create")).await;
+    assert_eq!(actions(&created), ["service_account.create"; 2]);
+    assert_eq!(created.total, 2, "the count is of what matches");
+    let keys = page(by_action("service_account_key")).await;
+    assert_eq!(
+        actions(&keys),
+        ["service_account_key.create", "service_account_key.revoke"]
+    );
+    assert!(
+        actions(&page(by_action("service_account")).await)
+            .iter()
+            .all(|a| a.starts_with("service_account.")),
+        "a family is whole words: service_account is not service_account_key"
+    );
+    assert!(page(by_action("service")).await.events.is_empty());
+    assert!(page(by_action("service_account_")).await.events.is_empty());
+
+    // An actor.
+    let bobs = page(domain::AuditFilter {
+        actor: Some(("User".to_owned(), bob_id(&bob))),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(actions(&bobs), ["service_account.create"]);
+    assert_eq!(bobs.events[0].target_id, other.id.0);
+    // A target, with the actor and action together.
+    let about_ci = page(domain::AuditFilter {
+        target: Some(("ServiceAccount".to_owned(), ci.id.0)),
+        ..Default::default()
+    })
+    .await;
+    assert_eq!(actions(&about_ci), ["service_account.create"]);
+    let nothing = page(domain::AuditFilter {
+        target: Some(("ServiceAccount".to_owned(), ci.id.0)),
+        actor: Some(("User".to_owned(), bob_id(&bob))),
+        action: None,
+    })
+    .await;
+    assert!(nothing.events.is_empty());
+    assert_eq!(nothing.total, 0);
+    // Ids of the same number but another type are other targets.
+    let typed = page(domain::AuditFilter {
+        target: Some(("Group".to_owned(), ci.id.0)),
+        ..Default::default()
+    })
+    .await;
+    assert!(typed.events.is_empty());
+
+    // Another account's log has none of these, whatever the filter.
+    let globex = w.tenant("Globex", "gina").await;
+    let theirs =
+        w.kw.audit_events(
+            &globex.admin,
+            globex.id,
+            &AuditQuery {
+                limit: 100,
+                filter: by_action("service_account"),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(theirs.events.is_empty());
+}
+
+fn bob_id(p: &domain::Principal) -> i64 {
+    match p {
+        domain::Principal::User(u) => u.user_id.0,
+        domain::Principal::ServiceAccount(_) => panic!("a user"),
+    }
+}
+
+#[tokio::test]
+async fn a_user_reads_their_own_token_events_and_no_one_else_does() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (bob, _) = w.member(&acme, "bob", Role::Viewer).await;
+    let mine =
+        w.kw.create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
+            .await
+            .unwrap();
+    w.kw.revoke_personal_access_token(&acme.admin, mine.token.id, t0())
+        .await
+        .unwrap();
+    w.kw.create_personal_access_token(&bob, CreatePersonalAccessToken::default(), t0())
+        .await
+        .unwrap();
+    let everything = AuditQuery {
+        limit: 100,
+        ..Default::default()
+    };
+    let alice =
+        w.kw.own_audit_events(&acme.admin, &everything)
+            .await
+            .unwrap();
+    assert_eq!(
+        actions(&alice),
+        [
+            "personal_access_token.create",
+            "personal_access_token.revoke"
+        ]
+    );
+    assert!(alice.events.iter().all(|e| e.account_id.is_none()));
+    let bobs = w.kw.own_audit_events(&bob, &everything).await.unwrap();
+    assert_eq!(actions(&bobs), ["personal_access_token.create"]);
+    // Nor are they in the account's log.
+    let account =
+        w.kw.audit_events(&acme.admin, acme.id, &everything)
+            .await
+            .unwrap();
+    assert!(
+        !actions(&account)
+            .iter()
+            .any(|a| a.starts_with("personal_access_token."))
+    );
+    let (_, robot, _) = w.robot(&acme, Role::Admin).await;
+    assert!(matches!(
+        w.kw.own_audit_events(&robot, &everything).await,
+        Err(DomainError::Unauthorized(_))
+    ));
+}

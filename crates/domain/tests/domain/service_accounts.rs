@@ -34,7 +34,7 @@ async fn an_admin_creates_reads_and_lists_service_accounts() {
     assert_eq!((sa.created_at, sa.updated_at), (t0(), t0()));
     assert_eq!(w.kw.service_account(&acme.admin, sa.id).await.unwrap(), sa);
     assert_eq!(
-        w.kw.service_accounts(&acme.admin, acme.id, domain::Page::default())
+        w.kw.service_accounts(&acme.admin, acme.id, domain::Page::default(), None)
             .await
             .unwrap(),
         vec![sa]
@@ -62,7 +62,7 @@ async fn editors_viewers_and_service_accounts_may_not_manage_or_read_service_acc
         );
         unauthorized(w.kw.service_account(caller, sa.id).await.map(|_| ()));
         unauthorized(
-            w.kw.service_accounts(caller, acme.id, domain::Page::default())
+            w.kw.service_accounts(caller, acme.id, domain::Page::default(), None)
                 .await
                 .map(|_| ()),
         );
@@ -144,7 +144,7 @@ async fn another_accounts_service_account_is_not_found_whether_it_exists_or_not(
         Err(DomainError::NotFound("Account"))
     ));
     assert!(
-        w.kw.service_accounts(&globex.admin, globex.id, domain::Page::default())
+        w.kw.service_accounts(&globex.admin, globex.id, domain::Page::default(), None)
             .await
             .unwrap()
             .len()
@@ -299,4 +299,119 @@ async fn service_account_names_and_descriptions_are_checked() {
             .await
             .is_ok()
     );
+}
+
+#[tokio::test]
+async fn a_search_finds_names_containing_it_whatever_the_case_and_nothing_of_another_account() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let globex = w.tenant("Globex", "gina").await;
+    for name in ["CI-runner", "nightly_report", "deploy 100%", "runner2"] {
+        w.kw.create_service_account(&acme.admin, create(acme.id, name), t0())
+            .await
+            .unwrap();
+    }
+    w.kw.create_service_account(&globex.admin, create(globex.id, "runner-of-globex"), t0())
+        .await
+        .unwrap();
+    let found = |search: &'static str| {
+        let w = &w;
+        let acme = &acme;
+        async move {
+            w.kw.service_accounts(&acme.admin, acme.id, domain::Page::default(), Some(search))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|sa| sa.name)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("RUNNER").await, ["CI-runner", "runner2"]);
+    assert_eq!(found("  ci-R ").await, ["CI-runner"], "trimmed, any case");
+    // The wildcards of LIKE are plain characters here.
+    assert_eq!(found("_").await, ["nightly_report"]);
+    assert_eq!(found("%").await, ["deploy 100%"]);
+    assert_eq!(found("y_r").await, ["nightly_report"]);
+    assert!(found("t_r").await.is_empty(), "_ is not any character");
+    assert_eq!(found("").await.len(), 4, "an empty search is no search");
+    // Paging goes on within the search.
+    let first =
+        w.kw.service_accounts(
+            &acme.admin,
+            acme.id,
+            domain::Page {
+                limit: 1,
+                after: None,
+            },
+            Some("runner"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let next =
+        w.kw.service_accounts(
+            &acme.admin,
+            acme.id,
+            domain::Page {
+                limit: 10,
+                after: Some(first[0].id.0),
+            },
+            Some("runner"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.into_iter().map(|sa| sa.name).collect::<Vec<_>>(),
+        ["runner2"]
+    );
+}
+
+#[tokio::test]
+async fn key_usage_counts_working_keys_and_the_last_use_of_any() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let usage = w.kw.key_usage(&acme.admin, &sa, t0()).await.unwrap();
+    assert_eq!((usage.active, usage.last_used_at), (0, None));
+
+    let (_, used_token) = w.key(&acme, sa.id).await;
+    let (revoked, _) = w.key(&acme, sa.id).await;
+    w.kw.create_key(
+        &acme.admin,
+        domain::CreateKey {
+            expires_at: Some(t0() + minutes(10)),
+            ..create_key(sa.id)
+        },
+        t0(),
+    )
+    .await
+    .unwrap();
+    w.kw.revoke_key(&acme.admin, revoked.key.id, t0())
+        .await
+        .unwrap();
+    w.auth_at(&used_token, t0() + minutes(1)).await.unwrap();
+    w.kw.flush_usage().await.unwrap();
+    let usage =
+        w.kw.key_usage(&acme.admin, &sa, t0() + minutes(2))
+            .await
+            .unwrap();
+    assert_eq!(usage.active, 2, "the revoked key does not count");
+    assert_eq!(usage.last_used_at, Some(t0() + minutes(1)));
+    let later =
+        w.kw.key_usage(&acme.admin, &sa, t0() + minutes(11))
+            .await
+            .unwrap();
+    assert_eq!(later.active, 1, "nor does the expired one");
+
+    // Only an Admin of its account may ask.
+    let globex = w.tenant("Globex", "gina").await;
+    assert!(matches!(
+        w.kw.key_usage(&globex.admin, &sa, t0()).await,
+        Err(DomainError::NotFound(_))
+    ));
+    let (viewer, _) = w.member(&acme, "vic", Role::Viewer).await;
+    assert!(matches!(
+        w.kw.key_usage(&viewer, &sa, t0()).await,
+        Err(DomainError::Unauthorized(_))
+    ));
 }

@@ -1,0 +1,337 @@
+// Permission sets (with the account's own permissions) and projects.
+import { useState } from 'preact/hooks';
+import { gql } from '../api.js';
+import { Badge, Confirm, Dialog, Empty, Failure, Loading, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
+
+const SETS = `query Sets($account: ObjectID!) {
+  getAccount(id: $account) {
+    permissionSets { id name description builtIn roleCode permissions }
+    permissions { id name description }
+  }
+}`;
+const CREATE_PERMISSION = `mutation CreatePermission($input: CreatePermissionInput!) { createPermission(input: $input) { permission { id } } }`;
+const DELETE_PERMISSION = `mutation DeletePermission($input: DeletePermissionInput!) { deletePermission(input: $input) { permission { id } } }`;
+const CREATE_SET = `mutation CreatePermissionSet($input: CreatePermissionSetInput!) { createPermissionSet(input: $input) { permissionSet { id } } }`;
+const UPDATE_SET = `mutation UpdatePermissionSet($input: UpdatePermissionSetInput!) { updatePermissionSet(input: $input) { permissionSet { id } } }`;
+const DELETE_SET = `mutation DeletePermissionSet($input: DeletePermissionSetInput!) { deletePermissionSet(input: $input) { permissionSet { id } } }`;
+
+const PROJECTS = `query Projects($account: ObjectID!) {
+  getAccount(id: $account) { projects(first: 100) { id name description createdAt } }
+}`;
+const CREATE_PROJECT = `mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`;
+const UPDATE_PROJECT = `mutation UpdateProject($input: UpdateProjectInput!) { updateProject(input: $input) { project { id } } }`;
+const DELETE_PROJECT = `mutation DeleteProject($input: DeleteProjectInput!) { deleteProject(input: $input) { project { id } } }`;
+
+export function PermissionSets({ account }) {
+  const data = useLoad(() => gql(SETS, { account: account.id }).then((d) => d.getAccount), [account.id]);
+  const [dialog, setDialog] = useState(null);
+  const close = () => {
+    setDialog(null);
+    data.reload();
+  };
+  if (data.loading && !data.data) return <Loading />;
+  if (data.error) return <Failure error={data.error} onRetry={data.reload} />;
+  const { permissionSets: sets = [], permissions = [] } = data.data;
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader title="Permission sets">
+        <button type="button" onClick={() => setDialog({ kind: 'set' })}>
+          New permission set
+        </button>
+      </PageHeader>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Permissions</th>
+            <th scope="col">
+              <span class="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {sets.map((s) => (
+            <tr key={s.id}>
+              <td>
+                {s.name} {s.builtIn && <Badge>Built in</Badge>}
+                {s.description && <div class="muted small">{s.description}</div>}
+              </td>
+              <td>
+                {s.roleCode === 'Admin' ? (
+                  <span class="muted">Every permission</span>
+                ) : (
+                  s.permissions.map((p) => (
+                    <code key={p} class="perm">
+                      {p}
+                    </code>
+                  ))
+                )}
+              </td>
+              <td class="row-actions">
+                {!s.builtIn && (
+                  <>
+                    <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'set', set: s })}>
+                      Edit
+                    </button>
+                    <button type="button" class="danger small" onClick={() => setDialog({ kind: 'delete-set', set: s })}>
+                      Delete
+                    </button>
+                  </>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+
+      <div class="section-header">
+        <h2>The account's permissions</h2>
+        <button type="button" onClick={() => setDialog({ kind: 'permission' })}>
+          New permission
+        </button>
+      </div>
+      <p class="muted">
+        Permissions are <code>resource:action</code>, as in <code>jobs:run</code>: each part 1 to 64 lower-case letters,
+        digits, <code>_</code> and <code>-</code>, starting with a letter. Your services ask for them at{' '}
+        <code>/v1/verify?permission=…&amp;project=…</code>.
+      </p>
+      {permissions.length === 0 ? (
+        <Empty>No permissions of the account's own yet.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Permission</th>
+              <th scope="col">Description</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {permissions.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  <code>{p.name}</code>
+                </td>
+                <td>{p.description ?? <span class="muted">None</span>}</td>
+                <td class="row-actions">
+                  <button type="button" class="danger small" onClick={() => setDialog({ kind: 'delete-permission', permission: p })}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+
+      {dialog?.kind === 'set' && <SetForm account={account} set={dialog.set} permissions={permissions} onClose={close} />}
+      {dialog?.kind === 'permission' && (
+        <SimpleForm
+          title="New permission"
+          nameLabel="Permission (resource:action)"
+          onClose={close}
+          save={(v) => gql(CREATE_PERMISSION, { input: { accountId: account.id, name: v.name, description: v.description || null } })}
+        />
+      )}
+      {dialog?.kind === 'delete-set' && (
+        <Confirm
+          title={`Delete ${dialog.set.name}?`}
+          action="Delete"
+          danger
+          onClose={close}
+          onDone={() => gql(DELETE_SET, { input: { permissionSetId: dialog.set.id } })}
+        >
+          <p>A set that a group's grant uses cannot be deleted: remove those grants first.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'delete-permission' && (
+        <Confirm
+          title={`Delete ${dialog.permission.name}?`}
+          action="Delete"
+          danger
+          onClose={close}
+          onDone={() => gql(DELETE_PERMISSION, { input: { permissionId: dialog.permission.id } })}
+        >
+          <p>A permission that a set holds cannot be deleted: take it out of those sets first.</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+function SetForm({ account, set, permissions, onClose }) {
+  const { busy, error, run } = useAction();
+  const held = new Set(set?.permissions ?? []);
+  const submit = async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const v = formValues(form);
+    const chosen = [...form.querySelectorAll('input[name=permission]:checked')].map((c) => c.value);
+    const done = await run(() =>
+      set
+        ? gql(UPDATE_SET, { input: { permissionSetId: set.id, name: v.name, description: v.description, permissions: chosen } })
+        : gql(CREATE_SET, { input: { accountId: account.id, name: v.name, description: v.description || null, permissions: chosen } }),
+    );
+    if (done) onClose();
+  };
+  return (
+    <Dialog title={set ? `Edit ${set.name}` : 'New permission set'} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input name="name" required maxLength={255} defaultValue={set?.name} autoFocus />
+        </label>
+        <label>
+          Description <span class="muted">(optional)</span>
+          <input name="description" defaultValue={set?.description ?? ''} />
+        </label>
+        <fieldset>
+          <legend>Permissions</legend>
+          {permissions.length ? (
+            permissions.map((p) => (
+              <label class="check" key={p.id}>
+                <input type="checkbox" name="permission" value={p.name} defaultChecked={held.has(p.name)} /> <code>{p.name}</code>
+              </label>
+            ))
+          ) : (
+            <p class="muted">The account has no permissions of its own yet: make some first.</p>
+          )}
+        </fieldset>
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function SimpleForm({ title, nameLabel = 'Name', item, save, onClose, hint }) {
+  const { busy, error, run } = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    if (await run(async () => (await save(formValues(e.currentTarget)), true))) onClose();
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          {nameLabel}
+          <input name="name" required defaultValue={item?.name} autoFocus spellcheck={false} />
+        </label>
+        {hint && <p class="muted small">{hint}</p>}
+        <label>
+          Description <span class="muted">(optional)</span>
+          <input name="description" defaultValue={item?.description ?? ''} />
+        </label>
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function Projects({ account }) {
+  const list = useLoad(() => gql(PROJECTS, { account: account.id }).then((d) => d.getAccount.projects ?? []), [account.id]);
+  const [dialog, setDialog] = useState(null);
+  const close = () => {
+    setDialog(null);
+    list.reload();
+  };
+  const hint = 'Up to 100 letters, digits and . _ -, unique in the account. Services name a project by its name or its id.';
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader title="Projects">
+        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
+          New project
+        </button>
+      </PageHeader>
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : list.error ? (
+        <Failure error={list.error} onRetry={list.reload} />
+      ) : list.data.length === 0 ? (
+        <Empty>No projects yet. A project is a scope your services check permissions in, such as a repository or an environment.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Id</th>
+              <th scope="col">Created</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((p) => (
+              <tr key={p.id}>
+                <td>
+                  {p.name}
+                  {p.description && <div class="muted small">{p.description}</div>}
+                </td>
+                <td>
+                  <code class="small">{p.id}</code>
+                </td>
+                <td>
+                  <When at={p.createdAt} />
+                </td>
+                <td class="row-actions">
+                  <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'edit', project: p })}>
+                    Edit
+                  </button>
+                  <button type="button" class="danger small" onClick={() => setDialog({ kind: 'delete', project: p })}>
+                    Delete
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {dialog?.kind === 'create' && (
+        <SimpleForm
+          title="New project"
+          hint={hint}
+          onClose={close}
+          save={(v) => gql(CREATE_PROJECT, { input: { accountId: account.id, name: v.name, description: v.description || null } })}
+        />
+      )}
+      {dialog?.kind === 'edit' && (
+        <SimpleForm
+          title={`Edit ${dialog.project.name}`}
+          hint={hint}
+          item={dialog.project}
+          onClose={close}
+          save={(v) => gql(UPDATE_PROJECT, { input: { projectId: dialog.project.id, name: v.name, description: v.description } })}
+        />
+      )}
+      {dialog?.kind === 'delete' && (
+        <Confirm
+          title={`Delete ${dialog.project.name}?`}
+          action="Delete"
+          danger
+          onClose={close}
+          onDone={() => gql(DELETE_PROJECT, { input: { projectId: dialog.project.id } })}
+        >
+          <p>A project that a grant lists cannot be deleted: change those grants first.</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,383 @@
+// Groups: their members (users and service accounts) and their grants.
+import { useState } from 'preact/hooks';
+import { gql } from '../api.js';
+import { Confirm, Dialog, Empty, Failure, Loading, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
+
+const GROUPS = `query Groups($account: ObjectID!) {
+  getAccount(id: $account) { groups(first: 100) { id name description createdAt grants { id } } }
+}`;
+const GROUP = `query Group($id: ObjectID!, $account: ObjectID!) {
+  node(id: $id) {
+    ... on Group {
+      id name description createdAt
+      members(first: 100) { id name isServiceAccount }
+      grants { id allProjects createdAt permissionSet { id name permissions } projects { id name } }
+    }
+  }
+  getAccount(id: $account) {
+    permissionSets { id name builtIn }
+    projects(first: 100) { id name }
+    members(first: 100) { user { id name username } }
+    serviceAccounts(first: 100) { id name }
+  }
+}`;
+const CREATE = `mutation CreateGroup($input: CreateGroupInput!) { createGroup(input: $input) { group { id } } }`;
+const UPDATE = `mutation UpdateGroup($input: UpdateGroupInput!) { updateGroup(input: $input) { group { id } } }`;
+const DELETE = `mutation DeleteGroup($input: DeleteGroupInput!) { deleteGroup(input: $input) { group { id } } }`;
+const ADD_MEMBERS = `mutation AddGroupMembers($input: GroupMembersInput!) { addGroupMembers(input: $input) { group { id } } }`;
+const REMOVE_MEMBERS = `mutation RemoveGroupMembers($input: GroupMembersInput!) { removeGroupMembers(input: $input) { group { id } } }`;
+const GRANT = `mutation CreateGroupGrant($input: CreateGroupGrantInput!) { createGroupGrant(input: $input) { groupGrant { id } } }`;
+const UNGRANT = `mutation DeleteGroupGrant($input: DeleteGroupGrantInput!) { deleteGroupGrant(input: $input) { groupGrant { id } } }`;
+
+export function Groups({ account }) {
+  const list = useLoad(() => gql(GROUPS, { account: account.id }).then((d) => d.getAccount.groups ?? []), [account.id]);
+  const [creating, setCreating] = useState(false);
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader title="Groups">
+        <button type="button" onClick={() => setCreating(true)}>
+          New group
+        </button>
+      </PageHeader>
+      <p class="muted">
+        A group holds users and service accounts, and grants them permission sets on all projects or on listed
+        ones. A principal holds the union of its role and of its groups' grants.
+      </p>
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : list.error ? (
+        <Failure error={list.error} onRetry={list.reload} />
+      ) : list.data.length === 0 ? (
+        <Empty>No groups yet.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Grants</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {list.data.map((g) => (
+              <tr key={g.id}>
+                <td>
+                  <a href={`#/groups/${g.id}`}>{g.name}</a>
+                  {g.description && <div class="muted small">{g.description}</div>}
+                </td>
+                <td>{g.grants?.length ?? 0}</td>
+                <td>
+                  <When at={g.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {creating && (
+        <GroupForm
+          title="New group"
+          onClose={() => setCreating(false)}
+          save={(v) =>
+            gql(CREATE, { input: { accountId: account.id, name: v.name, description: v.description || null } }).then(
+              (d) => (location.hash = `#/groups/${d.createGroup.group.id}`),
+            )
+          }
+        />
+      )}
+    </section>
+  );
+}
+
+function GroupForm({ title, group, save, onClose }) {
+  const { busy, error, run } = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    const v = formValues(e.currentTarget);
+    if (await run(async () => (await save(v), true))) onClose();
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input name="name" required maxLength={255} defaultValue={group?.name} autoFocus />
+        </label>
+        <label>
+          Description <span class="muted">(optional)</span>
+          <input name="description" defaultValue={group?.description ?? ''} />
+        </label>
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function GroupPage({ id, account }) {
+  const data = useLoad(() => gql(GROUP, { id, account: account.id }), [id, account.id]);
+  const [dialog, setDialog] = useState(null);
+  const { error, run } = useAction();
+  const close = () => {
+    setDialog(null);
+    data.reload();
+  };
+  if (data.loading && !data.data) return <Loading />;
+  if (data.error) return <Failure error={data.error} onRetry={data.reload} />;
+  const g = data.data.node;
+  if (!g) {
+    return (
+      <section>
+        <p>
+          <a href="#/groups">← Groups</a>
+        </p>
+        <Empty>This group does not exist, or not in this account.</Empty>
+      </section>
+    );
+  }
+  const removeMember = async (m) => {
+    await run(() => gql(REMOVE_MEMBERS, { input: { groupId: g.id, memberIds: [m.id] } }));
+    data.reload();
+  };
+  return (
+    <section aria-labelledby="page-title">
+      <p>
+        <a href="#/groups">← Groups</a>
+      </p>
+      <PageHeader title={g.name}>
+        <button type="button" class="secondary" onClick={() => setDialog('edit')}>
+          Edit
+        </button>
+        <button type="button" class="danger" onClick={() => setDialog('delete')}>
+          Delete
+        </button>
+      </PageHeader>
+      {g.description && <p>{g.description}</p>}
+      <Failure error={error} />
+
+      <div class="section-header">
+        <h2>Members</h2>
+        <button type="button" onClick={() => setDialog('add')}>
+          Add members
+        </button>
+      </div>
+      {g.members?.length ? (
+        <ul class="chips">
+          {g.members.map((m) => (
+            <li key={m.id}>
+              {m.isServiceAccount ? <a href={`#/service-accounts/${m.id}`}>{m.name}</a> : m.name}
+              <span class="muted small">{m.isServiceAccount ? ' service account' : ' user'}</span>
+              <button type="button" class="icon" aria-label={`Remove ${m.name} from the group`} onClick={() => removeMember(m)}>
+                ×
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <Empty>No members.</Empty>
+      )}
+
+      <div class="section-header">
+        <h2>Grants</h2>
+        <button type="button" onClick={() => setDialog('grant')}>
+          Grant a permission set
+        </button>
+      </div>
+      {g.grants?.length ? (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Permission set</th>
+              <th scope="col">Permissions</th>
+              <th scope="col">On</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {g.grants.map((gr) => (
+              <tr key={gr.id}>
+                <td>{gr.permissionSet.name}</td>
+                <td>
+                  {gr.permissionSet.permissions.map((p) => (
+                    <code key={p} class="perm">
+                      {p}
+                    </code>
+                  ))}
+                </td>
+                <td>{gr.allProjects ? 'All projects' : gr.projects.map((p) => p.name).join(', ')}</td>
+                <td class="row-actions">
+                  <button type="button" class="danger small" onClick={() => setDialog({ ungrant: gr })}>
+                    Remove
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : (
+        <Empty>No grants: its members hold only what their roles give.</Empty>
+      )}
+
+      {dialog === 'edit' && (
+        <GroupForm
+          title={`Edit ${g.name}`}
+          group={g}
+          onClose={close}
+          save={(v) => gql(UPDATE, { input: { groupId: g.id, name: v.name, description: v.description } })}
+        />
+      )}
+      {dialog === 'delete' && (
+        <Confirm
+          title={`Delete ${g.name}?`}
+          action="Delete"
+          danger
+          confirmWord={g.name}
+          onClose={() => setDialog(null)}
+          onDone={() => gql(DELETE, { input: { groupId: g.id } }).then(() => (location.hash = '#/groups'))}
+        >
+          <p>Its grants and memberships go with it: its members lose what it gave them on their next request.</p>
+        </Confirm>
+      )}
+      {dialog === 'add' && <AddMembers group={g} account={data.data.getAccount} onClose={close} />}
+      {dialog === 'grant' && <Grant group={g} account={data.data.getAccount} onClose={close} />}
+      {dialog?.ungrant && (
+        <Confirm
+          title={`Remove the grant of ${dialog.ungrant.permissionSet.name}?`}
+          action="Remove"
+          danger
+          onClose={close}
+          onDone={() => gql(UNGRANT, { input: { groupGrantId: dialog.ungrant.id } })}
+        >
+          <p>The group's members lose what it gave them on their next request.</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+function AddMembers({ group, account, onClose }) {
+  const { busy, error, run } = useAction();
+  const inGroup = new Set(group.members?.map((m) => m.id));
+  const users = (account.members ?? []).map((m) => m.user).filter((u) => !inGroup.has(u.id));
+  const robots = (account.serviceAccounts ?? []).filter((s) => !inGroup.has(s.id));
+  const submit = async (e) => {
+    e.preventDefault();
+    const ids = [...e.currentTarget.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
+    if (await run(() => gql(ADD_MEMBERS, { input: { groupId: group.id, memberIds: ids } }))) onClose();
+  };
+  return (
+    <Dialog title={`Add members to ${group.name}`} onClose={onClose}>
+      <form onSubmit={submit}>
+        <fieldset>
+          <legend>Users</legend>
+          {users.length ? (
+            users.map((u) => (
+              <label class="check" key={u.id}>
+                <input type="checkbox" value={u.id} /> {u.name} <span class="muted">@{u.username}</span>
+              </label>
+            ))
+          ) : (
+            <p class="muted">Every member is in the group.</p>
+          )}
+        </fieldset>
+        <fieldset>
+          <legend>Service accounts</legend>
+          {robots.length ? (
+            robots.map((s) => (
+              <label class="check" key={s.id}>
+                <input type="checkbox" value={s.id} /> {s.name}
+              </label>
+            ))
+          ) : (
+            <p class="muted">No service account to add.</p>
+          )}
+        </fieldset>
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Adding…' : 'Add'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function Grant({ group, account, onClose }) {
+  const { busy, error, run } = useAction();
+  const [all, setAll] = useState(true);
+  const sets = (account.permissionSets ?? []).filter((s) => !s.builtIn);
+  const submit = async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const projectIds = [...form.querySelectorAll('input[name=project]:checked')].map((c) => c.value);
+    const input = { groupId: group.id, permissionSetId: new FormData(form).get('set'), ...(all ? { allProjects: true } : { projectIds }) };
+    if (await run(() => gql(GRANT, { input }))) onClose();
+  };
+  if (sets.length === 0) {
+    return (
+      <Dialog title="Grant a permission set" onClose={onClose}>
+        <Empty>
+          There is no custom permission set to grant yet. <a href="#/permission-sets">Make one</a> first: the built-in sets
+          follow the roles and are not granted.
+        </Empty>
+      </Dialog>
+    );
+  }
+  return (
+    <Dialog title={`Grant a permission set to ${group.name}`} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Permission set
+          <select name="set" required>
+            {sets.map((s) => (
+              <option key={s.id} value={s.id}>
+                {s.name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <fieldset>
+          <legend>On</legend>
+          <label class="check">
+            <input type="radio" name="scope" checked={all} onChange={() => setAll(true)} /> All projects, now and to come
+          </label>
+          <label class="check">
+            <input type="radio" name="scope" checked={!all} onChange={() => setAll(false)} /> These projects
+          </label>
+          {!all &&
+            ((account.projects ?? []).length ? (
+              account.projects.map((p) => (
+                <label class="check indent" key={p.id}>
+                  <input type="checkbox" name="project" value={p.id} /> {p.name}
+                </label>
+              ))
+            ) : (
+              <p class="muted indent">No projects yet.</p>
+            ))}
+        </fieldset>
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Granting…' : 'Grant'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

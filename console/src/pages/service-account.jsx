@@ -1,0 +1,382 @@
+// One service account: its settings, its lifecycle, its keys, its groups and
+// what it may do on each project.
+import { useState } from 'preact/hooks';
+import { gql } from '../api.js';
+import {
+  Badge, Confirm, Dialog, Empty, Failure, Loading, PageHeader, SecretOnce, When,
+  credentialState, formValues, useAction, useLoad,
+} from '../ui.jsx';
+import { RoleSelect } from './service-accounts.jsx';
+import { EffectivePermissions } from './my-access.jsx';
+
+const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
+  serviceAccount(id: $id) {
+    id name description roleCode enabled createdAt updatedAt
+    createdByUser { id name }
+    groups { id name }
+    keys(first: 100) {
+      id name description roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
+    }
+  }
+}`;
+
+const UPDATE = `mutation UpdateServiceAccount($input: UpdateServiceAccountInput!) {
+  updateServiceAccount(input: $input) { serviceAccount { id } }
+}`;
+const DELETE = `mutation DeleteServiceAccount($input: DeleteServiceAccountInput!) {
+  deleteServiceAccount(input: $input) { serviceAccount { id } }
+}`;
+const CREATE_KEY = `mutation CreateServiceAccountKey($input: CreateServiceAccountKeyInput!) {
+  createServiceAccountKey(input: $input) { id name secret }
+}`;
+const REVOKE_KEY = `mutation RevokeServiceAccountKey($input: RevokeServiceAccountKeyInput!) {
+  revokeServiceAccountKey(input: $input) { serviceAccountKey { id revokedAt } }
+}`;
+const ROTATE_KEY = `mutation RotateServiceAccountKey($input: RotateServiceAccountKeyInput!) {
+  rotateServiceAccountKey(input: $input) { id name secret }
+}`;
+
+export function ServiceAccountPage({ id, account }) {
+  const sa = useLoad(() => gql(SERVICE_ACCOUNT, { id }).then((d) => d.serviceAccount), [id]);
+  const [dialog, setDialog] = useState(null);
+  const close = () => setDialog(null);
+  if (sa.loading && !sa.data) return <Loading />;
+  if (sa.error) {
+    return (
+      <section>
+        <p>
+          <a href="#/service-accounts">← Service accounts</a>
+        </p>
+        <Failure error={sa.error} onRetry={sa.reload} />
+      </section>
+    );
+  }
+  const s = sa.data;
+  const setEnabled = (enabled) => gql(UPDATE, { input: { serviceAccountId: s.id, enabled } }).then(sa.reload);
+  return (
+    <section aria-labelledby="page-title">
+      <p>
+        <a href="#/service-accounts">← Service accounts</a>
+      </p>
+      <PageHeader title={s.name}>
+        <button type="button" class="secondary" onClick={() => setDialog('edit')}>
+          Edit
+        </button>
+        {s.enabled ? (
+          <button type="button" class="secondary" onClick={() => setDialog('disable')}>
+            Disable
+          </button>
+        ) : (
+          <button type="button" class="secondary" onClick={() => setDialog('enable')}>
+            Enable
+          </button>
+        )}
+        <button type="button" class="danger" onClick={() => setDialog('delete')}>
+          Delete
+        </button>
+      </PageHeader>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd>{s.enabled ? <Badge tone="good">Enabled</Badge> : <Badge tone="bad">Disabled: its keys are refused</Badge>}</dd>
+        <dt>Role</dt>
+        <dd>{s.roleCode}</dd>
+        <dt>Description</dt>
+        <dd>{s.description || <span class="muted">None</span>}</dd>
+        <dt>Groups</dt>
+        <dd>
+          {s.groups?.length ? (
+            s.groups.map((g, i) => (
+              <span key={g.id}>
+                {i > 0 && ', '}
+                <a href={`#/groups/${g.id}`}>{g.name}</a>
+              </span>
+            ))
+          ) : (
+            <span class="muted">None</span>
+          )}
+        </dd>
+        <dt>Created</dt>
+        <dd>
+          <When at={s.createdAt} />
+          {s.createdByUser && ` by ${s.createdByUser.name}`}
+        </dd>
+      </dl>
+
+      <Keys sa={s} onChanged={sa.reload} />
+
+      <h2>Permissions by project</h2>
+      <EffectivePermissions account={account} principalId={s.id} />
+
+      {dialog === 'edit' && <EditServiceAccount sa={s} onClose={close} onSaved={sa.reload} />}
+      {dialog === 'disable' && (
+        <Confirm title={`Disable ${s.name}?`} action="Disable" danger onClose={close} onDone={() => setEnabled(false)}>
+          <p>Every key of this service account stops working at once, on the next request. Enabling it again restores the keys that are neither revoked nor expired.</p>
+        </Confirm>
+      )}
+      {dialog === 'enable' && (
+        <Confirm title={`Enable ${s.name}?`} action="Enable" onClose={close} onDone={() => setEnabled(true)}>
+          <p>Its keys that are neither revoked nor expired work again at once.</p>
+        </Confirm>
+      )}
+      {dialog === 'delete' && (
+        <Confirm
+          title={`Delete ${s.name}?`}
+          action="Delete for good"
+          danger
+          confirmWord={s.name}
+          onClose={close}
+          onDone={() =>
+            gql(DELETE, { input: { serviceAccountId: s.id } }).then(() => {
+              location.hash = '#/service-accounts';
+              return true;
+            })
+          }
+        >
+          <p>The service account and all of its keys are deleted. Its keys stop working at once. This cannot be undone.</p>
+        </Confirm>
+      )}
+    </section>
+  );
+}
+
+function EditServiceAccount({ sa, onClose, onSaved }) {
+  const { busy, error, run } = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    const v = formValues(e.currentTarget);
+    const done = await run(() =>
+      gql(UPDATE, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } }),
+    );
+    if (done) {
+      onSaved();
+      onClose();
+    }
+  };
+  return (
+    <Dialog title={`Edit ${sa.name}`} onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input name="name" required maxLength={255} defaultValue={sa.name} autoFocus />
+        </label>
+        <label>
+          Description
+          <input name="description" defaultValue={sa.description ?? ''} />
+        </label>
+        <RoleSelect name="role" value={sa.roleCode} />
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function Keys({ sa, onChanged }) {
+  const [dialog, setDialog] = useState(null);
+  const close = () => {
+    setDialog(null);
+    onChanged();
+  };
+  const keys = sa.keys ?? [];
+  return (
+    <>
+      <div class="section-header">
+        <h2>Keys</h2>
+        <button type="button" onClick={() => setDialog({ kind: 'create' })}>
+          New key
+        </button>
+      </div>
+      {keys.length === 0 ? (
+        <Empty>No keys. A service account calls your services with a key: create one.</Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Role ceiling</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">State</th>
+              <th scope="col">
+                <span class="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {keys.map((k) => {
+              const [state, tone] = credentialState(k);
+              return (
+                <tr key={k.id} data-key={k.name ?? ''}>
+                  <td>
+                    {k.name ?? <span class="muted">Unnamed</span>}
+                    {k.description && <div class="muted small">{k.description}</div>}
+                  </td>
+                  <td>{k.roleCeiling ?? <span class="muted">None ({sa.roleCode})</span>}</td>
+                  <td>
+                    <When at={k.createdAt} />
+                  </td>
+                  <td>
+                    <When at={k.expiresAt} never="Never" />
+                  </td>
+                  <td>
+                    <When at={k.lastUsedAt} />
+                  </td>
+                  <td>
+                    <Badge tone={tone}>{state}</Badge>
+                  </td>
+                  <td class="row-actions">
+                    {state === 'Active' && (
+                      <>
+                        <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'rotate', key: k })}>
+                          Rotate
+                        </button>
+                        <button type="button" class="danger small" onClick={() => setDialog({ kind: 'revoke', key: k })}>
+                          Revoke
+                        </button>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      {dialog?.kind === 'create' && <CreateKey sa={sa} onClose={close} />}
+      {dialog?.kind === 'rotate' && <RotateKey k={dialog.key} onClose={close} />}
+      {dialog?.kind === 'revoke' && (
+        <Confirm
+          title={`Revoke ${dialog.key.name ?? 'this key'}?`}
+          action="Revoke"
+          danger
+          onClose={close}
+          onDone={() => gql(REVOKE_KEY, { input: { serviceAccountKeyId: dialog.key.id } })}
+        >
+          <p>The key stops working at once, on the next request, in every process. This cannot be undone.</p>
+        </Confirm>
+      )}
+    </>
+  );
+}
+
+function CreateKey({ sa, onClose }) {
+  const { busy, error, run } = useAction();
+  const [created, setCreated] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    const v = formValues(e.currentTarget);
+    const done = await run(() =>
+      gql(CREATE_KEY, {
+        input: {
+          serviceAccountId: sa.id,
+          name: v.name || null,
+          description: v.description || null,
+          expiresInDays: v.days ? Number(v.days) : null,
+          roleCode: v.ceiling || null,
+        },
+      }),
+    );
+    if (done) setCreated(done.createServiceAccountKey);
+  };
+  return (
+    <Dialog title={created ? `Key ${created.name ?? ''} created` : `New key for ${sa.name}`} onClose={onClose}>
+      {created ? (
+        <>
+          <SecretOnce secret={created.secret} label="Key" />
+          <div class="actions">
+            <button type="button" onClick={onClose}>
+              I have copied it
+            </button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={submit}>
+          <label>
+            Name <span class="muted">(optional)</span>
+            <input name="name" maxLength={255} autoFocus />
+          </label>
+          <label>
+            Description <span class="muted">(optional)</span>
+            <input name="description" />
+          </label>
+          <label>
+            Expires in days <span class="muted">(1 to 3650; empty: never)</span>
+            <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
+          </label>
+          <RoleSelect name="ceiling" label="Role ceiling" allowNone />
+          <Failure error={error} />
+          <div class="actions">
+            <button type="button" class="secondary" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" disabled={busy}>
+              {busy ? 'Creating…' : 'Create key'}
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}
+
+function RotateKey({ k, onClose }) {
+  const { busy, error, run } = useAction();
+  const [created, setCreated] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    const v = formValues(e.currentTarget);
+    const done = await run(() =>
+      gql(ROTATE_KEY, {
+        input: {
+          serviceAccountKeyId: k.id,
+          overlapSeconds: Math.round(Number(v.overlap) * 60),
+          expiresAt: v.days ? new Date(Date.now() + Number(v.days) * 86400000).toISOString() : null,
+        },
+      }),
+    );
+    if (done) setCreated(done.rotateServiceAccountKey);
+  };
+  return (
+    <Dialog title={created ? 'Key rotated' : `Rotate ${k.name ?? 'this key'}`} onClose={onClose}>
+      {created ? (
+        <>
+          <SecretOnce secret={created.secret} label="New key" />
+          <div class="actions">
+            <button type="button" onClick={onClose}>
+              I have copied it
+            </button>
+          </div>
+        </>
+      ) : (
+        <form onSubmit={submit}>
+          <p>A new key replaces this one, with the same name and role ceiling. The old key keeps working for the overlap, then expires.</p>
+          <label>
+            Overlap, in minutes <span class="muted">(0 to 10080, 7 days)</span>
+            <input name="overlap" type="number" min={0} max={10080} defaultValue={60} required inputMode="numeric" autoFocus />
+          </label>
+          <label>
+            New key expires in days <span class="muted">(optional)</span>
+            <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
+          </label>
+          <Failure error={error} />
+          <div class="actions">
+            <button type="button" class="secondary" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" disabled={busy}>
+              {busy ? 'Rotating…' : 'Rotate'}
+            </button>
+          </div>
+        </form>
+      )}
+    </Dialog>
+  );
+}

@@ -1,0 +1,162 @@
+// Service accounts: search, pages of 20, and creating one.
+import { useState } from 'preact/hooks';
+import { gql } from '../api.js';
+import { Badge, Dialog, Empty, Failure, Loading, PageHeader, ROLES, When, formValues, useAction, useLoad } from '../ui.jsx';
+
+const PAGE = 20;
+
+const LIST = `query ServiceAccounts($account: ObjectID!, $first: Int!, $after: ObjectID, $search: String) {
+  getAccount(id: $account) {
+    serviceAccounts(first: $first, after: $after, search: $search) {
+      id name description roleCode enabled createdAt keyUsage { activeKeys lastUsedAt }
+    }
+  }
+}`;
+
+const CREATE = `mutation CreateServiceAccount($input: CreateServiceAccountInput!) {
+  createServiceAccount(input: $input) { serviceAccount { id } }
+}`;
+
+export function ServiceAccounts({ account }) {
+  const [search, setSearch] = useState('');
+  // The cursors of the pages before this one; the last is this page's.
+  const [cursors, setCursors] = useState([null]);
+  const [creating, setCreating] = useState(false);
+  const after = cursors[cursors.length - 1];
+  const list = useLoad(
+    () =>
+      gql(LIST, { account: account.id, first: PAGE + 1, after, search: search || null }).then(
+        (d) => d.getAccount.serviceAccounts ?? [],
+      ),
+    [account.id, after, search],
+  );
+  const rows = list.data?.slice(0, PAGE) ?? [];
+  const more = (list.data?.length ?? 0) > PAGE;
+  const searchFor = (e) => {
+    e.preventDefault();
+    setSearch(new FormData(e.currentTarget).get('search').trim());
+    setCursors([null]);
+  };
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader title="Service accounts">
+        <button type="button" onClick={() => setCreating(true)}>
+          New service account
+        </button>
+      </PageHeader>
+      <form class="search" role="search" onSubmit={searchFor}>
+        <label>
+          Search by name
+          <input name="search" type="search" defaultValue={search} />
+        </label>
+        <button type="submit" class="secondary">
+          Search
+        </button>
+      </form>
+      {list.loading && !list.data ? (
+        <Loading />
+      ) : list.error ? (
+        <Failure error={list.error} onRetry={list.reload} />
+      ) : rows.length === 0 ? (
+        <Empty>
+          {search ? `No service account's name contains “${search}”.` : 'No service accounts yet. Create one for each automation that calls your services.'}
+        </Empty>
+      ) : (
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Status</th>
+              <th scope="col">Role</th>
+              <th scope="col">Active keys</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((sa) => (
+              <tr key={sa.id}>
+                <td>
+                  <a href={`#/service-accounts/${sa.id}`}>{sa.name}</a>
+                  {sa.description && <div class="muted small">{sa.description}</div>}
+                </td>
+                <td>{sa.enabled ? <Badge tone="good">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
+                <td>{sa.roleCode}</td>
+                <td>{sa.keyUsage?.activeKeys}</td>
+                <td>
+                  <When at={sa.keyUsage?.lastUsedAt} />
+                </td>
+                <td>
+                  <When at={sa.createdAt} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="Pages of service accounts">
+        <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
+          Previous
+        </button>
+        <button type="button" class="secondary" disabled={!more} onClick={() => setCursors([...cursors, rows[rows.length - 1].id])}>
+          Next
+        </button>
+      </nav>
+      {creating && <CreateServiceAccount account={account} onClose={() => setCreating(false)} />}
+    </section>
+  );
+}
+
+function CreateServiceAccount({ account, onClose }) {
+  const { busy, error, run } = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    const v = formValues(e.currentTarget);
+    const done = await run(() =>
+      gql(CREATE, {
+        input: { accountId: account.id, name: v.name, description: v.description || null, roleCode: v.role },
+      }),
+    );
+    if (done) location.hash = `#/service-accounts/${done.createServiceAccount.serviceAccount.id}`;
+  };
+  return (
+    <Dialog title="New service account" onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Name
+          <input name="name" required maxLength={255} autoFocus />
+        </label>
+        <label>
+          Description <span class="muted">(optional)</span>
+          <input name="description" />
+        </label>
+        <RoleSelect name="role" value="Viewer" />
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Creating…' : 'Create'}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+export function RoleSelect({ name, value, label = 'Role', allowNone }) {
+  return (
+    <label>
+      {label}
+      <select name={name} defaultValue={value ?? ''}>
+        {allowNone && <option value="">None: the service account's role</option>}
+        {ROLES.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}

@@ -1,0 +1,203 @@
+// The pieces every page is made of: loading, empty and error states, dialogs,
+// a secret shown once, times, and a hook that loads data.
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+
+// Loads with `load()` whenever `deps` change; `reload()` loads again.
+export function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const [round, setRound] = useState(0);
+  useEffect(() => {
+    let current = true;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    load().then(
+      (data) => current && setState({ loading: false, data, error: null }),
+      (error) => current && setState({ loading: false, data: null, error }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [...deps, round]);
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  return { ...state, reload };
+}
+
+// Runs a change: `busy` while it runs, `error` if the server refused it.
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const run = useCallback(async (action) => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await action();
+    } catch (e) {
+      setError(e);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, run, clear: () => setError(null) };
+}
+
+export function Loading({ what = 'Loading' }) {
+  return (
+    <p class="state" role="status" aria-live="polite">
+      <span class="spinner" aria-hidden="true" /> {what}…
+    </p>
+  );
+}
+
+export function Empty({ children }) {
+  return <p class="state empty">{children}</p>;
+}
+
+// The server's refusal in its own words, with its code.
+export function Failure({ error, onRetry }) {
+  if (!error) return null;
+  return (
+    <div class="failure" role="alert">
+      <p>
+        {error.message}
+        {error.code && <code class="code">{error.code}</code>}
+      </p>
+      {onRetry && (
+        <button type="button" class="secondary" onClick={onRetry}>
+          Try again
+        </button>
+      )}
+    </div>
+  );
+}
+
+// A modal dialog (the platform's own: focus stays inside, Escape closes it).
+export function Dialog({ title, onClose, children, wide }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    dialog.showModal();
+    const closed = () => onClose();
+    dialog.addEventListener('close', closed);
+    return () => {
+      dialog.removeEventListener('close', closed);
+      if (dialog.open) dialog.close();
+    };
+  }, []);
+  return (
+    <dialog ref={ref} class={wide ? 'wide' : ''} aria-labelledby="dialog-title">
+      <header>
+        <h2 id="dialog-title">{title}</h2>
+        <button type="button" class="icon" aria-label="Close" onClick={() => ref.current.close()}>
+          ×
+        </button>
+      </header>
+      {children}
+    </dialog>
+  );
+}
+
+// A confirmation: `confirmWord`, when given, must be typed to go on.
+export function Confirm({ title, children, action, danger, confirmWord, onDone, onClose }) {
+  const [typed, setTyped] = useState('');
+  const { busy, error, run } = useAction();
+  const ready = !confirmWord || typed === confirmWord;
+  const submit = async (e) => {
+    e.preventDefault();
+    if (!ready) return;
+    const done = await run(async () => {
+      await onDone();
+      return true;
+    });
+    if (done) onClose();
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={submit}>
+        {children}
+        {confirmWord && (
+          <label>
+            Type <strong>{confirmWord}</strong> to confirm
+            <input value={typed} onInput={(e) => setTyped(e.currentTarget.value)} autoFocus autocomplete="off" />
+          </label>
+        )}
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" class={danger ? 'danger' : ''} disabled={!ready || busy}>
+            {busy ? 'Working…' : action}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+// A secret the server shows this once, with a copy button and a warning.
+export function SecretOnce({ secret, label = 'Secret' }) {
+  const [copied, setCopied] = useState(false);
+  const field = useRef(null);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(secret);
+    } catch {
+      field.current.select();
+      document.execCommand('copy');
+    }
+    setCopied(true);
+  };
+  return (
+    <div class="secret">
+      <p class="warning" role="note">
+        Copy this {label.toLowerCase()} now. keywarden keeps only a digest of it: it cannot be shown again.
+      </p>
+      <label>
+        {label}
+        <span class="copy-row">
+          <input ref={field} readOnly value={secret} class="mono" data-secret onFocus={(e) => e.currentTarget.select()} />
+          <button type="button" onClick={copy}>
+            {copied ? 'Copied' : 'Copy'}
+          </button>
+        </span>
+      </label>
+    </div>
+  );
+}
+
+export function When({ at, never = 'Never' }) {
+  if (!at) return <span class="muted">{never}</span>;
+  const date = new Date(at);
+  return (
+    <time dateTime={at} title={date.toISOString()}>
+      {date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })}
+    </time>
+  );
+}
+
+export function Badge({ children, tone = 'plain' }) {
+  return <span class={`badge ${tone}`}>{children}</span>;
+}
+
+// A key's or token's state, from its dates.
+export function credentialState({ revokedAt, expiresAt }) {
+  if (revokedAt) return ['Revoked', 'bad'];
+  if (expiresAt && new Date(expiresAt) <= new Date()) return ['Expired', 'bad'];
+  return ['Active', 'good'];
+}
+
+// Fields of a form by name, as strings ('' for empty).
+export function formValues(form) {
+  return Object.fromEntries(new FormData(form).entries());
+}
+
+export const ROLES = ['Admin', 'Editor', 'Viewer'];
+
+export function PageHeader({ title, children }) {
+  return (
+    <div class="page-header">
+      <h1>{title}</h1>
+      <div class="page-actions">{children}</div>
+    </div>
+  );
+}

@@ -1,0 +1,500 @@
+"""The console and GraphiQL in a real browser.
+
+Run by the e2e test `console::the_console_in_a_browser` against a fresh server:
+
+    python console.py --url URL --admin-token TOKEN --other-admin-token TOKEN \
+        --chromium /usr/bin/chromium [--screenshots DIR]
+
+It drives the pages as an admin would, checks every effect through the API or
+/v1/verify, and fails on any request to another origin, any violation of the
+pages' Content-Security-Policy and any script error. With --screenshots, it
+saves a picture of each page there.
+"""
+
+import argparse
+import json
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+# Collects what the page's policy refused; installed before any script runs.
+CSP_WATCH = """
+window.__violations = [];
+document.addEventListener('securitypolicyviolation', (e) => {
+  window.__violations.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+class Browser:
+    """One tab, and everything it must not do."""
+
+    def __init__(self, context, base: str, shots: Path | None):
+        self.base = base
+        self.shots = shots
+        self.page: Page = context.new_page()
+        self.foreign: list[str] = []
+        self.errors: list[str] = []
+        self.violations: list[str] = []
+        self.page.add_init_script(CSP_WATCH)
+        self.page.on("request", self._request)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" and "401" not in m.text else None,
+        )
+        self.page.on("framenavigated", self._collect_violations)
+        self.page.on(
+            "response",
+            lambda r: self.errors.append(f"{r.status} {r.url}") if r.status == 404 else None,
+        )
+
+    def _request(self, request):
+        url = request.url
+        if url.startswith(("data:", "blob:")):
+            return
+        if not (url == self.base or url.startswith(self.base + "/")):
+            self.foreign.append(url)
+
+    def _collect_violations(self, _frame=None):
+        try:
+            self.violations += self.page.evaluate("window.__violations || []")
+        except Exception:  # the page is between documents
+            pass
+
+    def goto(self, path: str):
+        self._collect_violations()
+        self.page.goto(self.base + path)
+
+    def shot(self, name: str):
+        if self.shots:
+            self.page.wait_for_timeout(150)
+            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def check_clean(self):
+        self._collect_violations()
+        assert not self.foreign, f"requests to other origins: {self.foreign}"
+        assert not self.violations, f"content security policy violations: {self.violations}"
+        assert not self.errors, f"script errors: {self.errors}"
+
+    # Shorthands for what the pages are made of.
+    def dialog(self):
+        return self.page.get_by_role("dialog")
+
+    def nav(self, name: str):
+        self.page.get_by_role("navigation", name="Pages").get_by_role("link", name=name).click()
+        expect(self.page.get_by_role("heading", level=1, name=name)).to_be_visible()
+
+    def secret(self) -> str:
+        field = self.dialog().locator("input[data-secret]")
+        expect(field).to_be_visible()
+        value = field.input_value()
+        expect(self.dialog().get_by_text("cannot be shown again")).to_be_visible()
+        return value
+
+    def copied(self):
+        self.dialog().get_by_role("button", name="I have copied it").click()
+        expect(self.page.locator("dialog[open]")).to_have_count(0)
+
+
+def http(base: str, path: str, key: str | None = None, body=None):
+    """(status, headers, body) of one request, without the browser."""
+    request = urllib.request.Request(base + path, method="POST" if body is not None else "GET")
+    if key:
+        request.add_header("x-api-key", key)
+    data = None
+    if body is not None:
+        request.add_header("content-type", "application/json")
+        data = json.dumps(body).encode()
+    try:
+        with urllib.request.urlopen(request, data) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
+def gql(base: str, token: str, query: str, variables=None):
+    status, _, text = http(base, "/graphql", token, {"query": query, "variables": variables or {}})
+    body = json.loads(text)
+    assert status == 200 and "errors" not in body, f"{status}: {text}"
+    return body["data"]
+
+
+def verify(base: str, key: str, query: str = "") -> int:
+    return http(base, "/v1/verify" + query, key)[0]
+
+
+def sign_in(b: Browser, token: str):
+    b.goto("/")
+    expect(b.page).to_have_url(b.base + "/console")
+    b.shot("sign-in")
+    # By keyboard alone: the field is the first stop, Enter sends.
+    b.page.keyboard.press("Tab")
+    b.page.keyboard.type(token)
+    b.page.keyboard.press("Enter")
+    expect(b.page.get_by_test_id("who")).to_be_visible()
+    stored = b.page.evaluate("sessionStorage.getItem('keywarden.token')")
+    assert stored == token, "the token is kept in the tab's session storage"
+    assert b.page.context.cookies() == [], "no cookie holds anything"
+    assert token not in b.page.url
+
+
+def service_account_and_keys(b: Browser) -> dict:
+    page = b.page
+    b.nav("Service accounts")
+    expect(page.get_by_text("No service accounts yet")).to_be_visible()
+    page.get_by_role("button", name="New service account").click()
+    dialog = b.dialog()
+    dialog.get_by_label("Name").fill("ci-runner")
+    dialog.get_by_label("Description").fill("Runs the deploy jobs")
+    dialog.get_by_label("Role").select_option("Editor")
+    dialog.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
+    expect(page.get_by_text("No keys.")).to_be_visible()
+
+    # A key, its secret shown once.
+    page.get_by_role("button", name="New key").click()
+    b.dialog().get_by_label("Name").fill("deploy")
+    b.dialog().get_by_label("Expires in days").fill("30")
+    b.dialog().get_by_role("button", name="Create key").click()
+    first = b.secret()
+    assert first.startswith("lmr_sa_"), first
+    b.shot("key-secret")
+    b.copied()
+    assert first not in page.content(), "the secret stays on the page after the dialog"
+    page.reload()
+    expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
+    expect(page.locator("tr[data-key=deploy]")).to_have_count(1)
+    assert first not in page.content(), "the secret is shown again"
+    assert verify(b.base, first) == 200, "the new key passes /v1/verify"
+
+    # Rotation with an overlap: both work, the new one shown once.
+    page.locator("tr[data-key=deploy]").get_by_role("button", name="Rotate").click()
+    expect(b.dialog().get_by_label("Overlap, in minutes")).to_have_value("60")
+    b.dialog().get_by_role("button", name="Rotate").click()
+    second = b.secret()
+    assert second != first
+    b.copied()
+    expect(page.locator("tr[data-key=deploy]")).to_have_count(2)
+    assert verify(b.base, first) == 200, "the old key works through the overlap"
+    assert verify(b.base, second) == 200
+
+    # Revoking the new key: refused from then on.
+    page.locator("tr[data-key=deploy]").first.get_by_role("button", name="Revoke").click()
+    expect(b.dialog().get_by_text("stops working at once")).to_be_visible()
+    b.dialog().get_by_role("button", name="Revoke").click()
+    expect(page.locator("tr[data-key=deploy]").first.get_by_text("Revoked")).to_be_visible()
+    assert verify(b.base, second) == 401, "a revoked key is refused"
+
+    # Disable, then enable: the keys stop at once, then work again.
+    page.get_by_role("button", name="Disable").click()
+    expect(b.dialog().get_by_text("stops working at once")).to_be_visible()
+    b.dialog().get_by_role("button", name="Disable").click()
+    expect(page.get_by_text("Disabled: its keys are refused")).to_be_visible()
+    assert verify(b.base, first) == 401, "a disabled service account's key is refused"
+    page.get_by_role("button", name="Enable").click()
+    b.dialog().get_by_role("button", name="Enable").click()
+    expect(page.locator(".facts").get_by_text("Enabled")).to_be_visible()
+    assert verify(b.base, first) == 200, "enabled again, its key works"
+    b.shot("service-account")
+
+    # The list: status, role, key count, last use (the server writes uses
+    # down every second in this test), search.
+    page.wait_for_timeout(1500)
+    b.nav("Service accounts")
+    row = page.get_by_role("row").filter(has_text="ci-runner")
+    expect(row).to_contain_text("Enabled")
+    expect(row).to_contain_text("Editor")
+    expect(row.get_by_role("cell").nth(3)).to_have_text("1")
+    expect(row.get_by_role("cell").nth(4)).not_to_have_text("Never")
+    page.get_by_role("button", name="New service account").click()
+    b.dialog().get_by_label("Name").fill("nightly-report")
+    b.dialog().get_by_role("button", name="Create").click()
+    expect(page.get_by_role("heading", level=1, name="nightly-report")).to_be_visible()
+    b.nav("Service accounts")
+    page.get_by_label("Search by name").fill("RUNNER")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="ci-runner")).to_be_visible()
+    expect(page.get_by_role("link", name="nightly-report")).to_have_count(0)
+    page.get_by_label("Search by name").fill("")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("link", name="nightly-report")).to_be_visible()
+    b.shot("service-accounts")
+
+    # Delete with a typed confirmation.
+    page.get_by_role("link", name="nightly-report").click()
+    page.get_by_role("button", name="Delete").click()
+    confirm = b.dialog().get_by_role("button", name="Delete for good")
+    expect(confirm).to_be_disabled()
+    b.dialog().get_by_label("Type nightly-report to confirm").fill("nightly-report")
+    confirm.click()
+    expect(page.get_by_role("heading", level=1, name="Service accounts")).to_be_visible()
+    expect(page.get_by_role("link", name="nightly-report")).to_have_count(0)
+    return {"key": first}
+
+
+def members(b: Browser) -> str:
+    page = b.page
+    b.nav("Members")
+    admin_row = page.locator("tr[data-member=admin]")
+    expect(admin_row.get_by_role("combobox")).to_be_disabled()
+    expect(admin_row.get_by_text("only Admin")).to_be_visible()
+
+    # The server's refusal, in its words and with its code.
+    page.get_by_role("button", name="Add member").click()
+    b.dialog().get_by_label("Username").fill("not a username!")
+    b.dialog().get_by_role("button", name="Add").click()
+    expect(b.dialog().get_by_role("alert")).to_contain_text("BAD_USER_INPUT")
+    b.dialog().get_by_label("Username").fill("vic")
+    b.dialog().get_by_label("Role").select_option("Viewer")
+    b.dialog().get_by_role("button", name="Add").click()
+    token = b.secret()
+    assert token.startswith("lmr_pat_"), token
+    b.copied()
+    expect(page.locator("tr[data-member=vic]")).to_be_visible()
+
+    # A second Admin, then the first may change; back to one, locked again.
+    page.locator("tr[data-member=vic]").get_by_role("combobox").select_option("Admin")
+    expect(admin_row.get_by_role("combobox")).to_be_enabled()
+    page.locator("tr[data-member=vic]").get_by_role("combobox").select_option("Viewer")
+    expect(admin_row.get_by_role("combobox")).to_be_disabled()
+    b.shot("members")
+    return token
+
+
+def tokens(b: Browser, admin_token: str):
+    page = b.page
+    b.nav("My tokens")
+    expect(page.get_by_text("You may hold 5 active tokens")).to_be_visible()
+    page.get_by_role("button", name="New token").click()
+    b.dialog().get_by_label("Name").fill("laptop")
+    b.dialog().get_by_role("button", name="Create token").click()
+    laptop = b.secret()
+    b.copied()
+    assert gql(b.base, laptop, "{ me { id } }")["me"]["id"]
+
+    page.locator("tr[data-token=laptop]").get_by_role("button", name="Rotate").click()
+    b.dialog().get_by_role("button", name="Rotate").click()
+    rotated = b.secret()
+    b.copied()
+    assert http(b.base, "/graphql", laptop, {"query": "{ me { id } }"})[0] == 401, "the old secret stops at once"
+    assert gql(b.base, rotated, "{ me { id } }")["me"]["id"]
+
+    page.locator("tr[data-token=laptop]").get_by_role("button", name="Revoke").click()
+    b.dialog().get_by_role("button", name="Revoke").click()
+    expect(page.locator("tr[data-token=laptop]").get_by_text("Revoked")).to_be_visible()
+    assert http(b.base, "/graphql", rotated, {"query": "{ me { id } }"})[0] == 401
+    # Still signed in with the token this tab holds.
+    assert gql(b.base, admin_token, "{ me { id } }")["me"]["id"]
+    for action in ["create", "rotate", "revoke"]:
+        expect(page.locator(f"table.activity tr[data-action='personal_access_token.{action}']")).to_have_count(1)
+    b.shot("tokens")
+
+
+def groups(b: Browser, key: str):
+    page = b.page
+    b.nav("Permission sets")
+    page.get_by_role("button", name="New permission", exact=True).click()
+    b.dialog().get_by_label("Permission (resource:action)").fill("Jobs:Run")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(b.dialog().get_by_role("alert")).to_contain_text("BAD_USER_INPUT")
+    b.dialog().get_by_label("Permission (resource:action)").fill("jobs:run")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.get_by_role("cell", name="jobs:run")).to_be_visible()
+    page.get_by_role("button", name="New permission set").click()
+    b.dialog().get_by_label("Name").fill("runner")
+    b.dialog().get_by_label("jobs:run").check()
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.get_by_role("row").filter(has_text="runner")).to_contain_text("jobs:run")
+    b.shot("permission-sets")
+
+    b.nav("Projects")
+    for name in ["web", "api"]:
+        page.get_by_role("button", name="New project").click()
+        b.dialog().get_by_label("Name").fill(name)
+        b.dialog().get_by_role("button", name="Save").click()
+        expect(page.get_by_role("row").filter(has_text=name).first).to_be_visible()
+    b.shot("projects")
+
+    b.nav("Groups")
+    page.get_by_role("button", name="New group").click()
+    b.dialog().get_by_label("Name").fill("ci")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1, name="ci")).to_be_visible()
+    page.get_by_role("button", name="Add members").click()
+    b.dialog().get_by_label("ci-runner").check()
+    b.dialog().get_by_role("button", name="Add").click()
+    expect(page.locator("ul.chips")).to_contain_text("ci-runner")
+    assert verify(b.base, key, "?permission=jobs:run&project=web") == 403, "nothing granted yet"
+    page.get_by_role("button", name="Grant a permission set").click()
+    b.dialog().get_by_label("Permission set").select_option(label="runner")
+    b.dialog().get_by_label("These projects").check()
+    b.dialog().get_by_label("web").check()
+    b.dialog().get_by_role("button", name="Grant").click()
+    expect(page.get_by_role("row").filter(has_text="runner")).to_contain_text("web")
+    b.shot("group")
+    assert verify(b.base, key, "?permission=jobs:run&project=web") == 200, "the grant lets the key in"
+    status, headers, _ = http(b.base, "/v1/verify?permission=jobs:run&project=api", key)
+    assert status == 403 and headers.get("x-keywarden-reason") == "permission-not-held", (status, headers)
+
+    # The service account's page says what it holds there, and why.
+    page.get_by_role("link", name="ci-runner").click()
+    page.get_by_label("Project").select_option(label="web")
+    row = page.locator("tr[data-permission='jobs:run']")
+    expect(row).to_contain_text("Group ci")
+    expect(row).to_contain_text("set runner on web")
+    page.get_by_label("Project").select_option(label="api")
+    expect(page.locator("tr[data-permission='jobs:run']")).to_have_count(0)
+
+
+def audit(b: Browser):
+    page = b.page
+    b.nav("Audit log")
+    for action in [
+        "service_account.create",
+        "service_account.disable",
+        "service_account.enable",
+        "service_account.delete",
+        "service_account_key.create",
+        "service_account_key.rotate",
+        "service_account_key.revoke",
+        "account_member.add",
+        "account_member.update",
+        "permission.create",
+        "permission_set.create",
+        "project.create",
+        "group.create",
+        "group_member.add",
+        "group_grant.create",
+    ]:
+        expect(page.locator(f"tr[data-action='{action}']").first).to_be_visible()
+    rows = page.locator("table.audit tbody tr")
+    assert rows.first.get_attribute("data-action") == "group_grant.create", "newest first"
+    b.shot("audit")
+    page.get_by_label("Action").fill("service_account_key")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(3)
+    for i in range(3):
+        assert rows.nth(i).get_attribute("data-action").startswith("service_account_key.")
+    page.get_by_role("button", name="Clear filters").click()
+    page.get_by_role("button", name="Only events about ci-runner").first.click()
+    expect(page.get_by_text("Only events about one service account")).to_be_visible()
+    # Its creation, and disabling and enabling it.
+    expect(rows).to_have_count(3)
+    for i in range(3):
+        expect(rows.nth(i).get_by_role("cell").nth(3)).to_contain_text("ci-runner")
+    page.get_by_role("link", name="ci-runner").first.click()
+    expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
+
+
+def viewer(b: Browser, token: str):
+    sign_in(b, token)
+    page = b.page
+    expect(page.get_by_test_id("who")).to_contain_text("Viewer")
+    nav = page.get_by_role("navigation", name="Pages")
+    for hidden in ["Service accounts", "Members", "Groups", "Audit log"]:
+        expect(nav.get_by_role("link", name=hidden)).to_have_count(0)
+    expect(nav.get_by_text("needs the Admin role")).to_be_visible()
+    b.goto("/console#/service-accounts")
+    expect(page.get_by_role("heading", level=1, name="My access")).to_be_visible()
+    page.get_by_label("Project name or id").fill("web")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_text("No permissions here.").or_(page.get_by_role("cell", name="account:read"))).to_be_visible()
+    page.get_by_label("Project name or id").fill("no-such-project")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("alert")).to_contain_text("ENTITY_NOT_FOUND")
+    b.shot("viewer")
+    b.nav("My tokens")
+    expect(page.locator("tr[data-token]")).to_have_count(1)
+
+
+def switcher(b: Browser, admin_token: str, other_token: str):
+    other = gql(b.base, other_token, "{ me { ... on User { accounts { id name } } } }")["me"]["accounts"][0]
+    invitation = gql(
+        b.base,
+        other_token,
+        "mutation($input: CreateAccountInvitationInput!) { createAccountInvitation(input: $input) { secret } }",
+        {"input": {"accountId": other["id"], "roleCode": "Viewer"}},
+    )["createAccountInvitation"]["secret"]
+    gql(
+        b.base,
+        admin_token,
+        "mutation($s: String!) { acceptAccountInvitation(input: { secret: $s }) { accountMember { id } } }",
+        {"s": invitation},
+    )
+    page = b.page
+    page.reload()
+    account = page.get_by_label("Account", exact=True)
+    expect(account.locator("option")).to_have_count(2)
+    account.select_option(label=other["name"])
+    expect(page.get_by_test_id("who")).to_contain_text("Viewer")
+    expect(page.get_by_role("navigation", name="Pages").get_by_role("link", name="Service accounts")).to_have_count(0)
+    account.select_option(index=0)
+    expect(page.get_by_test_id("who")).to_contain_text("Admin")
+
+
+def graphiql(b: Browser, admin_token: str):
+    # In the signed-in tab, GraphiQL sends the tab's token.
+    b.goto("/graphql")
+    page = b.page
+    editor = page.locator(".graphiql-query-editor .CodeMirror")
+    expect(editor).to_be_visible()
+    page.evaluate("document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.setValue('{ me { id } }')")
+    page.locator(".graphiql-execute-button").click()
+    me = gql(b.base, admin_token, "{ me { id } }")["me"]["id"]
+    expect(page.locator(".result-window")).to_contain_text(me)
+    b.shot("graphiql")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--admin-token", required=True)
+    parser.add_argument("--other-admin-token", required=True)
+    parser.add_argument("--chromium", required=True)
+    parser.add_argument("--screenshots")
+    args = parser.parse_args()
+    shots = Path(args.screenshots) if args.screenshots else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+    base = args.url.rstrip("/")
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
+        expect.set_options(timeout=10_000)
+        admin = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots)
+        sign_in(admin, args.admin_token)
+        expect(admin.page.get_by_test_id("who")).to_contain_text("Admin")
+        made = service_account_and_keys(admin)
+        vic = members(admin)
+        tokens(admin, args.admin_token)
+        groups(admin, made["key"])
+        audit(admin)
+        switcher(admin, args.admin_token, args.other_admin_token)
+        graphiql(admin, args.admin_token)
+        admin.check_clean()
+
+        # Another tab of another browser: its own session.
+        restricted = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots)
+        viewer(restricted, vic)
+        restricted.check_clean()
+
+        # Signing out forgets the token.
+        admin.goto("/console")
+        admin.page.get_by_role("button", name="Sign out").click()
+        expect(admin.page.get_by_label("Personal access token")).to_be_visible()
+        assert admin.page.evaluate("sessionStorage.length") == 0
+        admin.check_clean()
+        browser.close()
+    print("console: every flow passed")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except AssertionError as e:
+        print(f"console: FAILED: {e}", file=sys.stderr)
+        raise
