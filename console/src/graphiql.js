@@ -4,6 +4,7 @@ import { createElement } from 'react';
 import { createRoot } from 'react-dom/client';
 import { GraphiQL } from 'graphiql';
 import 'graphiql/graphiql.css';
+import './graphiql-page.css';
 
 // The console keeps its token in this tab's session storage; GraphiQL opened
 // in the same tab uses it unless the headers editor names a key of its own.

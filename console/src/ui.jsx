@@ -134,6 +134,96 @@ export function Confirm({ title, children, action, danger, confirmWord, onDone, 
   );
 }
 
+// A dialog holding a form: Cancel, the action, and the server's refusal if it
+// comes. `onSubmit(form)` does the work; the dialog closes when it succeeds,
+// unless `closes` is false.
+export function FormDialog({ title, action, onClose, onSubmit, closes = true, children }) {
+  const { busy, error, run } = useAction();
+  const submit = async (e) => {
+    e.preventDefault();
+    const form = e.currentTarget;
+    const done = await run(async () => {
+      await onSubmit(form);
+      return true;
+    });
+    if (done && closes) onClose();
+  };
+  return (
+    <Dialog title={title} onClose={onClose}>
+      <form onSubmit={submit}>
+        {children}
+        <Failure error={error} />
+        <div class="actions">
+          <button type="button" class="secondary" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Working…' : action}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+// A form whose action issues a secret (`issue(form)` returns it), then that
+// secret, shown this once.
+export function IssueDialog({ title, issuedTitle, label, intro, action, onClose, issue, children }) {
+  const [secret, setSecret] = useState(null);
+  if (secret !== null) {
+    return (
+      <Dialog title={issuedTitle} onClose={onClose}>
+        {intro && <p>{intro}</p>}
+        <SecretOnce secret={secret} label={label} />
+        <div class="actions">
+          <button type="button" onClick={onClose}>
+            I have copied it
+          </button>
+        </div>
+      </Dialog>
+    );
+  }
+  return (
+    <FormDialog title={title} action={action} onClose={onClose} closes={false} onSubmit={async (form) => setSecret(await issue(form))}>
+      {children}
+    </FormDialog>
+  );
+}
+
+// What `useLoad` gave: loading, refused (with a retry), empty, or `children(data)`.
+export function Loaded({ state, empty, children }) {
+  if (state.loading && !state.data) return <Loading />;
+  if (state.error) return <Failure error={state.error} onRetry={state.reload} />;
+  if (empty && (!state.data || state.data.length === 0)) return <Empty>{empty}</Empty>;
+  return children(state.data);
+}
+
+// The header of a table's last column, which holds each row's buttons.
+export function ActionsHeader() {
+  return (
+    <th scope="col">
+      <span class="visually-hidden">Actions</span>
+    </th>
+  );
+}
+
+// Name and optional description fields, as most objects have.
+export function NameFields({ item, nameLabel = 'Name', hint, maxLength = 255 }) {
+  return (
+    <>
+      <label>
+        {nameLabel}
+        <input name="name" required maxLength={maxLength} defaultValue={item?.name} autoFocus spellcheck={false} />
+      </label>
+      {hint && <p class="muted small">{hint}</p>}
+      <label>
+        Description <span class="muted">(optional)</span>
+        <input name="description" defaultValue={item?.description ?? ''} />
+      </label>
+    </>
+  );
+}
+
 // A secret the server shows this once, with a copy button and a warning.
 export function SecretOnce({ secret, label = 'Secret' }) {
   const [copied, setCopied] = useState(false);

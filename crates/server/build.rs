@@ -23,9 +23,13 @@ fn main() {
     let work = out.join("console-build");
     install(&console, &work);
     let dist = out.join("console");
+    // Run from beside the packages, so that its imports find them.
+    let script = work.join("build.mjs");
+    std::fs::copy(console.join("build.mjs"), &script)
+        .unwrap_or_else(|e| fail(&format!("copying console/build.mjs: {e}")));
     run(
         Command::new("node")
-            .arg(console.join("build.mjs"))
+            .arg(&script)
             .arg(console.join("src"))
             .arg(&dist)
             .arg(work.join("node_modules")),

@@ -72,7 +72,12 @@ class Browser:
     def shot(self, name: str):
         if self.shots:
             self.page.wait_for_timeout(150)
-            self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+            # Secrets on show are masked: the pictures are published.
+            self.page.screenshot(
+                path=str(self.shots / f"{name}.png"),
+                full_page=True,
+                mask=[self.page.locator("input[data-secret]")],
+            )
 
     def check_clean(self):
         self._collect_violations()

@@ -303,3 +303,100 @@ async fn the_console_in_a_browser() {
         );
     }
 }
+
+#[tokio::test]
+async fn what_the_console_reads_is_public_api_with_clear_refusals() {
+    let api = Api::start_with(&["--usage-flush-interval", "1"]).await;
+    let ci = api.service_account("ci-runner", "Editor").await;
+    api.service_account("nightly_report", "Viewer").await;
+    let (_, key) = api.key(&ci).await;
+    assert_eq!(
+        client()
+            .get(api.server.url("/v1/verify"))
+            .header("x-api-key", &key)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+
+    let list = api
+        .admin(
+            "query($a: ObjectID!, $s: String) { getAccount(id: $a) { serviceAccounts(search: $s) { name keyUsage { activeKeys lastUsedAt } } } }",
+            json!({ "a": crate::support::ACCOUNT_715, "s": "RUNNER" }),
+        )
+        .await;
+    let found = &list["getAccount"]["serviceAccounts"];
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["name"], "ci-runner");
+    assert_eq!(found[0]["keyUsage"]["activeKeys"], 1);
+    assert!(
+        crate::support::is_datetime(&found[0]["keyUsage"]["lastUsedAt"]),
+        "{found}"
+    );
+
+    // The audit log's filter: refused with the reason when it cannot be read.
+    let audit = "query($a: ObjectID!, $f: AuditEventFilter) { getAccount(id: $a) { auditEvents(last: 10, filter: $f) { totalCount nodes { action } } } }";
+    let keys = api
+        .admin(
+            audit,
+            json!({ "a": crate::support::ACCOUNT_715, "f": { "action": "service_account_key" } }),
+        )
+        .await;
+    assert_eq!(keys["getAccount"]["auditEvents"]["totalCount"], 1);
+    for (filter, says) in [
+        (json!({ "action": "Service Account" }), "filter.action"),
+        (
+            json!({ "actorId": crate::support::ACCOUNT_715 }),
+            "filter.actorId",
+        ),
+    ] {
+        let refused = api
+            .gql(
+                Some(&api.admin),
+                audit,
+                json!({ "a": crate::support::ACCOUNT_715, "f": filter }),
+            )
+            .await;
+        let (code, message) = refused.error();
+        assert_eq!(code, "BAD_USER_INPUT");
+        assert!(message.contains(says), "{message}");
+    }
+
+    // One's own token events: for oneself only.
+    api.gql(
+        Some(&api.admin),
+        "mutation { createPersonalAccessToken(input: { name: \"laptop\" }) { id secret } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let own = api
+        .admin(
+            "{ me { ... on User { auditEvents(last: 5) { nodes { action targetName } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        own["me"]["auditEvents"]["nodes"][0]["action"],
+        "personal_access_token.create"
+    );
+    let (vic, _) = api
+        .member(&api.admin, crate::support::ACCOUNT_715, "vic", "Viewer")
+        .await;
+    let others = api
+        .gql(
+            Some(&api.admin),
+            "query($u: ObjectID!) { node(id: $u) { ... on User { auditEvents { totalCount } } } }",
+            json!({ "u": vic }),
+        )
+        .await;
+    assert!(
+        others.body["data"]["node"]["auditEvents"].is_null(),
+        "{:#}",
+        others.body
+    );
+    assert_eq!(others.code(), "UNAUTHORIZED");
+}

@@ -105,9 +105,12 @@ enum Op {
     DeleteGroupGrant,
     CheckOwnPermission,
     CheckPermissionOfOther,
+    KeyUsage,
+    HeldOwnPermissions,
+    HeldPermissionsOfOther,
 }
 
-const OPS: [Op; 43] = [
+const OPS: [Op; 46] = [
     Op::Me,
     Op::GetAccount,
     Op::NodeAccount,
@@ -151,6 +154,9 @@ const OPS: [Op; 43] = [
     Op::DeleteGroupGrant,
     Op::CheckOwnPermission,
     Op::CheckPermissionOfOther,
+    Op::KeyUsage,
+    Op::HeldOwnPermissions,
+    Op::HeldPermissionsOfOther,
 ];
 
 impl Op {
@@ -199,6 +205,9 @@ impl Op {
             Op::DeleteGroupGrant => "`deleteGroupGrant`",
             Op::CheckOwnPermission => "`checkPermission` (own)",
             Op::CheckPermissionOfOther => "`checkPermission` (a service account)",
+            Op::KeyUsage => "`ServiceAccount.keyUsage`",
+            Op::HeldOwnPermissions => "`heldPermissions` (own)",
+            Op::HeldPermissionsOfOther => "`heldPermissions` (a service account)",
         }
     }
 }
@@ -219,11 +228,11 @@ fn expected(caller: Caller, op: Op) -> &'static str {
         },
         Viewer | Editor => match op {
             Me | GetAccount | NodeAccount | CreateToken | RevokeToken | RotateToken
-            | CheckOwnPermission => "ok",
+            | CheckOwnPermission | HeldOwnPermissions => "ok",
             _ => "UNAUTHORIZED",
         },
         RobotViewer | RobotEditor | RobotAdmin => match op {
-            Me | GetAccount | NodeAccount | CheckOwnPermission => "ok",
+            Me | GetAccount | NodeAccount | CheckOwnPermission | HeldOwnPermissions => "ok",
             _ => "UNAUTHORIZED",
         },
     }
@@ -664,6 +673,19 @@ fn document(op: Op, t: &Targets, n: usize, own_token: &str) -> (String, Value) {
                 .to_owned(),
             json!({ "i": { "accountId": ACCOUNT_715, "permission": MATRIX_PERMISSION,
                            "principalId": t.service_account } }),
+        ),
+        Op::KeyUsage => (
+            "query($id: ObjectID!) { serviceAccount(id: $id) { keyUsage { activeKeys } } }"
+                .to_owned(),
+            json!({ "id": t.service_account }),
+        ),
+        Op::HeldOwnPermissions => (
+            "query($i: HeldPermissionsInput!) { heldPermissions(input: $i) { every } }".to_owned(),
+            json!({ "i": { "accountId": ACCOUNT_715 } }),
+        ),
+        Op::HeldPermissionsOfOther => (
+            "query($i: HeldPermissionsInput!) { heldPermissions(input: $i) { every } }".to_owned(),
+            json!({ "i": { "accountId": ACCOUNT_715, "principalId": t.service_account } }),
         ),
     }
 }

@@ -1,7 +1,7 @@
 // Permission sets (with the account's own permissions) and projects.
 import { useState } from 'preact/hooks';
 import { gql } from '../api.js';
-import { Badge, Confirm, Dialog, Empty, Failure, Loading, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useLoad } from '../ui.jsx';
 
 const SETS = `query Sets($account: ObjectID!) {
   getAccount(id: $account) {
@@ -44,9 +44,7 @@ export function PermissionSets({ account }) {
           <tr>
             <th scope="col">Name</th>
             <th scope="col">Permissions</th>
-            <th scope="col">
-              <span class="visually-hidden">Actions</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
@@ -103,9 +101,7 @@ export function PermissionSets({ account }) {
             <tr>
               <th scope="col">Permission</th>
               <th scope="col">Description</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -162,86 +158,39 @@ export function PermissionSets({ account }) {
 }
 
 function SetForm({ account, set, permissions, onClose }) {
-  const { busy, error, run } = useAction();
   const held = new Set(set?.permissions ?? []);
-  const submit = async (e) => {
-    e.preventDefault();
-    const form = e.currentTarget;
+  const save = (form) => {
     const v = formValues(form);
     const chosen = [...form.querySelectorAll('input[name=permission]:checked')].map((c) => c.value);
-    const done = await run(() =>
-      set
-        ? gql(UPDATE_SET, { input: { permissionSetId: set.id, name: v.name, description: v.description, permissions: chosen } })
-        : gql(CREATE_SET, { input: { accountId: account.id, name: v.name, description: v.description || null, permissions: chosen } }),
-    );
-    if (done) onClose();
+    return set
+      ? gql(UPDATE_SET, { input: { permissionSetId: set.id, name: v.name, description: v.description, permissions: chosen } })
+      : gql(CREATE_SET, { input: { accountId: account.id, name: v.name, description: v.description || null, permissions: chosen } });
   };
   return (
-    <Dialog title={set ? `Edit ${set.name}` : 'New permission set'} onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          Name
-          <input name="name" required maxLength={255} defaultValue={set?.name} autoFocus />
-        </label>
-        <label>
-          Description <span class="muted">(optional)</span>
-          <input name="description" defaultValue={set?.description ?? ''} />
-        </label>
-        <fieldset>
-          <legend>Permissions</legend>
-          {permissions.length ? (
-            permissions.map((p) => (
-              <label class="check" key={p.id}>
-                <input type="checkbox" name="permission" value={p.name} defaultChecked={held.has(p.name)} /> <code>{p.name}</code>
-              </label>
-            ))
-          ) : (
-            <p class="muted">The account has no permissions of its own yet: make some first.</p>
-          )}
-        </fieldset>
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={set ? `Edit ${set.name}` : 'New permission set'} action="Save" onClose={onClose} onSubmit={save}>
+      <NameFields item={set} />
+      <fieldset>
+        <legend>Permissions</legend>
+        {permissions.length ? (
+          permissions.map((p) => (
+            <label class="check" key={p.id}>
+              <input type="checkbox" name="permission" value={p.name} defaultChecked={held.has(p.name)} /> <code>{p.name}</code>
+            </label>
+          ))
+        ) : (
+          <p class="muted">The account has no permissions of its own yet: make some first.</p>
+        )}
+      </fieldset>
+    </FormDialog>
   );
 }
 
-function SimpleForm({ title, nameLabel = 'Name', item, save, onClose, hint }) {
-  const { busy, error, run } = useAction();
-  const submit = async (e) => {
-    e.preventDefault();
-    if (await run(async () => (await save(formValues(e.currentTarget)), true))) onClose();
-  };
+// A name and a description, for a permission or a project.
+function SimpleForm({ title, nameLabel, item, save, onClose, hint }) {
   return (
-    <Dialog title={title} onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          {nameLabel}
-          <input name="name" required defaultValue={item?.name} autoFocus spellcheck={false} />
-        </label>
-        {hint && <p class="muted small">{hint}</p>}
-        <label>
-          Description <span class="muted">(optional)</span>
-          <input name="description" defaultValue={item?.description ?? ''} />
-        </label>
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={title} action="Save" onClose={onClose} onSubmit={(form) => save(formValues(form))}>
+      <NameFields item={item} nameLabel={nameLabel} hint={hint} />
+    </FormDialog>
   );
 }
 
@@ -260,50 +209,47 @@ export function Projects({ account }) {
           New project
         </button>
       </PageHeader>
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.error ? (
-        <Failure error={list.error} onRetry={list.reload} />
-      ) : list.data.length === 0 ? (
-        <Empty>No projects yet. A project is a scope your services check permissions in, such as a repository or an environment.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Id</th>
-              <th scope="col">Created</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((p) => (
-              <tr key={p.id}>
-                <td>
-                  {p.name}
-                  {p.description && <div class="muted small">{p.description}</div>}
-                </td>
-                <td>
-                  <code class="small">{p.id}</code>
-                </td>
-                <td>
-                  <When at={p.createdAt} />
-                </td>
-                <td class="row-actions">
-                  <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'edit', project: p })}>
-                    Edit
-                  </button>
-                  <button type="button" class="danger small" onClick={() => setDialog({ kind: 'delete', project: p })}>
-                    Delete
-                  </button>
-                </td>
+      <Loaded
+        state={list}
+        empty="No projects yet. A project is a scope your services check permissions in, such as a repository or an environment."
+      >
+        {(projects) => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Id</th>
+                <th scope="col">Created</th>
+                <ActionsHeader />
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {projects.map((p) => (
+                <tr key={p.id}>
+                  <td>
+                    {p.name}
+                    {p.description && <div class="muted small">{p.description}</div>}
+                  </td>
+                  <td>
+                    <code class="small">{p.id}</code>
+                  </td>
+                  <td>
+                    <When at={p.createdAt} />
+                  </td>
+                  <td class="row-actions">
+                    <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'edit', project: p })}>
+                      Edit
+                    </button>
+                    <button type="button" class="danger small" onClick={() => setDialog({ kind: 'delete', project: p })}>
+                      Delete
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
       {dialog?.kind === 'create' && (
         <SimpleForm
           title="New project"

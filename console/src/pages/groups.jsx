@@ -1,7 +1,7 @@
 // Groups: their members (users and service accounts) and their grants.
 import { useState } from 'preact/hooks';
 import { gql } from '../api.js';
-import { Confirm, Dialog, Empty, Failure, Loading, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Confirm, Dialog, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
 
 const GROUPS = `query Groups($account: ObjectID!) {
   getAccount(id: $account) { groups(first: 100) { id name description createdAt grants { id } } }
@@ -43,37 +43,33 @@ export function Groups({ account }) {
         A group holds users and service accounts, and grants them permission sets on all projects or on listed
         ones. A principal holds the union of its role and of its groups' grants.
       </p>
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.error ? (
-        <Failure error={list.error} onRetry={list.reload} />
-      ) : list.data.length === 0 ? (
-        <Empty>No groups yet.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Grants</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((g) => (
-              <tr key={g.id}>
-                <td>
-                  <a href={`#/groups/${g.id}`}>{g.name}</a>
-                  {g.description && <div class="muted small">{g.description}</div>}
-                </td>
-                <td>{g.grants?.length ?? 0}</td>
-                <td>
-                  <When at={g.createdAt} />
-                </td>
+      <Loaded state={list} empty="No groups yet.">
+        {(groups) => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Grants</th>
+                <th scope="col">Created</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {groups.map((g) => (
+                <tr key={g.id}>
+                  <td>
+                    <a href={`#/groups/${g.id}`}>{g.name}</a>
+                    {g.description && <div class="muted small">{g.description}</div>}
+                  </td>
+                  <td>{g.grants?.length ?? 0}</td>
+                  <td>
+                    <When at={g.createdAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
       {creating && (
         <GroupForm
           title="New group"
@@ -90,34 +86,10 @@ export function Groups({ account }) {
 }
 
 function GroupForm({ title, group, save, onClose }) {
-  const { busy, error, run } = useAction();
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    if (await run(async () => (await save(v), true))) onClose();
-  };
   return (
-    <Dialog title={title} onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          Name
-          <input name="name" required maxLength={255} defaultValue={group?.name} autoFocus />
-        </label>
-        <label>
-          Description <span class="muted">(optional)</span>
-          <input name="description" defaultValue={group?.description ?? ''} />
-        </label>
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={title} action="Save" onClose={onClose} onSubmit={(form) => save(formValues(form))}>
+      <NameFields item={group} />
+    </FormDialog>
   );
 }
 
@@ -197,9 +169,7 @@ export function GroupPage({ id, account }) {
               <th scope="col">Permission set</th>
               <th scope="col">Permissions</th>
               <th scope="col">On</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -265,66 +235,50 @@ export function GroupPage({ id, account }) {
 }
 
 function AddMembers({ group, account, onClose }) {
-  const { busy, error, run } = useAction();
   const inGroup = new Set(group.members?.map((m) => m.id));
   const users = (account.members ?? []).map((m) => m.user).filter((u) => !inGroup.has(u.id));
   const robots = (account.serviceAccounts ?? []).filter((s) => !inGroup.has(s.id));
-  const submit = async (e) => {
-    e.preventDefault();
-    const ids = [...e.currentTarget.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
-    if (await run(() => gql(ADD_MEMBERS, { input: { groupId: group.id, memberIds: ids } }))) onClose();
+  const add = (form) => {
+    const ids = [...form.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
+    return gql(ADD_MEMBERS, { input: { groupId: group.id, memberIds: ids } });
   };
   return (
-    <Dialog title={`Add members to ${group.name}`} onClose={onClose}>
-      <form onSubmit={submit}>
-        <fieldset>
-          <legend>Users</legend>
-          {users.length ? (
-            users.map((u) => (
-              <label class="check" key={u.id}>
-                <input type="checkbox" value={u.id} /> {u.name} <span class="muted">@{u.username}</span>
-              </label>
-            ))
-          ) : (
-            <p class="muted">Every member is in the group.</p>
-          )}
-        </fieldset>
-        <fieldset>
-          <legend>Service accounts</legend>
-          {robots.length ? (
-            robots.map((s) => (
-              <label class="check" key={s.id}>
-                <input type="checkbox" value={s.id} /> {s.name}
-              </label>
-            ))
-          ) : (
-            <p class="muted">No service account to add.</p>
-          )}
-        </fieldset>
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Adding…' : 'Add'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={`Add members to ${group.name}`} action="Add" onClose={onClose} onSubmit={add}>
+      <fieldset>
+        <legend>Users</legend>
+        {users.length ? (
+          users.map((u) => (
+            <label class="check" key={u.id}>
+              <input type="checkbox" value={u.id} /> {u.name} <span class="muted">@{u.username}</span>
+            </label>
+          ))
+        ) : (
+          <p class="muted">Every member is in the group.</p>
+        )}
+      </fieldset>
+      <fieldset>
+        <legend>Service accounts</legend>
+        {robots.length ? (
+          robots.map((s) => (
+            <label class="check" key={s.id}>
+              <input type="checkbox" value={s.id} /> {s.name}
+            </label>
+          ))
+        ) : (
+          <p class="muted">No service account to add.</p>
+        )}
+      </fieldset>
+    </FormDialog>
   );
 }
 
 function Grant({ group, account, onClose }) {
-  const { busy, error, run } = useAction();
   const [all, setAll] = useState(true);
   const sets = (account.permissionSets ?? []).filter((s) => !s.builtIn);
-  const submit = async (e) => {
-    e.preventDefault();
-    const form = e.currentTarget;
+  const grant = (form) => {
     const projectIds = [...form.querySelectorAll('input[name=project]:checked')].map((c) => c.value);
-    const input = { groupId: group.id, permissionSetId: new FormData(form).get('set'), ...(all ? { allProjects: true } : { projectIds }) };
-    if (await run(() => gql(GRANT, { input }))) onClose();
+    const scope = all ? { allProjects: true } : { projectIds };
+    return gql(GRANT, { input: { groupId: group.id, permissionSetId: new FormData(form).get('set'), ...scope } });
   };
   if (sets.length === 0) {
     return (
@@ -337,47 +291,36 @@ function Grant({ group, account, onClose }) {
     );
   }
   return (
-    <Dialog title={`Grant a permission set to ${group.name}`} onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          Permission set
-          <select name="set" required>
-            {sets.map((s) => (
-              <option key={s.id} value={s.id}>
-                {s.name}
-              </option>
-            ))}
-          </select>
+    <FormDialog title={`Grant a permission set to ${group.name}`} action="Grant" onClose={onClose} onSubmit={grant}>
+      <label>
+        Permission set
+        <select name="set" required>
+          {sets.map((s) => (
+            <option key={s.id} value={s.id}>
+              {s.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <fieldset>
+        <legend>On</legend>
+        <label class="check">
+          <input type="radio" name="scope" checked={all} onChange={() => setAll(true)} /> All projects, now and to come
         </label>
-        <fieldset>
-          <legend>On</legend>
-          <label class="check">
-            <input type="radio" name="scope" checked={all} onChange={() => setAll(true)} /> All projects, now and to come
-          </label>
-          <label class="check">
-            <input type="radio" name="scope" checked={!all} onChange={() => setAll(false)} /> These projects
-          </label>
-          {!all &&
-            ((account.projects ?? []).length ? (
-              account.projects.map((p) => (
-                <label class="check indent" key={p.id}>
-                  <input type="checkbox" name="project" value={p.id} /> {p.name}
-                </label>
-              ))
-            ) : (
-              <p class="muted indent">No projects yet.</p>
-            ))}
-        </fieldset>
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Granting…' : 'Grant'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+        <label class="check">
+          <input type="radio" name="scope" checked={!all} onChange={() => setAll(false)} /> These projects
+        </label>
+        {!all &&
+          ((account.projects ?? []).length ? (
+            account.projects.map((p) => (
+              <label class="check indent" key={p.id}>
+                <input type="checkbox" name="project" value={p.id} /> {p.name}
+              </label>
+            ))
+          ) : (
+            <p class="muted indent">No projects yet.</p>
+          ))}
+      </fieldset>
+    </FormDialog>
   );
 }

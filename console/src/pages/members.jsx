@@ -2,7 +2,7 @@
 // role, remove. The last Admin can be neither demoted nor removed.
 import { useState } from 'preact/hooks';
 import { gql } from '../api.js';
-import { Confirm, Dialog, Empty, Failure, Loading, PageHeader, ROLES, SecretOnce, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Confirm, Failure, IssueDialog, Loaded, PageHeader, ROLES, When, formValues, useAction, useLoad } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 
 const MEMBERS = `query Members($account: ObjectID!) {
@@ -44,78 +44,72 @@ export function Members({ account, caller }) {
         </button>
       </PageHeader>
       <Failure error={error} />
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.error ? (
-        <Failure error={list.error} onRetry={list.reload} />
-      ) : list.data.length === 0 ? (
-        <Empty>No members.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">User</th>
-              <th scope="col">Role</th>
-              <th scope="col">Groups</th>
-              <th scope="col">Member since</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.data.map((m) => {
-              const last = m.roleCode === 'Admin' && admins === 1;
-              return (
-                <tr key={m.id} data-member={m.user.username}>
-                  <td>
-                    {m.user.name} <span class="muted">@{m.user.username}</span>
-                    {m.user.id === caller.id && <span class="muted"> (you)</span>}
-                    {m.user.email && <div class="muted small">{m.user.email}</div>}
-                  </td>
-                  <td>
-                    <label class="inline">
-                      <span class="visually-hidden">Role of {m.user.username}</span>
-                      <select
-                        value={m.roleCode}
+      <Loaded state={list} empty="No members.">
+        {(members) => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">User</th>
+                <th scope="col">Role</th>
+                <th scope="col">Groups</th>
+                <th scope="col">Member since</th>
+                <ActionsHeader />
+              </tr>
+            </thead>
+            <tbody>
+              {members.map((m) => {
+                const last = m.roleCode === 'Admin' && admins === 1;
+                return (
+                  <tr key={m.id} data-member={m.user.username}>
+                    <td>
+                      {m.user.name} <span class="muted">@{m.user.username}</span>
+                      {m.user.id === caller.id && <span class="muted"> (you)</span>}
+                      {m.user.email && <div class="muted small">{m.user.email}</div>}
+                    </td>
+                    <td>
+                      <label class="inline">
+                        <span class="visually-hidden">Role of {m.user.username}</span>
+                        <select
+                          value={m.roleCode}
+                          disabled={last}
+                          aria-describedby={last ? `last-${m.id}` : undefined}
+                          onChange={(e) => changeRole(m, e.currentTarget.value)}
+                        >
+                          {ROLES.map((r) => (
+                            <option key={r} value={r}>
+                              {r}
+                            </option>
+                          ))}
+                        </select>
+                      </label>
+                      {last && (
+                        <p id={`last-${m.id}`} class="muted small">
+                          {LAST_ADMIN}
+                        </p>
+                      )}
+                    </td>
+                    <td>{m.groups?.map((g) => g.name).join(', ') || <span class="muted">None</span>}</td>
+                    <td>
+                      <When at={m.createdAt} />
+                    </td>
+                    <td class="row-actions">
+                      <button
+                        type="button"
+                        class="danger small"
                         disabled={last}
-                        aria-describedby={last ? `last-${m.id}` : undefined}
-                        onChange={(e) => changeRole(m, e.currentTarget.value)}
+                        title={last ? LAST_ADMIN : undefined}
+                        onClick={() => setDialog({ kind: 'remove', member: m })}
                       >
-                        {ROLES.map((r) => (
-                          <option key={r} value={r}>
-                            {r}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
-                    {last && (
-                      <p id={`last-${m.id}`} class="muted small">
-                        {LAST_ADMIN}
-                      </p>
-                    )}
-                  </td>
-                  <td>{m.groups?.map((g) => g.name).join(', ') || <span class="muted">None</span>}</td>
-                  <td>
-                    <When at={m.createdAt} />
-                  </td>
-                  <td class="row-actions">
-                    <button
-                      type="button"
-                      class="danger small"
-                      disabled={last}
-                      title={last ? LAST_ADMIN : undefined}
-                      onClick={() => setDialog({ kind: 'remove', member: m })}
-                    >
-                      Remove
-                    </button>
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+                        Remove
+                      </button>
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
       {dialog?.kind === 'add' && <AddMember account={account} onClose={close} />}
       {dialog?.kind === 'remove' && (
         <Confirm
@@ -133,51 +127,33 @@ export function Members({ account, caller }) {
 }
 
 function AddMember({ account, onClose }) {
-  const { busy, error, run } = useAction();
-  const [added, setAdded] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(ADD, { input: { accountId: account.id, username: v.username, email: v.email || null, roleCode: v.role } }),
-    );
-    if (done) setAdded(done.addAccountMember);
+  const issue = async (form) => {
+    const v = formValues(form);
+    const done = await gql(ADD, {
+      input: { accountId: account.id, username: v.username, email: v.email || null, roleCode: v.role },
+    });
+    return done.addAccountMember.initialToken;
   };
   return (
-    <Dialog title={added ? 'Member added' : 'Add a member'} onClose={onClose}>
-      {added ? (
-        <>
-          <p>Hand this first personal access token to the new member, by a channel you trust. They can make their own tokens with it.</p>
-          <SecretOnce secret={added.initialToken} label="Initial token" />
-          <div class="actions">
-            <button type="button" onClick={onClose}>
-              I have copied it
-            </button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          <p class="muted">This creates a new user. A user who already exists joins by an invitation instead.</p>
-          <label>
-            Username
-            <input name="username" required autoFocus autocomplete="off" />
-          </label>
-          <label>
-            Email <span class="muted">(optional)</span>
-            <input name="email" type="email" />
-          </label>
-          <RoleSelect name="role" value="Viewer" />
-          <Failure error={error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={busy}>
-              {busy ? 'Adding…' : 'Add'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <IssueDialog
+      title="Add a member"
+      issuedTitle="Member added"
+      label="Initial token"
+      intro="Hand this first personal access token to the new member, by a channel you trust. They can make their own tokens with it."
+      action="Add"
+      onClose={onClose}
+      issue={issue}
+    >
+      <p class="muted">This creates a new user. A user who already exists joins by an invitation instead.</p>
+      <label>
+        Username
+        <input name="username" required autoFocus autocomplete="off" />
+      </label>
+      <label>
+        Email <span class="muted">(optional)</span>
+        <input name="email" type="email" />
+      </label>
+      <RoleSelect name="role" value="Viewer" />
+    </IssueDialog>
   );
 }

@@ -3,8 +3,8 @@
 import { useState } from 'preact/hooks';
 import { gql } from '../api.js';
 import {
-  Badge, Confirm, Dialog, Empty, Failure, Loading, PageHeader, SecretOnce, When,
-  credentialState, formValues, useAction, useLoad,
+  ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Loading, NameFields, PageHeader, When,
+  credentialState, formValues, useLoad,
 } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 import { EffectivePermissions } from './my-access.jsx';
@@ -140,41 +140,16 @@ export function ServiceAccountPage({ id, account }) {
 }
 
 function EditServiceAccount({ sa, onClose, onSaved }) {
-  const { busy, error, run } = useAction();
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(UPDATE, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } }),
-    );
-    if (done) {
-      onSaved();
-      onClose();
-    }
+  const save = async (form) => {
+    const v = formValues(form);
+    await gql(UPDATE, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } });
+    onSaved();
   };
   return (
-    <Dialog title={`Edit ${sa.name}`} onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          Name
-          <input name="name" required maxLength={255} defaultValue={sa.name} autoFocus />
-        </label>
-        <label>
-          Description
-          <input name="description" defaultValue={sa.description ?? ''} />
-        </label>
-        <RoleSelect name="role" value={sa.roleCode} />
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Saving…' : 'Save'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title={`Edit ${sa.name}`} action="Save" onClose={onClose} onSubmit={save}>
+      <NameFields item={sa} />
+      <RoleSelect name="role" value={sa.roleCode} />
+    </FormDialog>
   );
 }
 
@@ -205,9 +180,7 @@ function Keys({ sa, onChanged }) {
               <th scope="col">Expires</th>
               <th scope="col">Last used</th>
               <th scope="col">State</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -268,115 +241,68 @@ function Keys({ sa, onChanged }) {
 }
 
 function CreateKey({ sa, onClose }) {
-  const { busy, error, run } = useAction();
-  const [created, setCreated] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(CREATE_KEY, {
-        input: {
-          serviceAccountId: sa.id,
-          name: v.name || null,
-          description: v.description || null,
-          expiresInDays: v.days ? Number(v.days) : null,
-          roleCode: v.ceiling || null,
-        },
-      }),
-    );
-    if (done) setCreated(done.createServiceAccountKey);
+  const issue = async (form) => {
+    const v = formValues(form);
+    const done = await gql(CREATE_KEY, {
+      input: {
+        serviceAccountId: sa.id,
+        name: v.name || null,
+        description: v.description || null,
+        expiresInDays: v.days ? Number(v.days) : null,
+        roleCode: v.ceiling || null,
+      },
+    });
+    return done.createServiceAccountKey.secret;
   };
   return (
-    <Dialog title={created ? `Key ${created.name ?? ''} created` : `New key for ${sa.name}`} onClose={onClose}>
-      {created ? (
-        <>
-          <SecretOnce secret={created.secret} label="Key" />
-          <div class="actions">
-            <button type="button" onClick={onClose}>
-              I have copied it
-            </button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          <label>
-            Name <span class="muted">(optional)</span>
-            <input name="name" maxLength={255} autoFocus />
-          </label>
-          <label>
-            Description <span class="muted">(optional)</span>
-            <input name="description" />
-          </label>
-          <label>
-            Expires in days <span class="muted">(1 to 3650; empty: never)</span>
-            <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
-          </label>
-          <RoleSelect name="ceiling" label="Role ceiling" allowNone />
-          <Failure error={error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={busy}>
-              {busy ? 'Creating…' : 'Create key'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <IssueDialog
+      title={`New key for ${sa.name}`}
+      issuedTitle="Key created"
+      label="Key"
+      action="Create key"
+      onClose={onClose}
+      issue={issue}
+    >
+      <label>
+        Name <span class="muted">(optional)</span>
+        <input name="name" maxLength={255} autoFocus />
+      </label>
+      <label>
+        Description <span class="muted">(optional)</span>
+        <input name="description" />
+      </label>
+      <label>
+        Expires in days <span class="muted">(1 to 3650; empty: never)</span>
+        <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
+      </label>
+      <RoleSelect name="ceiling" label="Role ceiling" allowNone />
+    </IssueDialog>
   );
 }
 
 function RotateKey({ k, onClose }) {
-  const { busy, error, run } = useAction();
-  const [created, setCreated] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(ROTATE_KEY, {
-        input: {
-          serviceAccountKeyId: k.id,
-          overlapSeconds: Math.round(Number(v.overlap) * 60),
-          expiresAt: v.days ? new Date(Date.now() + Number(v.days) * 86400000).toISOString() : null,
-        },
-      }),
-    );
-    if (done) setCreated(done.rotateServiceAccountKey);
+  const issue = async (form) => {
+    const v = formValues(form);
+    const done = await gql(ROTATE_KEY, {
+      input: {
+        serviceAccountKeyId: k.id,
+        overlapSeconds: Math.round(Number(v.overlap) * 60),
+        expiresAt: v.days ? new Date(Date.now() + Number(v.days) * 86400000).toISOString() : null,
+      },
+    });
+    return done.rotateServiceAccountKey.secret;
   };
   return (
-    <Dialog title={created ? 'Key rotated' : `Rotate ${k.name ?? 'this key'}`} onClose={onClose}>
-      {created ? (
-        <>
-          <SecretOnce secret={created.secret} label="New key" />
-          <div class="actions">
-            <button type="button" onClick={onClose}>
-              I have copied it
-            </button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          <p>A new key replaces this one, with the same name and role ceiling. The old key keeps working for the overlap, then expires.</p>
-          <label>
-            Overlap, in minutes <span class="muted">(0 to 10080, 7 days)</span>
-            <input name="overlap" type="number" min={0} max={10080} defaultValue={60} required inputMode="numeric" autoFocus />
-          </label>
-          <label>
-            New key expires in days <span class="muted">(optional)</span>
-            <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
-          </label>
-          <Failure error={error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={busy}>
-              {busy ? 'Rotating…' : 'Rotate'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <IssueDialog title={`Rotate ${k.name ?? 'this key'}`} issuedTitle="Key rotated" label="New key" action="Rotate" onClose={onClose} issue={issue}>
+      <p>A new key replaces this one, with the same name and role ceiling. The old key keeps working for the overlap, then expires.</p>
+      <label>
+        Overlap, in minutes <span class="muted">(0 to 10080, 7 days)</span>
+        <input name="overlap" type="number" min={0} max={10080} defaultValue={60} required inputMode="numeric" autoFocus />
+      </label>
+      <label>
+        New key expires in days <span class="muted">(optional)</span>
+        <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
+      </label>
+    </IssueDialog>
   );
 }

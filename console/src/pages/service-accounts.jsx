@@ -1,7 +1,7 @@
 // Service accounts: search, pages of 20, and creating one.
 import { useState } from 'preact/hooks';
 import { gql } from '../api.js';
-import { Badge, Dialog, Empty, Failure, Loading, PageHeader, ROLES, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { Badge, FormDialog, Loaded, NameFields, PageHeader, ROLES, When, formValues, useLoad } from '../ui.jsx';
 
 const PAGE = 20;
 
@@ -53,47 +53,48 @@ export function ServiceAccounts({ account }) {
           Search
         </button>
       </form>
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.error ? (
-        <Failure error={list.error} onRetry={list.reload} />
-      ) : rows.length === 0 ? (
-        <Empty>
-          {search ? `No service account's name contains “${search}”.` : 'No service accounts yet. Create one for each automation that calls your services.'}
-        </Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Status</th>
-              <th scope="col">Role</th>
-              <th scope="col">Active keys</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((sa) => (
-              <tr key={sa.id}>
-                <td>
-                  <a href={`#/service-accounts/${sa.id}`}>{sa.name}</a>
-                  {sa.description && <div class="muted small">{sa.description}</div>}
-                </td>
-                <td>{sa.enabled ? <Badge tone="good">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
-                <td>{sa.roleCode}</td>
-                <td>{sa.keyUsage?.activeKeys}</td>
-                <td>
-                  <When at={sa.keyUsage?.lastUsedAt} />
-                </td>
-                <td>
-                  <When at={sa.createdAt} />
-                </td>
+      <Loaded
+        state={list}
+        empty={
+          search
+            ? `No service account's name contains “${search}”.`
+            : 'No service accounts yet. Create one for each automation that calls your services.'
+        }
+      >
+        {() => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Status</th>
+                <th scope="col">Role</th>
+                <th scope="col">Active keys</th>
+                <th scope="col">Last used</th>
+                <th scope="col">Created</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+            </thead>
+            <tbody>
+              {rows.map((sa) => (
+                <tr key={sa.id}>
+                  <td>
+                    <a href={`#/service-accounts/${sa.id}`}>{sa.name}</a>
+                    {sa.description && <div class="muted small">{sa.description}</div>}
+                  </td>
+                  <td>{sa.enabled ? <Badge tone="good">Enabled</Badge> : <Badge tone="bad">Disabled</Badge>}</td>
+                  <td>{sa.roleCode}</td>
+                  <td>{sa.keyUsage?.activeKeys}</td>
+                  <td>
+                    <When at={sa.keyUsage?.lastUsedAt} />
+                  </td>
+                  <td>
+                    <When at={sa.createdAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
       <nav class="pager" aria-label="Pages of service accounts">
         <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
           Previous
@@ -108,40 +109,18 @@ export function ServiceAccounts({ account }) {
 }
 
 function CreateServiceAccount({ account, onClose }) {
-  const { busy, error, run } = useAction();
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(CREATE, {
-        input: { accountId: account.id, name: v.name, description: v.description || null, roleCode: v.role },
-      }),
-    );
-    if (done) location.hash = `#/service-accounts/${done.createServiceAccount.serviceAccount.id}`;
+  const create = async (form) => {
+    const v = formValues(form);
+    const done = await gql(CREATE, {
+      input: { accountId: account.id, name: v.name, description: v.description || null, roleCode: v.role },
+    });
+    location.hash = `#/service-accounts/${done.createServiceAccount.serviceAccount.id}`;
   };
   return (
-    <Dialog title="New service account" onClose={onClose}>
-      <form onSubmit={submit}>
-        <label>
-          Name
-          <input name="name" required maxLength={255} autoFocus />
-        </label>
-        <label>
-          Description <span class="muted">(optional)</span>
-          <input name="description" />
-        </label>
-        <RoleSelect name="role" value="Viewer" />
-        <Failure error={error} />
-        <div class="actions">
-          <button type="button" class="secondary" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" disabled={busy}>
-            {busy ? 'Creating…' : 'Create'}
-          </button>
-        </div>
-      </form>
-    </Dialog>
+    <FormDialog title="New service account" action="Create" onClose={onClose} onSubmit={create}>
+      <NameFields />
+      <RoleSelect name="role" value="Viewer" />
+    </FormDialog>
   );
 }
 

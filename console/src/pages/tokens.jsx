@@ -1,7 +1,7 @@
 // The caller's own personal access tokens.
 import { useState } from 'preact/hooks';
 import { gql, session } from '../api.js';
-import { Badge, Confirm, Dialog, Empty, Failure, Loading, PageHeader, SecretOnce, When, credentialState, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
 
 const TOKENS = `query MyTokens {
   me {
@@ -45,64 +45,58 @@ export function Tokens() {
         ({active} now). A token that expires can be rotated, at most once an hour: the old secret stops working at
         once. A token without an expiry cannot be rotated; revoke it and make another.
       </p>
-      {list.loading && !list.data ? (
-        <Loading />
-      ) : list.error ? (
-        <Failure error={list.error} onRetry={list.reload} />
-      ) : tokens.length === 0 ? (
-        <Empty>No tokens.</Empty>
-      ) : (
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">State</th>
-              <th scope="col">
-                <span class="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {tokens.map((t) => {
-              const [state, tone] = credentialState(t);
-              return (
-                <tr key={t.id} data-token={t.name ?? ''}>
-                  <td>{t.name ?? <span class="muted">Unnamed</span>}</td>
-                  <td>
-                    <When at={t.createdAt} />
-                  </td>
-                  <td>
-                    <When at={t.expiresAt} />
-                  </td>
-                  <td>
-                    <When at={t.lastUsedAt} />
-                  </td>
-                  <td>
-                    <Badge tone={tone}>{state}</Badge>
-                  </td>
-                  <td class="row-actions">
-                    {state === 'Active' && (
-                      <>
-                        {t.expiresAt && (
-                          <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'rotate', token: t })}>
-                            Rotate
+      <Loaded state={{ ...list, data: list.data && tokens }} empty="No tokens.">
+        {() => (
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Created</th>
+                <th scope="col">Expires</th>
+                <th scope="col">Last used</th>
+                <th scope="col">State</th>
+                <ActionsHeader />
+              </tr>
+            </thead>
+            <tbody>
+              {tokens.map((t) => {
+                const [state, tone] = credentialState(t);
+                return (
+                  <tr key={t.id} data-token={t.name ?? ''}>
+                    <td>{t.name ?? <span class="muted">Unnamed</span>}</td>
+                    <td>
+                      <When at={t.createdAt} />
+                    </td>
+                    <td>
+                      <When at={t.expiresAt} />
+                    </td>
+                    <td>
+                      <When at={t.lastUsedAt} />
+                    </td>
+                    <td>
+                      <Badge tone={tone}>{state}</Badge>
+                    </td>
+                    <td class="row-actions">
+                      {state === 'Active' && (
+                        <>
+                          {t.expiresAt && (
+                            <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'rotate', token: t })}>
+                              Rotate
+                            </button>
+                          )}
+                          <button type="button" class="danger small" onClick={() => setDialog({ kind: 'revoke', token: t })}>
+                            Revoke
                           </button>
-                        )}
-                        <button type="button" class="danger small" onClick={() => setDialog({ kind: 'revoke', token: t })}>
-                          Revoke
-                        </button>
-                      </>
-                    )}
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      )}
+                        </>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        )}
+      </Loaded>
       <h2>Recent activity</h2>
       {!list.data ? null : activity.length === 0 ? (
         <Empty>Nothing yet.</Empty>
@@ -157,93 +151,45 @@ export function Tokens() {
 }
 
 function NewToken({ onClose }) {
-  const { busy, error, run } = useAction();
-  const [created, setCreated] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() => gql(CREATE, { input: { name: v.name || null, expiresAt: v.days ? inDays(v.days) : null } }));
-    if (done) setCreated(done.createPersonalAccessToken);
+  const issue = async (form) => {
+    const v = formValues(form);
+    const done = await gql(CREATE, { input: { name: v.name || null, expiresAt: v.days ? inDays(v.days) : null } });
+    return done.createPersonalAccessToken.secret;
   };
   return (
-    <Dialog title={created ? 'Token created' : 'New personal access token'} onClose={onClose}>
-      {created ? (
-        <>
-          <SecretOnce secret={created.secret} label="Token" />
-          <div class="actions">
-            <button type="button" onClick={onClose}>
-              I have copied it
-            </button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          <label>
-            Name <span class="muted">(optional)</span>
-            <input name="name" maxLength={255} autoFocus />
-          </label>
-          <label>
-            Expires in days <span class="muted">(empty: never; only a token that expires can be rotated)</span>
-            <input name="days" type="number" min={1} max={3650} defaultValue={90} inputMode="numeric" />
-          </label>
-          <Failure error={error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={busy}>
-              {busy ? 'Creating…' : 'Create token'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <IssueDialog title="New personal access token" issuedTitle="Token created" label="Token" action="Create token" onClose={onClose} issue={issue}>
+      <label>
+        Name <span class="muted">(optional)</span>
+        <input name="name" maxLength={255} autoFocus />
+      </label>
+      <label>
+        Expires in days <span class="muted">(empty: never; only a token that expires can be rotated)</span>
+        <input name="days" type="number" min={1} max={3650} defaultValue={90} inputMode="numeric" />
+      </label>
+    </IssueDialog>
   );
 }
 
 function RotateToken({ token, onClose }) {
-  const { busy, error, run } = useAction();
-  const [created, setCreated] = useState(null);
-  const submit = async (e) => {
-    e.preventDefault();
-    const v = formValues(e.currentTarget);
-    const done = await run(() => gql(ROTATE, { input: { personalAccessTokenId: token.id, expiresAt: inDays(v.days) } }));
-    if (done) {
-      // Rotating the token this tab signed in with: keep signed in with the new one.
-      const mine = await gql('{ me { id } }').then(() => false, () => true);
-      if (mine) session.signIn(done.rotatePersonalAccessToken.secret);
-      setCreated(done.rotatePersonalAccessToken);
-    }
+  const issue = async (form) => {
+    const v = formValues(form);
+    const done = await gql(ROTATE, { input: { personalAccessTokenId: token.id, expiresAt: inDays(v.days) } });
+    const secret = done.rotatePersonalAccessToken.secret;
+    // Rotating the token this tab signed in with: stay signed in with the new one.
+    const mine = await gql('{ me { id } }').then(
+      () => false,
+      () => true,
+    );
+    if (mine) session.signIn(secret);
+    return secret;
   };
   return (
-    <Dialog title={created ? 'Token rotated' : `Rotate ${token.name ?? 'this token'}`} onClose={onClose}>
-      {created ? (
-        <>
-          <SecretOnce secret={created.secret} label="New token" />
-          <div class="actions">
-            <button type="button" onClick={onClose}>
-              I have copied it
-            </button>
-          </div>
-        </>
-      ) : (
-        <form onSubmit={submit}>
-          <p>The token gets a new secret and expiry; its old secret stops working at once.</p>
-          <label>
-            New expiry, in days from now
-            <input name="days" type="number" min={1} max={3650} defaultValue={90} required inputMode="numeric" autoFocus />
-          </label>
-          <Failure error={error} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={onClose}>
-              Cancel
-            </button>
-            <button type="submit" disabled={busy}>
-              {busy ? 'Rotating…' : 'Rotate'}
-            </button>
-          </div>
-        </form>
-      )}
-    </Dialog>
+    <IssueDialog title={`Rotate ${token.name ?? 'this token'}`} issuedTitle="Token rotated" label="New token" action="Rotate" onClose={onClose} issue={issue}>
+      <p>The token gets a new secret and expiry; its old secret stops working at once.</p>
+      <label>
+        New expiry, in days from now
+        <input name="days" type="number" min={1} max={3650} defaultValue={90} required inputMode="numeric" autoFocus />
+      </label>
+    </IssueDialog>
   );
 }
