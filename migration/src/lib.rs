@@ -9,6 +9,7 @@ mod m20261122_000001_initial;
 mod m20261130_000001_invitations;
 mod m20261201_000001_audit_origin;
 mod m20261202_000001_access;
+mod m20261203_000001_key_prefix;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_invitations::Migration),
             Box::new(m20261201_000001_audit_origin::Migration),
             Box::new(m20261202_000001_access::Migration),
+            Box::new(m20261203_000001_key_prefix::Migration),
         ]
     }
 }

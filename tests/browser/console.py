@@ -32,8 +32,9 @@ document.addEventListener('securitypolicyviolation', (e) => {
 class Browser:
     """One tab, and everything it must not do."""
 
-    def __init__(self, context, base: str, shots: Path | None):
+    def __init__(self, context, base: str, shots: Path | None, token: str):
         self.base = base
+        self.token = token
         self.shots = shots
         self.page: Page = context.new_page()
         self.foreign: list[str] = []
@@ -159,11 +160,17 @@ def service_account_and_keys(b: Browser) -> dict:
     dialog.get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
     expect(page.get_by_text("No keys.")).to_be_visible()
+    page.get_by_role("button", name="Edit").click()
+    expect(b.dialog().get_by_label("Role")).to_have_value("Editor")
+    b.dialog().get_by_label("Description").fill("Runs the deploy jobs of web")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.locator(".facts")).to_contain_text("Runs the deploy jobs of web")
 
     # A key, its secret shown once.
     page.get_by_role("button", name="New key").click()
     b.dialog().get_by_label("Name").fill("deploy")
     b.dialog().get_by_label("Expires in days").fill("30")
+    expect(b.dialog().get_by_label("Role ceiling")).to_have_value("")
     b.dialog().get_by_role("button", name="Create key").click()
     first = b.secret()
     assert first.startswith("lmr_sa_"), first
@@ -174,6 +181,8 @@ def service_account_and_keys(b: Browser) -> dict:
     expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
     expect(page.locator("tr[data-key=deploy]")).to_have_count(1)
     assert first not in page.content(), "the secret is shown again"
+    prefix = page.locator("tr[data-key=deploy] code.prefix").inner_text()
+    assert prefix.endswith("…") and first.startswith(prefix[:-1]) and len(prefix) < 20, prefix
     assert verify(b.base, first) == 200, "the new key passes /v1/verify"
 
     # Rotation with an overlap: both work, the new one shown once.
@@ -217,8 +226,10 @@ def service_account_and_keys(b: Browser) -> dict:
     expect(row.get_by_role("cell").nth(4)).not_to_have_text("Never")
     page.get_by_role("button", name="New service account").click()
     b.dialog().get_by_label("Name").fill("nightly-report")
+    expect(b.dialog().get_by_label("Role")).to_have_value("Viewer")
     b.dialog().get_by_role("button", name="Create").click()
     expect(page.get_by_role("heading", level=1, name="nightly-report")).to_be_visible()
+    expect(page.locator(".facts")).to_contain_text("Viewer")
     b.nav("Service accounts")
     page.get_by_label("Search by name").fill("RUNNER")
     page.get_by_role("button", name="Search").click()
@@ -228,6 +239,27 @@ def service_account_and_keys(b: Browser) -> dict:
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_role("link", name="nightly-report")).to_be_visible()
     b.shot("service-accounts")
+
+    # Pages of 20: 22 service accounts make two.
+    account = gql(b.base, b.token, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"][0]["id"]
+    for n in range(20):
+        gql(
+            b.base,
+            b.token,
+            "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
+            {"i": {"accountId": account, "name": f"batch-{n:02}", "roleCode": "Viewer"}},
+        )
+    page.reload()
+    rows = page.locator("main table tbody tr")
+    expect(rows).to_have_count(20)
+    expect(page.get_by_role("button", name="Previous")).to_be_disabled()
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(2)
+    expect(page.get_by_role("link", name="batch-19")).to_be_visible()
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    page.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(20)
+    expect(page.get_by_role("link", name="ci-runner")).to_be_visible()
 
     # Delete with a typed confirmation.
     page.get_by_role("link", name="nightly-report").click()
@@ -266,6 +298,19 @@ def members(b: Browser) -> str:
     expect(admin_row.get_by_role("combobox")).to_be_enabled()
     page.locator("tr[data-member=vic]").get_by_role("combobox").select_option("Viewer")
     expect(admin_row.get_by_role("combobox")).to_be_disabled()
+    expect(admin_row.get_by_role("button", name="Remove")).to_be_disabled()
+
+    # A member added, then removed: their token stops working here.
+    page.get_by_role("button", name="Add member").click()
+    b.dialog().get_by_label("Username").fill("temp")
+    b.dialog().get_by_role("button", name="Add").click()
+    temp = b.secret()
+    b.copied()
+    assert gql(b.base, temp, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"]
+    page.locator("tr[data-member=temp]").get_by_role("button", name="Remove").click()
+    b.dialog().get_by_role("button", name="Remove").click()
+    expect(page.locator("tr[data-member=temp]")).to_have_count(0)
+    assert gql(b.base, temp, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"] == []
     b.shot("members")
     return token
 
@@ -354,12 +399,37 @@ def groups(b: Browser, key: str):
     page.get_by_label("Project").select_option(label="api")
     expect(page.locator("tr[data-permission='jobs:run']")).to_have_count(0)
 
+    # Out of the group, the key loses the grant on the next request.
+    page.get_by_role("link", name="ci", exact=True).first.click()
+    expect(page.get_by_role("heading", level=1, name="ci")).to_be_visible()
+    page.get_by_role("button", name="Remove ci-runner from the group").click()
+    expect(page.get_by_text("No members.")).to_be_visible()
+    assert verify(b.base, key, "?permission=jobs:run&project=web") == 403
+
 
 def audit(b: Browser):
     page = b.page
     b.nav("Audit log")
-    for action in [
+    rows = page.locator("table.audit tbody tr")
+    expect(rows.first).to_have_attribute("data-action", "group_member.remove")
+    b.shot("audit")
+    # Pages of 25, newest first.
+    expect(rows).to_have_count(25)
+    newest = rows.first.get_attribute("data-action")
+    newest_at = page.locator("table.audit tbody tr td time").first.get_attribute("datetime")
+    page.get_by_role("button", name="Older").click()
+    expect(page.get_by_role("button", name="Newer")).to_be_enabled()
+    older_at = page.locator("table.audit tbody tr td time").first.get_attribute("datetime")
+    assert older_at <= newest_at
+    page.get_by_role("button", name="Newer").click()
+    expect(rows.first).to_have_attribute("data-action", newest)
+    expect(page.get_by_role("button", name="Newer")).to_be_disabled()
+
+    # Everything done above is there, found by its action.
+    action = page.get_by_label("Action")
+    for name in [
         "service_account.create",
+        "service_account.update",
         "service_account.disable",
         "service_account.enable",
         "service_account.delete",
@@ -368,31 +438,39 @@ def audit(b: Browser):
         "service_account_key.revoke",
         "account_member.add",
         "account_member.update",
+        "account_member.remove",
         "permission.create",
         "permission_set.create",
         "project.create",
         "group.create",
         "group_member.add",
         "group_grant.create",
+        "group_member.remove",
     ]:
-        expect(page.locator(f"tr[data-action='{action}']").first).to_be_visible()
-    rows = page.locator("table.audit tbody tr")
-    assert rows.first.get_attribute("data-action") == "group_grant.create", "newest first"
-    b.shot("audit")
-    page.get_by_label("Action").fill("service_account_key")
-    page.get_by_role("button", name="Filter").click()
+        action.fill(name)
+        page.get_by_role("button", name="Filter", exact=True).click()
+        expect(rows.first).to_have_attribute("data-action", name)
+        for i in range(rows.count()):
+            assert rows.nth(i).get_attribute("data-action") == name
+
+    # A family of actions, then one target within it.
+    action.fill("service_account_key")
+    page.get_by_role("button", name="Filter", exact=True).click()
     expect(rows).to_have_count(3)
     for i in range(3):
         assert rows.nth(i).get_attribute("data-action").startswith("service_account_key.")
-    page.get_by_role("button", name="Clear filters").click()
+    action.fill("service_account")
+    page.get_by_role("button", name="Filter", exact=True).click()
     page.get_by_role("button", name="Only events about ci-runner").first.click()
     expect(page.get_by_text("Only events about one service account")).to_be_visible()
-    # Its creation, and disabling and enabling it.
-    expect(rows).to_have_count(3)
-    for i in range(3):
+    # Its creation, its edit, and disabling and enabling it.
+    expect(rows).to_have_count(4)
+    for i in range(4):
         expect(rows.nth(i).get_by_role("cell").nth(3)).to_contain_text("ci-runner")
-    page.get_by_role("link", name="ci-runner").first.click()
-    expect(page.get_by_role("heading", level=1, name="ci-runner")).to_be_visible()
+    page.get_by_role("button", name="Clear filters").click()
+    expect(rows).to_have_count(25)
+    page.get_by_role("link", name="ci", exact=True).first.click()
+    expect(page.get_by_role("heading", level=1, name="ci")).to_be_visible()
 
 
 def viewer(b: Browser, token: str):
@@ -470,7 +548,7 @@ def main():
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=args.chromium, args=["--no-sandbox"])
         expect.set_options(timeout=10_000)
-        admin = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots)
+        admin = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots, args.admin_token)
         sign_in(admin, args.admin_token)
         expect(admin.page.get_by_test_id("who")).to_contain_text("Admin")
         made = service_account_and_keys(admin)
@@ -483,7 +561,7 @@ def main():
         admin.check_clean()
 
         # Another tab of another browser: its own session.
-        restricted = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots)
+        restricted = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots, "")
         viewer(restricted, vic)
         restricted.check_clean()
 

@@ -82,15 +82,15 @@ export function Audit({ account }) {
       <form class="filters" onSubmit={submit} aria-label="Filter the audit log">
         <label>
           Actor
-          <select name="actor" defaultValue={filter.actorId ?? ''} key={filter.actorId ?? ''}>
+          <select name="actor" key={filter.actorId ?? ''}>
             <option value="">Anyone</option>
             {(actors.data?.members ?? []).map((m) => (
-              <option key={m.user.id} value={m.user.id}>
+              <option key={m.user.id} value={m.user.id} selected={m.user.id === filter.actorId}>
                 {m.user.name}
               </option>
             ))}
             {(actors.data?.serviceAccounts ?? []).map((s) => (
-              <option key={s.id} value={s.id}>
+              <option key={s.id} value={s.id} selected={s.id === filter.actorId}>
                 {s.name} (service account)
               </option>
             ))}

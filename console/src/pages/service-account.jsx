@@ -15,7 +15,7 @@ const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
     createdByUser { id name }
     groups { id name }
     keys(first: 100) {
-      id name description roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
+      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
     }
   }
 }`;
@@ -175,6 +175,7 @@ function Keys({ sa, onChanged }) {
           <thead>
             <tr>
               <th scope="col">Name</th>
+              <th scope="col">Key</th>
               <th scope="col">Role ceiling</th>
               <th scope="col">Created</th>
               <th scope="col">Expires</th>
@@ -192,6 +193,7 @@ function Keys({ sa, onChanged }) {
                     {k.name ?? <span class="muted">Unnamed</span>}
                     {k.description && <div class="muted small">{k.description}</div>}
                   </td>
+                  <td>{k.prefix ? <code class="prefix">{k.prefix}…</code> : <span class="muted">Not kept</span>}</td>
                   <td>{k.roleCeiling ?? <span class="muted">None ({sa.roleCode})</span>}</td>
                   <td>
                     <When at={k.createdAt} />

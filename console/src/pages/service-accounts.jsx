@@ -124,14 +124,20 @@ function CreateServiceAccount({ account, onClose }) {
   );
 }
 
+// A select of roles. Preact sets no `defaultValue` on a select, so the
+// option given is marked `selected` itself.
 export function RoleSelect({ name, value, label = 'Role', allowNone }) {
   return (
     <label>
       {label}
-      <select name={name} defaultValue={value ?? ''}>
-        {allowNone && <option value="">None: the service account's role</option>}
+      <select name={name}>
+        {allowNone && (
+          <option value="" selected={!value}>
+            None: the service account's role
+          </option>
+        )}
         {ROLES.map((r) => (
-          <option key={r} value={r}>
+          <option key={r} value={r} selected={r === value}>
             {r}
           </option>
         ))}

@@ -45,6 +45,9 @@ pub struct ServiceAccountKey {
     pub rotated_from: Option<KeyId>,
     pub created_by_user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
+    /// The key's start (`lmr_sa_12_AbCd`); `None` for keys made before
+    /// keywarden kept it.
+    pub prefix: Option<String>,
 }
 
 impl ServiceAccountKey {
@@ -104,6 +107,7 @@ impl TryFrom<key::Model> for ServiceAccountKey {
             rotated_from: m.rotated_from_id.map(KeyId),
             created_by_user_id: m.created_by_user_id.map(UserId),
             created_at: from_millis(m.created_at)?,
+            prefix: m.prefix,
         })
     }
 }
@@ -231,6 +235,7 @@ impl Keywarden {
             rotated_from_id: Set(new.rotated_from.map(|k| k.0)),
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(to_millis(now)),
+            prefix: Set(Some(secret.prefix())),
             ..Default::default()
         }
         .insert(conn)

@@ -221,6 +221,23 @@ impl Secret {
     }
 }
 
+/// How many characters of a secret's random part its shown prefix keeps: about
+/// 24 of its 190 bits.
+pub const PREFIX_CHARS: usize = 4;
+
+impl Secret {
+    /// The start of the token that may be shown and kept in clear: its kind,
+    /// its owner's id for a key, and the first [`PREFIX_CHARS`] characters of
+    /// its random part.
+    pub fn prefix(&self) -> String {
+        let random = self.0.rfind('_').map_or(0, |i| i + 1);
+        self.0
+            .get(..random + PREFIX_CHARS)
+            .unwrap_or(&self.0)
+            .to_owned()
+    }
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -362,6 +379,18 @@ mod tests {
         issue_service_account_key(ServiceAccountId(id))
             .expose()
             .to_owned()
+    }
+
+    #[test]
+    fn a_prefix_keeps_the_kind_the_owner_and_four_characters_of_the_random_part() {
+        let secret = issue_service_account_key(ServiceAccountId(123));
+        let prefix = secret.prefix();
+        assert_eq!(prefix.len(), "lmr_sa_123_".len() + PREFIX_CHARS);
+        assert!(secret.expose().starts_with(&prefix));
+        assert!(prefix.starts_with("lmr_sa_123_"));
+        let token = issue_personal_access_token();
+        assert_eq!(token.prefix().len(), "lmr_pat_".len() + PREFIX_CHARS);
+        assert!(token.expose().starts_with(&token.prefix()));
     }
 
     #[test]

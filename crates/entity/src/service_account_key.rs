@@ -22,6 +22,8 @@ pub struct Model {
     pub rotated_from_id: Option<i64>,
     pub created_by_user_id: Option<i64>,
     pub created_at: i64,
+    /// The key's start in clear (`lmr_sa_12_AbCd`), to tell keys apart.
+    pub prefix: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -730,6 +730,13 @@ impl ServiceAccountKey {
         self.key.role_ceiling.map(RoleCode::from)
     }
 
+    /// The start of the key (`lmr_sa_12_AbCd`), to tell keys apart: its
+    /// service account and the first four characters of its secret. `null`
+    /// for keys made before keywarden kept it.
+    async fn prefix(&self) -> Option<String> {
+        self.key.prefix.clone()
+    }
+
     async fn last_used_at(&self) -> Option<DateTime> {
         self.key.last_used_at.map(DateTime)
     }

@@ -170,6 +170,17 @@ async fn rotation_with_overlap_keeps_the_old_key_working_until_the_overlap_ends(
     assert_eq!(new.key.role_ceiling, Some(Role::Viewer));
     assert_eq!(new.key.rotated_from, Some(old.key.id));
     assert_eq!(new.key.expires_at, Some(t0() + minutes(24 * 60)));
+    // Each key keeps its own start in clear, as read back from the database.
+    let listed =
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap();
+    for (key, token) in [(&new.key, &new_token), (&old.key, &old_token)] {
+        let read = listed.iter().find(|k| k.id == key.id).unwrap();
+        let prefix = read.prefix.as_deref().unwrap();
+        assert_eq!(prefix, &token[..prefix.len()]);
+        assert_eq!(prefix.len(), format!("lmr_sa_{}_", sa.id.0).len() + 4);
+    }
     let during = t0() + minutes(9);
     assert!(w.auth_at(&old_token, during).await.is_ok());
     assert!(w.auth_at(&new_token, during).await.is_ok());
