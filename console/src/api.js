@@ -3,6 +3,8 @@
 // tab's session storage only: never in a cookie, never in a URL.
 
 const TOKEN_KEY = 'keywarden.token';
+// Sent when the server refuses the credential this tab signed in with.
+export const SIGNED_OUT = 'keywarden:signed-out';
 const ACCOUNT_KEY = 'keywarden.account';
 
 export const session = {
@@ -30,7 +32,9 @@ export class ApiError extends Error {
 }
 
 // Runs one GraphQL operation; returns its data, or throws the first error.
-export async function gql(query, variables = {}, token = session.token()) {
+// A refusal of the tab's own credential signs the tab out, unless `probe`
+// says the caller is only asking whether it still works.
+export async function gql(query, variables = {}, token = session.token(), { probe = false } = {}) {
   let response;
   try {
     response = await fetch('/graphql', {
@@ -53,6 +57,11 @@ export async function gql(query, variables = {}, token = session.token()) {
     throw new ApiError(`The server answered ${response.status} without a GraphQL response.`, 'HTTP_' + response.status, response.status);
   }
   const error = body.errors?.[0];
+  // The tab's own credential refused: it was revoked or expired meanwhile.
+  if (response.status === 401 && !probe && token && token === session.token()) {
+    session.signOut();
+    dispatchEvent(new CustomEvent(SIGNED_OUT));
+  }
   if (error) {
     throw new ApiError(error.message, error.extensions?.code ?? 'ERROR', response.status);
   }

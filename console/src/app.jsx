@@ -1,7 +1,7 @@
 // The console's frame: signing in and out, the account chosen, the menu, and
 // the page the URL's fragment names (#/service-accounts/ID and the like).
 import { useEffect, useState } from 'preact/hooks';
-import { gql, session } from './api.js';
+import { SIGNED_OUT, gql, session } from './api.js';
 import { Failure, Loading, useAction, useLoad } from './ui.jsx';
 import { ServiceAccounts } from './pages/service-accounts.jsx';
 import { ServiceAccountPage } from './pages/service-account.jsx';
@@ -35,8 +35,25 @@ function useRoute() {
 
 export function App() {
   const [token, setToken] = useState(session.token());
+  const [notice, setNotice] = useState(null);
+  useEffect(() => {
+    const refused = () => {
+      setNotice('The token this tab signed in with no longer works: it was revoked or has expired. Sign in again.');
+      setToken(null);
+    };
+    addEventListener(SIGNED_OUT, refused);
+    return () => removeEventListener(SIGNED_OUT, refused);
+  }, []);
   if (!token) {
-    return <SignIn onSignedIn={setToken} />;
+    return (
+      <SignIn
+        notice={notice}
+        onSignedIn={(t) => {
+          setNotice(null);
+          setToken(t);
+        }}
+      />
+    );
   }
   const signOut = () => {
     session.signOut();
@@ -46,7 +63,7 @@ export function App() {
   return <Signed token={token} onSignOut={signOut} />;
 }
 
-function SignIn({ onSignedIn }) {
+function SignIn({ notice, onSignedIn }) {
   const { busy, error, run } = useAction();
   const submit = async (e) => {
     e.preventDefault();
@@ -61,6 +78,11 @@ function SignIn({ onSignedIn }) {
     <main class="sign-in">
       <form onSubmit={submit} aria-labelledby="sign-in-title">
         <h1 id="sign-in-title">keywarden</h1>
+        {notice && (
+          <p class="warning" role="alert">
+            {notice}
+          </p>
+        )}
         <p>Sign in with a personal access token. It stays in this tab only and is forgotten when the tab closes.</p>
         <label>
           Personal access token

@@ -18,7 +18,12 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect, sync_playwright
+
+AXE = Axe()
+# The rules of WCAG 2.1, levels A and AA: names and labels, contrast, structure.
+WCAG_AA = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 
 # Collects what the page's policy refused; installed before any script runs.
 CSP_WATCH = """
@@ -70,7 +75,15 @@ class Browser:
         self._collect_violations()
         self.page.goto(self.base + path)
 
-    def shot(self, name: str):
+    def shot(self, name: str, ours: bool = True):
+        """Checks the accessibility of our pages, and takes a picture when asked."""
+        if ours:
+            results = AXE.run(self.page, options=WCAG_AA)
+            problems = [
+                f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']]}"
+                for v in results.response["violations"]
+            ]
+            assert not problems, f"{name}: accessibility violations: {problems}"
         if self.shots:
             self.page.wait_for_timeout(150)
             # Secrets on show are masked: the pictures are published.
@@ -492,6 +505,24 @@ def viewer(b: Browser, token: str):
     b.shot("viewer")
     b.nav("My tokens")
     expect(page.locator("tr[data-token]")).to_have_count(1)
+    # Revoking the token this tab signed in with: signed out, and told why.
+    page.locator("tr[data-token]").get_by_role("button", name="Revoke").click()
+    b.dialog().get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("alert")).to_contain_text("no longer works")
+    expect(page.get_by_label("Personal access token")).to_be_visible()
+    assert page.evaluate("sessionStorage.length") == 0
+
+
+def service_account_key(b: Browser, key: str):
+    """A service account's key signs in too, and sees only what it may."""
+    sign_in(b, key)
+    page = b.page
+    expect(page.get_by_test_id("who")).to_contain_text("ci-runner · service account, Editor")
+    nav = page.get_by_role("navigation", name="Pages")
+    expect(nav.get_by_role("link")).to_have_count(1)
+    expect(nav.get_by_role("link", name="My access")).to_be_visible()
+    expect(page.locator("tr[data-permission='account:read']")).to_contain_text("The Editor role")
+    b.shot("service-account-key")
 
 
 def switcher(b: Browser, admin_token: str, other_token: str):
@@ -529,7 +560,7 @@ def graphiql(b: Browser, admin_token: str):
     page.locator(".graphiql-execute-button").click()
     me = gql(b.base, admin_token, "{ me { id } }")["me"]["id"]
     expect(page.locator(".result-window")).to_contain_text(me)
-    b.shot("graphiql")
+    b.shot("graphiql", ours=False)
 
 
 def main():
@@ -564,6 +595,9 @@ def main():
         restricted = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, shots, "")
         viewer(restricted, vic)
         restricted.check_clean()
+        robot = Browser(browser.new_context(viewport={"width": 1280, "height": 800}), base, None, "")
+        service_account_key(robot, made["key"])
+        robot.check_clean()
 
         # Signing out forgets the token.
         admin.goto("/console")

@@ -234,20 +234,25 @@ fn an_origin_that_is_not_one_is_refused_at_start() {
     assert!(stderr.contains("is not an origin"), "{stderr}");
 }
 
-/// A Python that can import Playwright: `KEYWARDEN_TEST_PYTHON`, or `python3`.
+/// A Python that can import Playwright and its axe-core checker:
+/// `KEYWARDEN_TEST_PYTHON`, or `python3`.
 fn playwright_python() -> Option<String> {
     let python = std::env::var("KEYWARDEN_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let works = Command::new(&python)
-        .args(["-c", "import playwright.sync_api"])
+        .args(["-c", "import playwright.sync_api, axe_playwright_python"])
         .output()
         .is_ok_and(|o| o.status.success());
     if !works {
         assert!(
             std::env::var_os("KEYWARDEN_TEST_REQUIRE_TOOLS").is_none(),
-            "Playwright for Python is required (KEYWARDEN_TEST_REQUIRE_TOOLS is set) but \
-             {python} cannot import it; set KEYWARDEN_TEST_PYTHON to a Python that can"
+            "Playwright and axe-playwright-python are required (KEYWARDEN_TEST_REQUIRE_TOOLS \
+             is set) but {python} cannot import them; set KEYWARDEN_TEST_PYTHON to a Python \
+             that can"
         );
-        eprintln!("Playwright is not installed for {python}: skipping (pip install playwright)");
+        eprintln!(
+            "Playwright is not installed for {python}: skipping \
+             (pip install playwright axe-playwright-python)"
+        );
         return None;
     }
     Some(python)

@@ -136,11 +136,9 @@ export function Tokens() {
           onClose={close}
           onDone={async () => {
             await gql(REVOKE, { input: { personalAccessTokenId: dialog.token.id } });
-            // Revoking the token this tab signed in with signs it out.
-            if (await gql('{ me { id } }').catch(() => null) === null) {
-              session.signOut();
-              location.reload();
-            }
+            // Revoking the token this tab signed in with signs it out (the
+            // refusal of this request does).
+            await gql('{ me { id } }').catch(() => null);
           }}
         >
           <p>The token stops working at once. If this tab signed in with it, you are signed out.</p>
@@ -176,7 +174,7 @@ function RotateToken({ token, onClose }) {
     const done = await gql(ROTATE, { input: { personalAccessTokenId: token.id, expiresAt: inDays(v.days) } });
     const secret = done.rotatePersonalAccessToken.secret;
     // Rotating the token this tab signed in with: stay signed in with the new one.
-    const mine = await gql('{ me { id } }').then(
+    const mine = await gql('{ me { id } }', {}, session.token(), { probe: true }).then(
       () => false,
       () => true,
     );

@@ -84,6 +84,7 @@ pub fn app(state: AppState) -> Router {
     let browsers = Router::new()
         .route("/", get(pages::home))
         .route("/console", get(pages::console))
+        .route("/console/", get(pages::home))
         .route("/assets/{name}", get(pages::asset))
         .route("/graphql", get(graphql_get).post(graphql_request));
     let browsers = match state.origins.cors() {
