@@ -89,6 +89,20 @@ async fn the_pages_and_all_they_load_come_from_the_binary_under_a_strict_policy(
                 .await
                 .unwrap();
             assert_eq!(again.status(), 304, "{asset} revalidates");
+            let compressed = http
+                .get(api.server.url(&asset))
+                .header("accept-encoding", "gzip")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(compressed.headers()["content-encoding"], "gzip", "{asset}");
+            let sent = compressed.bytes().await.unwrap();
+            assert!(
+                sent.len() < body.len(),
+                "{asset}: {} of {}",
+                sent.len(),
+                body.len()
+            );
         }
     }
 

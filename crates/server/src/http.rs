@@ -85,7 +85,11 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(pages::home))
         .route("/console", get(pages::console))
         .route("/console/", get(pages::home))
-        .route("/assets/{name}", get(pages::asset))
+        // Scripts and stylesheets are sent compressed to clients that accept it.
+        .route(
+            "/assets/{name}",
+            get(pages::asset).layer(tower_http::compression::CompressionLayer::new()),
+        )
         .route("/graphql", get(graphql_get).post(graphql_request));
     let browsers = match state.origins.cors() {
         Some(cors) => browsers.layer(cors),
