@@ -1,7 +1,12 @@
 // The console's frame: signing in and out, the account chosen, the menu, and
 // the page the URL's fragment names (#/service-accounts/ID and the like).
 import { useEffect, useState } from 'preact/hooks';
-import { SIGNED_OUT, gql, session } from './api.js';
+import {
+  ME,
+  SIGNED_OUT,
+  gql,
+  session,
+} from './api.js';
 import { Failure, Loading, useAction, useLoad } from './ui.jsx';
 import { ServiceAccounts } from './pages/service-accounts.jsx';
 import { ServiceAccountPage } from './pages/service-account.jsx';
@@ -11,16 +16,6 @@ import { PermissionSets, Projects } from './pages/access.jsx';
 import { Tokens } from './pages/tokens.jsx';
 import { Audit } from './pages/audit.jsx';
 import { MyAccess } from './pages/my-access.jsx';
-
-const ME = `query Me {
-  me {
-    id
-    name
-    isServiceAccount
-    ... on User { username accounts { id name viewerRoleCode } }
-    ... on ServiceAccount { roleCode account { id name viewerRoleCode } }
-  }
-}`;
 
 function useRoute() {
   const read = () => (location.hash.replace(/^#\/?/, '') || '').split('/').map(decodeURIComponent);

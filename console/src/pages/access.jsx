@@ -1,29 +1,22 @@
 // Permission sets (with the account's own permissions) and projects.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  CREATE_PERMISSION,
+  CREATE_PERMISSION_SET,
+  CREATE_PROJECT,
+  DELETE_PERMISSION,
+  DELETE_PERMISSION_SET,
+  DELETE_PROJECT,
+  PERMISSION_SETS,
+  PROJECTS,
+  UPDATE_PERMISSION_SET,
+  UPDATE_PROJECT,
+  gql,
+} from '../api.js';
 import { ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useLoad } from '../ui.jsx';
 
-const SETS = `query Sets($account: ObjectID!) {
-  getAccount(id: $account) {
-    permissionSets { id name description builtIn roleCode permissions }
-    permissions { id name description }
-  }
-}`;
-const CREATE_PERMISSION = `mutation CreatePermission($input: CreatePermissionInput!) { createPermission(input: $input) { permission { id } } }`;
-const DELETE_PERMISSION = `mutation DeletePermission($input: DeletePermissionInput!) { deletePermission(input: $input) { permission { id } } }`;
-const CREATE_SET = `mutation CreatePermissionSet($input: CreatePermissionSetInput!) { createPermissionSet(input: $input) { permissionSet { id } } }`;
-const UPDATE_SET = `mutation UpdatePermissionSet($input: UpdatePermissionSetInput!) { updatePermissionSet(input: $input) { permissionSet { id } } }`;
-const DELETE_SET = `mutation DeletePermissionSet($input: DeletePermissionSetInput!) { deletePermissionSet(input: $input) { permissionSet { id } } }`;
-
-const PROJECTS = `query Projects($account: ObjectID!) {
-  getAccount(id: $account) { projects(first: 100) { id name description createdAt } }
-}`;
-const CREATE_PROJECT = `mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`;
-const UPDATE_PROJECT = `mutation UpdateProject($input: UpdateProjectInput!) { updateProject(input: $input) { project { id } } }`;
-const DELETE_PROJECT = `mutation DeleteProject($input: DeleteProjectInput!) { deleteProject(input: $input) { project { id } } }`;
-
 export function PermissionSets({ account }) {
-  const data = useLoad(() => gql(SETS, { account: account.id }).then((d) => d.getAccount), [account.id]);
+  const data = useLoad(() => gql(PERMISSION_SETS, { account: account.id }).then((d) => d.getAccount), [account.id]);
   const [dialog, setDialog] = useState(null);
   const close = () => {
     setDialog(null);
@@ -137,7 +130,7 @@ export function PermissionSets({ account }) {
           action="Delete"
           danger
           onClose={close}
-          onDone={() => gql(DELETE_SET, { input: { permissionSetId: dialog.set.id } })}
+          onDone={() => gql(DELETE_PERMISSION_SET, { input: { permissionSetId: dialog.set.id } })}
         >
           <p>A set that a group's grant uses cannot be deleted: remove those grants first.</p>
         </Confirm>
@@ -163,8 +156,8 @@ function SetForm({ account, set, permissions, onClose }) {
     const v = formValues(form);
     const chosen = [...form.querySelectorAll('input[name=permission]:checked')].map((c) => c.value);
     return set
-      ? gql(UPDATE_SET, { input: { permissionSetId: set.id, name: v.name, description: v.description, permissions: chosen } })
-      : gql(CREATE_SET, { input: { accountId: account.id, name: v.name, description: v.description || null, permissions: chosen } });
+      ? gql(UPDATE_PERMISSION_SET, { input: { permissionSetId: set.id, name: v.name, description: v.description, permissions: chosen } })
+      : gql(CREATE_PERMISSION_SET, { input: { accountId: account.id, name: v.name, description: v.description || null, permissions: chosen } });
   };
   return (
     <FormDialog title={set ? `Edit ${set.name}` : 'New permission set'} action="Save" onClose={onClose} onSubmit={save}>

@@ -1,28 +1,13 @@
 // The audit log: newest first, in pages, filtered by actor, action and target.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  ACTORS,
+  AUDIT_EVENTS,
+  gql,
+} from '../api.js';
 import { Empty, Failure, Loading, PageHeader, When, useLoad } from '../ui.jsx';
 
 const PAGE = 25;
-
-const EVENTS = `query Audit($account: ObjectID!, $last: Int!, $before: String, $filter: AuditEventFilter) {
-  getAccount(id: $account) {
-    auditEvents(last: $last, before: $before, filter: $filter) {
-      totalCount
-      pageInfo { hasPreviousPage startCursor }
-      nodes {
-        id action actorType actorName actor { id } targetType targetId targetName createdAt clientAddress before after
-      }
-    }
-  }
-}`;
-
-const ACTORS = `query Actors($account: ObjectID!) {
-  getAccount(id: $account) {
-    members(first: 100) { user { id name } }
-    serviceAccounts(first: 100) { id name }
-  }
-}`;
 
 // Where the console shows an event's target.
 function targetLink(type, id) {
@@ -55,7 +40,7 @@ export function Audit({ account }) {
   const actors = useLoad(() => gql(ACTORS, { account: account.id }).then((d) => d.getAccount), [account.id]);
   const events = useLoad(
     () =>
-      gql(EVENTS, {
+      gql(AUDIT_EVENTS, {
         account: account.id,
         last: PAGE,
         before,

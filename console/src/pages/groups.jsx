@@ -1,33 +1,18 @@
 // Groups: their members (users and service accounts) and their grants.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  ADD_GROUP_MEMBERS,
+  CREATE_GROUP,
+  CREATE_GROUP_GRANT,
+  DELETE_GROUP,
+  DELETE_GROUP_GRANT,
+  GROUP,
+  GROUPS,
+  REMOVE_GROUP_MEMBERS,
+  UPDATE_GROUP,
+  gql,
+} from '../api.js';
 import { ActionsHeader, Confirm, Dialog, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
-
-const GROUPS = `query Groups($account: ObjectID!) {
-  getAccount(id: $account) { groups(first: 100) { id name description createdAt grants { id } } }
-}`;
-const GROUP = `query Group($id: ObjectID!, $account: ObjectID!) {
-  node(id: $id) {
-    ... on Group {
-      id name description createdAt
-      members(first: 100) { id name isServiceAccount }
-      grants { id allProjects createdAt permissionSet { id name permissions } projects { id name } }
-    }
-  }
-  getAccount(id: $account) {
-    permissionSets { id name builtIn }
-    projects(first: 100) { id name }
-    members(first: 100) { user { id name username } }
-    serviceAccounts(first: 100) { id name }
-  }
-}`;
-const CREATE = `mutation CreateGroup($input: CreateGroupInput!) { createGroup(input: $input) { group { id } } }`;
-const UPDATE = `mutation UpdateGroup($input: UpdateGroupInput!) { updateGroup(input: $input) { group { id } } }`;
-const DELETE = `mutation DeleteGroup($input: DeleteGroupInput!) { deleteGroup(input: $input) { group { id } } }`;
-const ADD_MEMBERS = `mutation AddGroupMembers($input: GroupMembersInput!) { addGroupMembers(input: $input) { group { id } } }`;
-const REMOVE_MEMBERS = `mutation RemoveGroupMembers($input: GroupMembersInput!) { removeGroupMembers(input: $input) { group { id } } }`;
-const GRANT = `mutation CreateGroupGrant($input: CreateGroupGrantInput!) { createGroupGrant(input: $input) { groupGrant { id } } }`;
-const UNGRANT = `mutation DeleteGroupGrant($input: DeleteGroupGrantInput!) { deleteGroupGrant(input: $input) { groupGrant { id } } }`;
 
 export function Groups({ account }) {
   const list = useLoad(() => gql(GROUPS, { account: account.id }).then((d) => d.getAccount.groups ?? []), [account.id]);
@@ -75,7 +60,7 @@ export function Groups({ account }) {
           title="New group"
           onClose={() => setCreating(false)}
           save={(v) =>
-            gql(CREATE, { input: { accountId: account.id, name: v.name, description: v.description || null } }).then(
+            gql(CREATE_GROUP, { input: { accountId: account.id, name: v.name, description: v.description || null } }).then(
               (d) => (location.hash = `#/groups/${d.createGroup.group.id}`),
             )
           }
@@ -115,7 +100,7 @@ export function GroupPage({ id, account }) {
     );
   }
   const removeMember = async (m) => {
-    await run(() => gql(REMOVE_MEMBERS, { input: { groupId: g.id, memberIds: [m.id] } }));
+    await run(() => gql(REMOVE_GROUP_MEMBERS, { input: { groupId: g.id, memberIds: [m.id] } }));
     data.reload();
   };
   return (
@@ -202,7 +187,7 @@ export function GroupPage({ id, account }) {
           title={`Edit ${g.name}`}
           group={g}
           onClose={close}
-          save={(v) => gql(UPDATE, { input: { groupId: g.id, name: v.name, description: v.description } })}
+          save={(v) => gql(UPDATE_GROUP, { input: { groupId: g.id, name: v.name, description: v.description } })}
         />
       )}
       {dialog === 'delete' && (
@@ -212,7 +197,7 @@ export function GroupPage({ id, account }) {
           danger
           confirmWord={g.name}
           onClose={() => setDialog(null)}
-          onDone={() => gql(DELETE, { input: { groupId: g.id } }).then(() => (location.hash = '#/groups'))}
+          onDone={() => gql(DELETE_GROUP, { input: { groupId: g.id } }).then(() => (location.hash = '#/groups'))}
         >
           <p>Its grants and memberships go with it: its members lose what it gave them on their next request.</p>
         </Confirm>
@@ -225,7 +210,7 @@ export function GroupPage({ id, account }) {
           action="Remove"
           danger
           onClose={close}
-          onDone={() => gql(UNGRANT, { input: { groupGrantId: dialog.ungrant.id } })}
+          onDone={() => gql(DELETE_GROUP_GRANT, { input: { groupGrantId: dialog.ungrant.id } })}
         >
           <p>The group's members lose what it gave them on their next request.</p>
         </Confirm>
@@ -240,7 +225,7 @@ function AddMembers({ group, account, onClose }) {
   const robots = (account.serviceAccounts ?? []).filter((s) => !inGroup.has(s.id));
   const add = (form) => {
     const ids = [...form.querySelectorAll('input[type=checkbox]:checked')].map((c) => c.value);
-    return gql(ADD_MEMBERS, { input: { groupId: group.id, memberIds: ids } });
+    return gql(ADD_GROUP_MEMBERS, { input: { groupId: group.id, memberIds: ids } });
   };
   return (
     <FormDialog title={`Add members to ${group.name}`} action="Add" onClose={onClose} onSubmit={add}>
@@ -278,7 +263,7 @@ function Grant({ group, account, onClose }) {
   const grant = (form) => {
     const projectIds = [...form.querySelectorAll('input[name=project]:checked')].map((c) => c.value);
     const scope = all ? { allProjects: true } : { projectIds };
-    return gql(GRANT, { input: { groupId: group.id, permissionSetId: new FormData(form).get('set'), ...scope } });
+    return gql(CREATE_GROUP_GRANT, { input: { groupId: group.id, permissionSetId: new FormData(form).get('set'), ...scope } });
   };
   if (sets.length === 0) {
     return (

@@ -1,24 +1,15 @@
 // The account's members: add one (their first token shown once), change a
 // role, remove. The last Admin can be neither demoted nor removed.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  ADD_MEMBER,
+  MEMBERS,
+  REMOVE_MEMBER,
+  UPDATE_MEMBER,
+  gql,
+} from '../api.js';
 import { ActionsHeader, Confirm, Failure, IssueDialog, Loaded, PageHeader, ROLES, When, formValues, useAction, useLoad } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
-
-const MEMBERS = `query Members($account: ObjectID!) {
-  getAccount(id: $account) {
-    members(first: 100) { id roleCode createdAt user { id username name email } groups { id name } }
-  }
-}`;
-const ADD = `mutation AddAccountMember($input: AddAccountMemberInput!) {
-  addAccountMember(input: $input) { accountMember { id } initialToken }
-}`;
-const UPDATE = `mutation UpdateAccountMember($input: UpdateAccountMemberInput!) {
-  updateAccountMember(input: $input) { accountMember { id roleCode } }
-}`;
-const REMOVE = `mutation RemoveAccountMember($input: RemoveAccountMemberInput!) {
-  removeAccountMember(input: $input) { accountMember { id } }
-}`;
 
 export const LAST_ADMIN =
   'This is the account’s only Admin: an account always keeps one. Make another member Admin first.';
@@ -33,7 +24,7 @@ export function Members({ account, caller }) {
   };
   const admins = (list.data ?? []).filter((m) => m.roleCode === 'Admin').length;
   const changeRole = async (member, roleCode) => {
-    await run(() => gql(UPDATE, { input: { accountId: account.id, userId: member.user.id, roleCode } }));
+    await run(() => gql(UPDATE_MEMBER, { input: { accountId: account.id, userId: member.user.id, roleCode } }));
     list.reload();
   };
   return (
@@ -117,7 +108,7 @@ export function Members({ account, caller }) {
           action="Remove"
           danger
           onClose={close}
-          onDone={() => gql(REMOVE, { input: { accountId: account.id, userId: dialog.member.user.id } })}
+          onDone={() => gql(REMOVE_MEMBER, { input: { accountId: account.id, userId: dialog.member.user.id } })}
         >
           <p>They lose access to this account at once, and leave its groups. Their tokens still work in their other accounts.</p>
         </Confirm>
@@ -129,7 +120,7 @@ export function Members({ account, caller }) {
 function AddMember({ account, onClose }) {
   const issue = async (form) => {
     const v = formValues(form);
-    const done = await gql(ADD, {
+    const done = await gql(ADD_MEMBER, {
       input: { accountId: account.id, username: v.username, email: v.email || null, roleCode: v.role },
     });
     return done.addAccountMember.initialToken;

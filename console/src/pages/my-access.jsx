@@ -1,22 +1,12 @@
 // What a principal may do, project by project, and what gives it: for the
 // caller ("My access") and, for Admins, on a service account's page.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  HELD_PERMISSIONS,
+  PROJECT_NAMES,
+  gql,
+} from '../api.js';
 import { Empty, Failure, Loading, PageHeader, useLoad } from '../ui.jsx';
-
-const PROJECTS = `query Projects($account: ObjectID!) {
-  getAccount(id: $account) { projects(first: 100) { id name } }
-}`;
-
-const HELD = `query Held($input: HeldPermissionsInput!) {
-  heldPermissions(input: $input) {
-    roleCode every
-    permissions {
-      name
-      sources { roleCode permissionSetName allProjects group { id name } projects { name } }
-    }
-  }
-}`;
 
 export function MyAccess({ account, caller }) {
   const admin = !caller.isServiceAccount && account.viewerRoleCode === 'Admin';
@@ -38,14 +28,14 @@ export function EffectivePermissions({ account, principalId, canListProjects = t
   const projects = useLoad(
     () =>
       canListProjects
-        ? gql(PROJECTS, { account: account.id }).then((d) => d.getAccount.projects ?? [])
+        ? gql(PROJECT_NAMES, { account: account.id }).then((d) => d.getAccount.projects ?? [])
         : Promise.resolve(null),
     [account.id, canListProjects],
   );
   const [project, setProject] = useState('');
   const held = useLoad(
     () =>
-      gql(HELD, { input: { accountId: account.id, project: project || null, principalId: principalId ?? null } }).then(
+      gql(HELD_PERMISSIONS, { input: { accountId: account.id, project: project || null, principalId: principalId ?? null } }).then(
         (d) => d.heldPermissions,
       ),
     [account.id, principalId, project],

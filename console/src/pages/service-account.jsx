@@ -1,40 +1,21 @@
 // One service account: its settings, its lifecycle, its keys, its groups and
 // what it may do on each project.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  CREATE_KEY,
+  DELETE_SERVICE_ACCOUNT,
+  REVOKE_KEY,
+  ROTATE_KEY,
+  SERVICE_ACCOUNT,
+  UPDATE_SERVICE_ACCOUNT,
+  gql,
+} from '../api.js';
 import {
   ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Loading, NameFields, PageHeader, When,
   credentialState, formValues, useLoad,
 } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 import { EffectivePermissions } from './my-access.jsx';
-
-const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
-  serviceAccount(id: $id) {
-    id name description roleCode enabled createdAt updatedAt
-    createdByUser { id name }
-    groups { id name }
-    keys(first: 100) {
-      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
-    }
-  }
-}`;
-
-const UPDATE = `mutation UpdateServiceAccount($input: UpdateServiceAccountInput!) {
-  updateServiceAccount(input: $input) { serviceAccount { id } }
-}`;
-const DELETE = `mutation DeleteServiceAccount($input: DeleteServiceAccountInput!) {
-  deleteServiceAccount(input: $input) { serviceAccount { id } }
-}`;
-const CREATE_KEY = `mutation CreateServiceAccountKey($input: CreateServiceAccountKeyInput!) {
-  createServiceAccountKey(input: $input) { id name secret }
-}`;
-const REVOKE_KEY = `mutation RevokeServiceAccountKey($input: RevokeServiceAccountKeyInput!) {
-  revokeServiceAccountKey(input: $input) { serviceAccountKey { id revokedAt } }
-}`;
-const ROTATE_KEY = `mutation RotateServiceAccountKey($input: RotateServiceAccountKeyInput!) {
-  rotateServiceAccountKey(input: $input) { id name secret }
-}`;
 
 export function ServiceAccountPage({ id, account }) {
   const sa = useLoad(() => gql(SERVICE_ACCOUNT, { id }).then((d) => d.serviceAccount), [id]);
@@ -52,7 +33,7 @@ export function ServiceAccountPage({ id, account }) {
     );
   }
   const s = sa.data;
-  const setEnabled = (enabled) => gql(UPDATE, { input: { serviceAccountId: s.id, enabled } }).then(sa.reload);
+  const setEnabled = (enabled) => gql(UPDATE_SERVICE_ACCOUNT, { input: { serviceAccountId: s.id, enabled } }).then(sa.reload);
   return (
     <section aria-labelledby="page-title">
       <p>
@@ -126,7 +107,7 @@ export function ServiceAccountPage({ id, account }) {
           confirmWord={s.name}
           onClose={close}
           onDone={() =>
-            gql(DELETE, { input: { serviceAccountId: s.id } }).then(() => {
+            gql(DELETE_SERVICE_ACCOUNT, { input: { serviceAccountId: s.id } }).then(() => {
               location.hash = '#/service-accounts';
               return true;
             })
@@ -142,7 +123,7 @@ export function ServiceAccountPage({ id, account }) {
 function EditServiceAccount({ sa, onClose, onSaved }) {
   const save = async (form) => {
     const v = formValues(form);
-    await gql(UPDATE, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } });
+    await gql(UPDATE_SERVICE_ACCOUNT, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } });
     onSaved();
   };
   return (

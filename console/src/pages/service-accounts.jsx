@@ -1,21 +1,13 @@
 // Service accounts: search, pages of 20, and creating one.
 import { useState } from 'preact/hooks';
-import { gql } from '../api.js';
+import {
+  CREATE_SERVICE_ACCOUNT,
+  SERVICE_ACCOUNTS,
+  gql,
+} from '../api.js';
 import { Badge, FormDialog, Loaded, NameFields, PageHeader, ROLES, When, formValues, useLoad } from '../ui.jsx';
 
 const PAGE = 20;
-
-const LIST = `query ServiceAccounts($account: ObjectID!, $first: Int!, $after: ObjectID, $search: String) {
-  getAccount(id: $account) {
-    serviceAccounts(first: $first, after: $after, search: $search) {
-      id name description roleCode enabled createdAt keyUsage { activeKeys lastUsedAt }
-    }
-  }
-}`;
-
-const CREATE = `mutation CreateServiceAccount($input: CreateServiceAccountInput!) {
-  createServiceAccount(input: $input) { serviceAccount { id } }
-}`;
 
 export function ServiceAccounts({ account }) {
   const [search, setSearch] = useState('');
@@ -25,7 +17,7 @@ export function ServiceAccounts({ account }) {
   const after = cursors[cursors.length - 1];
   const list = useLoad(
     () =>
-      gql(LIST, { account: account.id, first: PAGE + 1, after, search: search || null }).then(
+      gql(SERVICE_ACCOUNTS, { account: account.id, first: PAGE + 1, after, search: search || null }).then(
         (d) => d.getAccount.serviceAccounts ?? [],
       ),
     [account.id, after, search],
@@ -111,7 +103,7 @@ export function ServiceAccounts({ account }) {
 function CreateServiceAccount({ account, onClose }) {
   const create = async (form) => {
     const v = formValues(form);
-    const done = await gql(CREATE, {
+    const done = await gql(CREATE_SERVICE_ACCOUNT, {
       input: { accountId: account.id, name: v.name, description: v.description || null, roleCode: v.role },
     });
     location.hash = `#/service-accounts/${done.createServiceAccount.serviceAccount.id}`;

@@ -1,30 +1,20 @@
 // The caller's own personal access tokens.
 import { useState } from 'preact/hooks';
-import { gql, session } from '../api.js';
+import {
+  CREATE_TOKEN,
+  MY_TOKENS,
+  REVOKE_TOKEN,
+  ROTATE_TOKEN,
+  WHO_AM_I,
+  gql,
+  session,
+} from '../api.js';
 import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
-
-const TOKENS = `query MyTokens {
-  me {
-    ... on User {
-      personalAccessTokens { id name createdAt expiresAt lastUsedAt revokedAt rotatedAt }
-      auditEvents(last: 10) { nodes { id action targetName createdAt clientAddress } }
-    }
-  }
-}`;
-const CREATE = `mutation CreatePersonalAccessToken($input: CreatePersonalAccessTokenInput!) {
-  createPersonalAccessToken(input: $input) { id name secret }
-}`;
-const ROTATE = `mutation RotatePersonalAccessToken($input: RotatePersonalAccessTokenInput!) {
-  rotatePersonalAccessToken(input: $input) { id name secret }
-}`;
-const REVOKE = `mutation RevokePersonalAccessToken($input: RevokePersonalAccessTokenInput!) {
-  revokePersonalAccessToken(input: $input) { personalAccessToken { id } }
-}`;
 
 const inDays = (days) => new Date(Date.now() + Number(days) * 86400000).toISOString();
 
 export function Tokens() {
-  const list = useLoad(() => gql(TOKENS).then((d) => d.me), []);
+  const list = useLoad(() => gql(MY_TOKENS).then((d) => d.me), []);
   const [dialog, setDialog] = useState(null);
   const close = () => {
     setDialog(null);
@@ -135,10 +125,10 @@ export function Tokens() {
           danger
           onClose={close}
           onDone={async () => {
-            await gql(REVOKE, { input: { personalAccessTokenId: dialog.token.id } });
+            await gql(REVOKE_TOKEN, { input: { personalAccessTokenId: dialog.token.id } });
             // Revoking the token this tab signed in with signs it out (the
             // refusal of this request does).
-            await gql('{ me { id } }').catch(() => null);
+            await gql(WHO_AM_I).catch(() => null);
           }}
         >
           <p>The token stops working at once. If this tab signed in with it, you are signed out.</p>
@@ -151,7 +141,7 @@ export function Tokens() {
 function NewToken({ onClose }) {
   const issue = async (form) => {
     const v = formValues(form);
-    const done = await gql(CREATE, { input: { name: v.name || null, expiresAt: v.days ? inDays(v.days) : null } });
+    const done = await gql(CREATE_TOKEN, { input: { name: v.name || null, expiresAt: v.days ? inDays(v.days) : null } });
     return done.createPersonalAccessToken.secret;
   };
   return (
@@ -171,10 +161,10 @@ function NewToken({ onClose }) {
 function RotateToken({ token, onClose }) {
   const issue = async (form) => {
     const v = formValues(form);
-    const done = await gql(ROTATE, { input: { personalAccessTokenId: token.id, expiresAt: inDays(v.days) } });
+    const done = await gql(ROTATE_TOKEN, { input: { personalAccessTokenId: token.id, expiresAt: inDays(v.days) } });
     const secret = done.rotatePersonalAccessToken.secret;
     // Rotating the token this tab signed in with: stay signed in with the new one.
-    const mine = await gql('{ me { id } }', {}, session.token(), { probe: true }).then(
+    const mine = await gql(WHO_AM_I, {}, session.token(), { probe: true }).then(
       () => false,
       () => true,
     );
