@@ -68,8 +68,8 @@ export async function gql(query, variables = {}, token = session.token(), { prob
   return body.data;
 }
 
-// The documents the console sends, by page. Each is an operation of the
-// public API, named as it appears in the server's logs and metrics.
+// The documents the console sends, by page: operations of the public API,
+// each named, which a script may send just the same.
 
 // Whether the tab's credential still works.
 export const WHO_AM_I = '{ me { id } }';
