@@ -313,6 +313,31 @@ def members(b: Browser) -> str:
     expect(admin_row.get_by_role("combobox")).to_be_disabled()
     expect(admin_row.get_by_role("button", name="Remove")).to_be_disabled()
 
+    # The server's own refusal, when the page is out of date: vic is made
+    # Admin here, demoted elsewhere, then this page demotes the last Admin.
+    page.locator("tr[data-member=vic]").get_by_role("combobox").select_option("Admin")
+    expect(admin_row.get_by_role("combobox")).to_be_enabled()
+    account = gql(b.base, b.token, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"][0]["id"]
+    members_now = gql(
+        b.base,
+        b.token,
+        "query($a: ObjectID!) { getAccount(id: $a) { members { user { id username } } } }",
+        {"a": account},
+    )["getAccount"]["members"]
+    vic_id = next(m["user"]["id"] for m in members_now if m["user"]["username"] == "vic")
+    gql(
+        b.base,
+        b.token,
+        "mutation($i: UpdateAccountMemberInput!) { updateAccountMember(input: $i) { accountMember { id } } }",
+        {"i": {"accountId": account, "userId": vic_id, "roleCode": "Viewer"}},
+    )
+    admin_row.get_by_role("combobox").select_option("Editor")
+    refusal = page.get_by_role("alert").filter(has_text="last Admin")
+    expect(refusal).to_contain_text("cannot be demoted")
+    expect(refusal).to_contain_text("BAD_USER_INPUT")
+    expect(admin_row.get_by_role("combobox")).to_be_disabled()
+    expect(admin_row.get_by_role("combobox")).to_have_value("Admin")
+
     # A member added, then removed: their token stops working here.
     page.get_by_role("button", name="Add member").click()
     b.dialog().get_by_label("Username").fill("temp")
