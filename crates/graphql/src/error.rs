@@ -37,11 +37,13 @@ pub enum Code {
     RequestTimeout,
     /// The request ran out of time.
     Timeout,
+    /// A browser's request from a web origin the server does not allow.
+    OriginNotAllowed,
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 13] = [
+    pub const ALL: [Code; 14] = [
         Code::Unauthenticated,
         Code::Unauthorized,
         Code::EntityNotFound,
@@ -54,6 +56,7 @@ impl Code {
         Code::PayloadTooLarge,
         Code::RequestTimeout,
         Code::Timeout,
+        Code::OriginNotAllowed,
         Code::Internal,
     ];
 
@@ -71,6 +74,7 @@ impl Code {
             Code::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             Code::RequestTimeout => "REQUEST_TIMEOUT",
             Code::Timeout => "TIMEOUT",
+            Code::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
             Code::Internal => "INTERNAL_SERVER_ERROR",
         }
     }

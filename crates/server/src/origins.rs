@@ -23,8 +23,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-pub const ORIGIN_NOT_ALLOWED: &str = "ORIGIN_NOT_ALLOWED";
-
 /// An origin as browsers send it: `http` or `https`, a host, and a port when
 /// it is not the scheme's default. Nothing else (no path, no wildcard).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -174,7 +172,7 @@ pub async fn guard(State(origins): State<Origins>, request: Request, next: Next)
         .unwrap_or_default();
     crate::http::graphql_error(
         StatusCode::FORBIDDEN,
-        ORIGIN_NOT_ALLOWED,
+        graphql::error::Code::OriginNotAllowed.as_str(),
         &format!(
             "Requests from the origin {origin:?} are not allowed. keywarden answers its own \
              pages, and browsers' requests from the origins its allowed-origins setting \
