@@ -229,8 +229,20 @@ def service_account_and_keys(b: Browser) -> dict:
     b.shot("service-account")
 
     # The list: status, role, key count, last use (the server writes uses
-    # down every second in this test), search.
-    page.wait_for_timeout(1500)
+    # down every second in this test: wait until it has), search.
+    sa_id = page.url.rsplit("/", 1)[1]
+    for _ in range(100):
+        usage = gql(
+            b.base,
+            b.token,
+            "query($id: ObjectID!) { serviceAccount(id: $id) { keyUsage { lastUsedAt } } }",
+            {"id": sa_id},
+        )["serviceAccount"]["keyUsage"]
+        if usage["lastUsedAt"]:
+            break
+        page.wait_for_timeout(200)
+    else:
+        raise AssertionError("the key's use was never written down")
     b.nav("Service accounts")
     row = page.get_by_role("row").filter(has_text="ci-runner")
     expect(row).to_contain_text("Enabled")

@@ -339,15 +339,25 @@ async fn what_the_console_reads_is_public_api_with_clear_refusals() {
             .status(),
         200
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-
-    let list = api
-        .admin(
-            "query($a: ObjectID!, $s: String) { getAccount(id: $a) { serviceAccounts(search: $s) { name keyUsage { activeKeys lastUsedAt } } } }",
-            json!({ "a": crate::support::ACCOUNT_715, "s": "RUNNER" }),
-        )
-        .await;
-    let found = &list["getAccount"]["serviceAccounts"];
+    // Uses are written down every second here: wait until this one is.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let found = loop {
+        let list = api
+            .admin(
+                "query($a: ObjectID!, $s: String) { getAccount(id: $a) { serviceAccounts(search: $s) { name keyUsage { activeKeys lastUsedAt } } } }",
+                json!({ "a": crate::support::ACCOUNT_715, "s": "RUNNER" }),
+            )
+            .await;
+        let found = list["getAccount"]["serviceAccounts"].clone();
+        if !found[0]["keyUsage"]["lastUsedAt"].is_null() {
+            break found;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the use was never written down"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found[0]["name"], "ci-runner");
     assert_eq!(found[0]["keyUsage"]["activeKeys"], 1);
