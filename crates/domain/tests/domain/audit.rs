@@ -387,6 +387,24 @@ async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
     let created = page(by_action("service_account.create")).await;
     assert_eq!(actions(&created), ["service_account.create"; 2]);
     assert_eq!(created.total, 2, "the count is of what matches");
+    assert!(!created.has_more);
+    // A page exactly as long as what matches has nothing more; one shorter has.
+    for (limit, more) in [(2, false), (1, true)] {
+        let paged =
+            w.kw.audit_events(
+                &acme.admin,
+                acme.id,
+                &AuditQuery {
+                    limit,
+                    filter: by_action("service_account.create"),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(paged.events.len() as u64, limit);
+        assert_eq!(paged.has_more, more, "limit {limit}");
+    }
     let keys = page(by_action("service_account_key")).await;
     assert_eq!(
         actions(&keys),

@@ -147,11 +147,13 @@ async fn rotation_with_overlap_keeps_the_old_key_working_until_the_overlap_ends(
             &acme,
             CreateKey {
                 name: Some(KeyName::parse("deploy").unwrap()),
+                description: Some(domain::Description::parse("ships web").unwrap()),
                 role_ceiling: Some(Role::Viewer),
                 ..create_key(sa.id)
             },
         )
         .await;
+    assert_eq!(old.key.description.as_deref(), Some("ships web"));
     let new =
         w.kw.rotate_key(
             &acme.admin,
@@ -177,6 +179,11 @@ async fn rotation_with_overlap_keeps_the_old_key_working_until_the_overlap_ends(
             .unwrap();
     for (key, token) in [(&new.key, &new_token), (&old.key, &old_token)] {
         let read = listed.iter().find(|k| k.id == key.id).unwrap();
+        assert_eq!(
+            read.description.as_deref(),
+            Some("ships web"),
+            "kept, and kept by rotation"
+        );
         let prefix = read.prefix.as_deref().unwrap();
         assert_eq!(prefix, &token[..prefix.len()]);
         assert_eq!(prefix.len(), format!("lmr_sa_{}_", sa.id.0).len() + 4);
