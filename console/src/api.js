@@ -135,9 +135,9 @@ export const ROTATE_KEY = `mutation RotateServiceAccountKey($input: RotateServic
 
 // Members
 
-export const MEMBERS = `query Members($account: ObjectID!) {
+export const MEMBERS = `query Members($account: ObjectID!, $first: Int!, $after: ObjectID) {
   getAccount(id: $account) {
-    members(first: 100) { id roleCode createdAt user { id username name email } groups { id name } }
+    members(first: $first, after: $after) { id roleCode createdAt user { id username name email } groups { id name } }
   }
 }`;
 
@@ -155,8 +155,8 @@ export const REMOVE_MEMBER = `mutation RemoveAccountMember($input: RemoveAccount
 
 // Groups
 
-export const GROUPS = `query Groups($account: ObjectID!) {
-  getAccount(id: $account) { groups(first: 100) { id name description createdAt grants { id } } }
+export const GROUPS = `query Groups($account: ObjectID!, $first: Int!, $after: ObjectID) {
+  getAccount(id: $account) { groups(first: $first, after: $after) { id name description createdAt grants { id } } }
 }`;
 
 export const GROUP = `query Group($id: ObjectID!, $account: ObjectID!) {
@@ -208,8 +208,8 @@ export const UPDATE_PERMISSION_SET = `mutation UpdatePermissionSet($input: Updat
 
 export const DELETE_PERMISSION_SET = `mutation DeletePermissionSet($input: DeletePermissionSetInput!) { deletePermissionSet(input: $input) { permissionSet { id } } }`;
 
-export const PROJECTS = `query Projects($account: ObjectID!) {
-  getAccount(id: $account) { projects(first: 100) { id name description createdAt } }
+export const PROJECTS = `query Projects($account: ObjectID!, $first: Int!, $after: ObjectID) {
+  getAccount(id: $account) { projects(first: $first, after: $after) { id name description createdAt } }
 }`;
 
 export const CREATE_PROJECT = `mutation CreateProject($input: CreateProjectInput!) { createProject(input: $input) { project { id } } }`;

@@ -21,6 +21,41 @@ export function useLoad(load, deps) {
   return { ...state, reload };
 }
 
+// Pages of `size` through a list the API reads with (first, after): asks for
+// one more than a page to know whether another follows. `load(first, after)`
+// returns the rows, each with an `id`; a new `key` starts from the first page.
+export function usePages(load, size, key) {
+  const [at, setAt] = useState({ key, cursors: [null] });
+  const cursors = at.key === key ? at.cursors : [null];
+  const after = cursors[cursors.length - 1];
+  const state = useLoad(() => load(size + 1, after), [key, after]);
+  const rows = state.data ? state.data.slice(0, size) : null;
+  return {
+    ...state,
+    data: rows,
+    previous: cursors.length > 1 ? () => setAt({ key, cursors: cursors.slice(0, -1) }) : null,
+    next:
+      state.data && state.data.length > size
+        ? () => setAt({ key, cursors: [...cursors, rows[rows.length - 1].id] })
+        : null,
+  };
+}
+
+// Previous and Next for `usePages`; nothing when everything fits on one page.
+export function Pager({ pages, label, previous = 'Previous', next = 'Next' }) {
+  if (!pages.previous && !pages.next) return null;
+  return (
+    <nav class="pager" aria-label={label}>
+      <button type="button" class="secondary" disabled={!pages.previous} onClick={pages.previous}>
+        {previous}
+      </button>
+      <button type="button" class="secondary" disabled={!pages.next} onClick={pages.next}>
+        {next}
+      </button>
+    </nav>
+  );
+}
+
 // Runs a change: `busy` while it runs, `error` if the server refused it.
 export function useAction() {
   const [busy, setBusy] = useState(false);

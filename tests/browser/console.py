@@ -418,6 +418,23 @@ def groups(b: Browser, key: str):
         b.dialog().get_by_role("button", name="Save").click()
         expect(page.get_by_role("row").filter(has_text=name).first).to_be_visible()
     b.shot("projects")
+    # Pages of 50: 51 projects make two.
+    account = gql(b.base, b.token, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"][0]["id"]
+    for n in range(49):
+        gql(
+            b.base,
+            b.token,
+            "mutation($i: CreateProjectInput!) { createProject(input: $i) { project { id } } }",
+            {"i": {"accountId": account, "name": f"more-{n:02}"}},
+        )
+    page.reload()
+    rows = page.locator("main table tbody tr")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("more-48")
+    page.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(50)
 
     b.nav("Groups")
     page.get_by_role("button", name="New group").click()

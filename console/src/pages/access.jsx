@@ -13,7 +13,7 @@ import {
   UPDATE_PROJECT,
   gql,
 } from '../api.js';
-import { ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useLoad } from '../ui.jsx';
+import { ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, Pager, When, formValues, useLoad, usePages } from '../ui.jsx';
 
 export function PermissionSets({ account }) {
   const data = useLoad(() => gql(PERMISSION_SETS, { account: account.id }).then((d) => d.getAccount), [account.id]);
@@ -188,7 +188,11 @@ function SimpleForm({ title, nameLabel, item, save, onClose, hint }) {
 }
 
 export function Projects({ account }) {
-  const list = useLoad(() => gql(PROJECTS, { account: account.id }).then((d) => d.getAccount.projects ?? []), [account.id]);
+  const list = usePages(
+    (first, after) => gql(PROJECTS, { account: account.id, first, after }).then((d) => d.getAccount.projects ?? []),
+    50,
+    account.id,
+  );
   const [dialog, setDialog] = useState(null);
   const close = () => {
     setDialog(null);
@@ -243,6 +247,7 @@ export function Projects({ account }) {
           </table>
         )}
       </Loaded>
+      <Pager pages={list} label="Pages of projects" />
       {dialog?.kind === 'create' && (
         <SimpleForm
           title="New project"

@@ -12,10 +12,14 @@ import {
   UPDATE_GROUP,
   gql,
 } from '../api.js';
-import { ActionsHeader, Confirm, Dialog, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Confirm, Dialog, Empty, Failure, FormDialog, Loaded, Loading, NameFields, PageHeader, Pager, When, formValues, useAction, useLoad, usePages } from '../ui.jsx';
 
 export function Groups({ account }) {
-  const list = useLoad(() => gql(GROUPS, { account: account.id }).then((d) => d.getAccount.groups ?? []), [account.id]);
+  const list = usePages(
+    (first, after) => gql(GROUPS, { account: account.id, first, after }).then((d) => d.getAccount.groups ?? []),
+    50,
+    account.id,
+  );
   const [creating, setCreating] = useState(false);
   return (
     <section aria-labelledby="page-title">
@@ -55,6 +59,7 @@ export function Groups({ account }) {
           </table>
         )}
       </Loaded>
+      <Pager pages={list} label="Pages of groups" />
       {creating && (
         <GroupForm
           title="New group"

@@ -8,21 +8,28 @@ import {
   UPDATE_MEMBER,
   gql,
 } from '../api.js';
-import { ActionsHeader, Confirm, Failure, IssueDialog, Loaded, PageHeader, ROLES, When, formValues, useAction, useLoad } from '../ui.jsx';
+import { ActionsHeader, Confirm, Failure, IssueDialog, Loaded, PageHeader, Pager, ROLES, When, formValues, useAction, usePages } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 
 export const LAST_ADMIN =
   'This is the account’s only Admin: an account always keeps one. Make another member Admin first.';
 
 export function Members({ account, caller }) {
-  const list = useLoad(() => gql(MEMBERS, { account: account.id }).then((d) => d.getAccount.members ?? []), [account.id]);
+  const list = usePages(
+    (first, after) => gql(MEMBERS, { account: account.id, first, after }).then((d) => d.getAccount.members ?? []),
+    50,
+    account.id,
+  );
   const [dialog, setDialog] = useState(null);
   const { error, run } = useAction();
   const close = () => {
     setDialog(null);
     list.reload();
   };
-  const admins = (list.data ?? []).filter((m) => m.roleCode === 'Admin').length;
+  // Whether an Admin is the only one can be told only when every member is
+  // on this page; otherwise the server says so if it comes to it.
+  const whole = !list.previous && !list.next;
+  const admins = whole ? (list.data ?? []).filter((m) => m.roleCode === 'Admin').length : Infinity;
   const changeRole = async (member, roleCode) => {
     await run(() => gql(UPDATE_MEMBER, { input: { accountId: account.id, userId: member.user.id, roleCode } }));
     list.reload();
@@ -101,6 +108,7 @@ export function Members({ account, caller }) {
           </table>
         )}
       </Loaded>
+      <Pager pages={list} label="Pages of members" />
       {dialog?.kind === 'add' && <AddMember account={account} onClose={close} />}
       {dialog?.kind === 'remove' && (
         <Confirm

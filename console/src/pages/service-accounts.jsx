@@ -5,29 +5,24 @@ import {
   SERVICE_ACCOUNTS,
   gql,
 } from '../api.js';
-import { Badge, FormDialog, Loaded, NameFields, PageHeader, ROLES, When, formValues, useLoad } from '../ui.jsx';
+import { Badge, FormDialog, Loaded, NameFields, PageHeader, Pager, ROLES, When, formValues, usePages } from '../ui.jsx';
 
 const PAGE = 20;
 
 export function ServiceAccounts({ account }) {
   const [search, setSearch] = useState('');
-  // The cursors of the pages before this one; the last is this page's.
-  const [cursors, setCursors] = useState([null]);
   const [creating, setCreating] = useState(false);
-  const after = cursors[cursors.length - 1];
-  const list = useLoad(
-    () =>
-      gql(SERVICE_ACCOUNTS, { account: account.id, first: PAGE + 1, after, search: search || null }).then(
+  const list = usePages(
+    (first, after) =>
+      gql(SERVICE_ACCOUNTS, { account: account.id, first, after, search: search || null }).then(
         (d) => d.getAccount.serviceAccounts ?? [],
       ),
-    [account.id, after, search],
+    PAGE,
+    `${account.id}/${search}`,
   );
-  const rows = list.data?.slice(0, PAGE) ?? [];
-  const more = (list.data?.length ?? 0) > PAGE;
   const searchFor = (e) => {
     e.preventDefault();
     setSearch(new FormData(e.currentTarget).get('search').trim());
-    setCursors([null]);
   };
   return (
     <section aria-labelledby="page-title">
@@ -53,7 +48,7 @@ export function ServiceAccounts({ account }) {
             : 'No service accounts yet. Create one for each automation that calls your services.'
         }
       >
-        {() => (
+        {(rows) => (
           <table>
             <thead>
               <tr>
@@ -87,14 +82,7 @@ export function ServiceAccounts({ account }) {
           </table>
         )}
       </Loaded>
-      <nav class="pager" aria-label="Pages of service accounts">
-        <button type="button" class="secondary" disabled={cursors.length === 1} onClick={() => setCursors(cursors.slice(0, -1))}>
-          Previous
-        </button>
-        <button type="button" class="secondary" disabled={!more} onClick={() => setCursors([...cursors, rows[rows.length - 1].id])}>
-          Next
-        </button>
-      </nav>
+      <Pager pages={list} label="Pages of service accounts" />
       {creating && <CreateServiceAccount account={account} onClose={() => setCreating(false)} />}
     </section>
   );
