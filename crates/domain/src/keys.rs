@@ -1,6 +1,7 @@
 //! Service account keys: issued with an optional name, expiry and role ceiling,
 //! revoked idempotently, rotated with an overlap, at most 50 active at a time.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -174,7 +175,7 @@ async fn count_active<C: ConnectionTrait>(
 }
 
 /// How a service account's keys stand, as lists of service accounts show it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KeyUsage {
     /// Keys that work now: neither revoked nor expired.
     pub active: u64,
@@ -183,35 +184,63 @@ pub struct KeyUsage {
 }
 
 impl Keywarden {
-    /// How `sa`'s keys stand, for an Admin of its account. `sa` is a service
-    /// account as this crate returned it.
-    pub async fn key_usage(
+    /// How the keys of each of `sas` stand, for an Admin of their accounts,
+    /// in two reads however many there are. The service accounts are as this
+    /// crate returned them; one with no key at all has none working, never
+    /// used.
+    pub async fn key_usages(
         &self,
         caller: &Principal,
-        sa: &ServiceAccount,
+        sas: &[ServiceAccount],
         now: DateTime<Utc>,
-    ) -> DomainResult<KeyUsage> {
-        authorize(
-            caller,
-            sa.account_id,
-            Action::ManageKeys,
-            service_accounts::KIND,
-        )?;
-        let active = count_active(&self.db, sa.id, None, now).await?;
-        let last: Option<Option<i64>> = key::Entity::find()
+    ) -> DomainResult<HashMap<ServiceAccountId, KeyUsage>> {
+        for sa in sas {
+            authorize(
+                caller,
+                sa.account_id,
+                Action::ManageKeys,
+                service_accounts::KIND,
+            )?;
+        }
+        let ids: Vec<i64> = sas.iter().map(|sa| sa.id.0).collect();
+        let mut usages: HashMap<ServiceAccountId, KeyUsage> =
+            sas.iter().map(|sa| (sa.id, KeyUsage::default())).collect();
+        if ids.is_empty() {
+            return Ok(usages);
+        }
+        let of_these =
+            || key::Entity::find().filter(key::Column::ServiceAccountId.is_in(ids.clone()));
+        let active: Vec<(i64, i64)> = of_these()
+            .filter(active_at(now))
             .select_only()
+            .column(key::Column::ServiceAccountId)
+            .column_as(key::Column::Id.count(), "active")
+            .group_by(key::Column::ServiceAccountId)
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let last: Vec<(i64, Option<i64>)> = of_these()
+            .select_only()
+            .column(key::Column::ServiceAccountId)
             .column_as(
                 Expr::from(Func::max(Expr::col(key::Column::LastUsedAt))),
                 "last_used_at",
             )
-            .filter(key::Column::ServiceAccountId.eq(sa.id.0))
+            .group_by(key::Column::ServiceAccountId)
             .into_tuple()
-            .one(&self.db)
+            .all(&self.db)
             .await?;
-        Ok(KeyUsage {
-            active,
-            last_used_at: from_millis_opt(last.flatten())?,
-        })
+        for (id, count) in active {
+            if let Some(usage) = usages.get_mut(&ServiceAccountId(id)) {
+                usage.active = u64::try_from(count).unwrap_or(0);
+            }
+        }
+        for (id, at) in last {
+            if let Some(usage) = usages.get_mut(&ServiceAccountId(id)) {
+                usage.last_used_at = from_millis_opt(at)?;
+            }
+        }
+        Ok(usages)
     }
 
     async fn insert_key<C: ConnectionTrait>(

@@ -210,7 +210,7 @@ impl Group {
                         PrincipalNode::User(User(kw.user(caller, id).await.api()?))
                     }
                     GroupMember::ServiceAccount(id) => PrincipalNode::ServiceAccount(
-                        ServiceAccount(kw.service_account(caller, id).await.api()?),
+                        ServiceAccount::from(kw.service_account(caller, id).await.api()?),
                     ),
                 });
             }

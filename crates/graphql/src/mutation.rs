@@ -119,7 +119,7 @@ impl CoreMutation {
             .await
             .api()?;
         Ok(CreateServiceAccountPayload {
-            service_account: ServiceAccount(sa),
+            service_account: ServiceAccount::from(sa),
         })
     }
 
@@ -135,7 +135,7 @@ impl CoreMutation {
             .await
             .api()?;
         Ok(UpdateServiceAccountPayload {
-            service_account: ServiceAccount(sa),
+            service_account: ServiceAccount::from(sa),
         })
     }
 
@@ -152,7 +152,7 @@ impl CoreMutation {
             .await
             .api()?;
         Ok(DeleteServiceAccountPayload {
-            service_account: ServiceAccount(sa),
+            service_account: ServiceAccount::from(sa),
         })
     }
 

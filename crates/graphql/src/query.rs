@@ -35,7 +35,7 @@ impl CoreQuery {
             Principal::User(u) => {
                 PrincipalNode::User(User(kw.user(caller, u.user_id).await.api()?))
             }
-            Principal::ServiceAccount(_) => PrincipalNode::ServiceAccount(ServiceAccount(
+            Principal::ServiceAccount(_) => PrincipalNode::ServiceAccount(ServiceAccount::from(
                 kw.own_service_account(caller).await.api()?,
             )),
         })
@@ -70,7 +70,7 @@ impl CoreQuery {
             .service_account(caller(ctx)?, ServiceAccountId(id))
             .await
             .api()?;
-        Ok(ServiceAccount(sa))
+        Ok(ServiceAccount::from(sa))
     }
 
     #[graphql(complexity = "read_cost(child_complexity)")]
@@ -99,7 +99,7 @@ async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
         "ServiceAccount" => kw
             .service_account(caller, ServiceAccountId(n))
             .await
-            .map(|s| Node::ServiceAccount(ServiceAccount(s))),
+            .map(|s| Node::ServiceAccount(ServiceAccount::from(s))),
         "ServiceAccountKey" => kw.key(caller, KeyId(n)).await.map(|key| {
             Node::ServiceAccountKey(ServiceAccountKey {
                 key,

@@ -371,8 +371,18 @@ async fn key_usage_counts_working_keys_and_the_last_use_of_any() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
-    let usage = w.kw.key_usage(&acme.admin, &sa, t0()).await.unwrap();
-    assert_eq!((usage.active, usage.last_used_at), (0, None));
+    let idle = w.service_account(&acme, "idle", Role::Viewer).await;
+    let usage_at = |at| {
+        let w = &w;
+        let acme = &acme;
+        let both = [sa.clone(), idle.clone()];
+        async move { w.kw.key_usages(&acme.admin, &both, at).await.unwrap() }
+    };
+    let usage = usage_at(t0()).await;
+    assert_eq!(
+        (usage[&sa.id].active, usage[&sa.id].last_used_at),
+        (0, None)
+    );
 
     let (_, used_token) = w.key(&acme, sa.id).await;
     let (revoked, _) = w.key(&acme, sa.id).await;
@@ -391,27 +401,46 @@ async fn key_usage_counts_working_keys_and_the_last_use_of_any() {
         .unwrap();
     w.auth_at(&used_token, t0() + minutes(1)).await.unwrap();
     w.kw.flush_usage().await.unwrap();
-    let usage =
-        w.kw.key_usage(&acme.admin, &sa, t0() + minutes(2))
+    let usage = usage_at(t0() + minutes(2)).await;
+    assert_eq!(usage[&sa.id].active, 2, "the revoked key does not count");
+    assert_eq!(usage[&sa.id].last_used_at, Some(t0() + minutes(1)));
+    // One without keys is there too, with none.
+    assert_eq!(
+        (usage[&idle.id].active, usage[&idle.id].last_used_at),
+        (0, None)
+    );
+    let later = usage_at(t0() + minutes(11)).await;
+    assert_eq!(later[&sa.id].active, 1, "nor does the expired one");
+    assert!(
+        w.kw.key_usages(&acme.admin, &[], t0())
             .await
-            .unwrap();
-    assert_eq!(usage.active, 2, "the revoked key does not count");
-    assert_eq!(usage.last_used_at, Some(t0() + minutes(1)));
-    let later =
-        w.kw.key_usage(&acme.admin, &sa, t0() + minutes(11))
-            .await
-            .unwrap();
-    assert_eq!(later.active, 1, "nor does the expired one");
+            .unwrap()
+            .is_empty()
+    );
 
-    // Only an Admin of its account may ask.
+    // Only an Admin of their account may ask; one foreign service account
+    // among others refuses the whole question.
     let globex = w.tenant("Globex", "gina").await;
+    let theirs = w.service_account(&globex, "theirs", Role::Viewer).await;
     assert!(matches!(
-        w.kw.key_usage(&globex.admin, &sa, t0()).await,
+        w.kw.key_usages(&globex.admin, std::slice::from_ref(&sa), t0())
+            .await,
         Err(DomainError::NotFound(_))
     ));
+    assert!(matches!(
+        w.kw.key_usages(&globex.admin, &[theirs.clone(), sa.clone()], t0())
+            .await,
+        Err(DomainError::NotFound(_))
+    ));
+    assert!(
+        w.kw.key_usages(&globex.admin, &[theirs], t0())
+            .await
+            .is_ok()
+    );
     let (viewer, _) = w.member(&acme, "vic", Role::Viewer).await;
     assert!(matches!(
-        w.kw.key_usage(&viewer, &sa, t0()).await,
+        w.kw.key_usages(&viewer, std::slice::from_ref(&sa), t0())
+            .await,
         Err(DomainError::Unauthorized(_))
     ));
 }
