@@ -318,6 +318,24 @@ export function formValues(form) {
 
 export const ROLES = ['Admin', 'Editor', 'Viewer'];
 
+// A labelled select of `choices` ([value, text] pairs), `value` chosen to
+// begin with. Preact sets no `defaultValue` on a select, so the chosen option
+// is marked `selected` itself: an uncontrolled select is written with this.
+export function Choice({ label, name, value = '', choices }) {
+  return (
+    <label>
+      {label}
+      <select name={name}>
+        {choices.map(([v, text]) => (
+          <option key={v} value={v} selected={v === value}>
+            {text}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 export function PageHeader({ title, children }) {
   return (
     <div class="page-header">

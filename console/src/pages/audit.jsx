@@ -5,7 +5,7 @@ import {
   AUDIT_EVENTS,
   gql,
 } from '../api.js';
-import { Empty, Failure, Loading, PageHeader, When, useLoad } from '../ui.jsx';
+import { Choice, Empty, Failure, Loading, PageHeader, When, useLoad } from '../ui.jsx';
 
 const PAGE = 25;
 
@@ -65,24 +65,19 @@ export function Audit({ account }) {
     <section aria-labelledby="page-title">
       <PageHeader title="Audit log" />
       <form class="filters" onSubmit={submit} aria-label="Filter the audit log">
+        <Choice
+          key={filter.actorId ?? ''}
+          label="Actor"
+          name="actor"
+          value={filter.actorId ?? ''}
+          choices={[
+            ['', 'Anyone'],
+            ...(actors.data?.members ?? []).map((m) => [m.user.id, m.user.name]),
+            ...(actors.data?.serviceAccounts ?? []).map((s) => [s.id, `${s.name} (service account)`]),
+          ]}
+        />
         <label>
-          Actor
-          <select name="actor" key={filter.actorId ?? ''}>
-            <option value="">Anyone</option>
-            {(actors.data?.members ?? []).map((m) => (
-              <option key={m.user.id} value={m.user.id} selected={m.user.id === filter.actorId}>
-                {m.user.name}
-              </option>
-            ))}
-            {(actors.data?.serviceAccounts ?? []).map((s) => (
-              <option key={s.id} value={s.id} selected={s.id === filter.actorId}>
-                {s.name} (service account)
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Action <span class="muted">(as in service_account or key.revoke)</span>
+          Action <span class="muted">(as in service_account or service_account_key.revoke)</span>
           <input name="action" defaultValue={filter.action ?? ''} key={filter.action ?? ''} spellcheck={false} />
         </label>
         <button type="submit" class="secondary">

@@ -5,7 +5,7 @@ import {
   SERVICE_ACCOUNTS,
   gql,
 } from '../api.js';
-import { Badge, FormDialog, Loaded, NameFields, PageHeader, Pager, ROLES, When, formValues, usePages } from '../ui.jsx';
+import { Badge, Choice, FormDialog, Loaded, NameFields, PageHeader, Pager, ROLES, When, formValues, usePages } from '../ui.jsx';
 
 const PAGE = 20;
 
@@ -104,24 +104,8 @@ function CreateServiceAccount({ account, onClose }) {
   );
 }
 
-// A select of roles. Preact sets no `defaultValue` on a select, so the
-// option given is marked `selected` itself.
+// A choice of role; with `allowNone`, also none (a key's ceiling).
 export function RoleSelect({ name, value, label = 'Role', allowNone }) {
-  return (
-    <label>
-      {label}
-      <select name={name}>
-        {allowNone && (
-          <option value="" selected={!value}>
-            None: the service account's role
-          </option>
-        )}
-        {ROLES.map((r) => (
-          <option key={r} value={r} selected={r === value}>
-            {r}
-          </option>
-        ))}
-      </select>
-    </label>
-  );
+  const none = allowNone ? [['', "None: the service account's role"]] : [];
+  return <Choice label={label} name={name} value={value ?? ''} choices={[...none, ...ROLES.map((r) => [r, r])]} />;
 }

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use crate::error::{DomainError, DomainResult};
+use crate::groups::GroupMember;
 use crate::ids::{AccountId, AuditEventId, ServiceAccountId, UserId};
 use crate::origin::Origin;
 use crate::policy::{Action, authorize};
@@ -363,8 +364,8 @@ pub struct AuditQuery {
 /// match.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
-    /// Events by this actor: its type (`User`, `ServiceAccount`) and id.
-    pub actor: Option<(String, i64)>,
+    /// Events by this user or service account.
+    pub actor: Option<GroupMember>,
     /// Events about this target: its type (`ServiceAccount`, `Group`, ...) and id.
     pub target: Option<(String, i64)>,
     /// Events whose action is this one (`service_account.create`), or whose
@@ -374,10 +375,14 @@ pub struct AuditFilter {
 
 impl AuditFilter {
     fn apply(&self, mut select: Select<audit_event::Entity>) -> Select<audit_event::Entity> {
-        if let Some((kind, id)) = &self.actor {
+        if let Some(actor) = self.actor {
+            let (kind, id) = match actor {
+                GroupMember::User(user) => (ActorKind::User, user.0),
+                GroupMember::ServiceAccount(sa) => (ActorKind::ServiceAccount, sa.0),
+            };
             select = select
                 .filter(audit_event::Column::ActorType.eq(kind.as_str()))
-                .filter(audit_event::Column::ActorId.eq(*id));
+                .filter(audit_event::Column::ActorId.eq(id));
         }
         if let Some((kind, id)) = &self.target {
             select = select

@@ -34,7 +34,7 @@ pub fn member_of(id: &ObjectId) -> Result<GroupMember> {
     match id.type_name.as_str() {
         "User" => Ok(GroupMember::User(UserId(id.id))),
         "ServiceAccount" => Ok(GroupMember::ServiceAccount(ServiceAccountId(id.id))),
-        _ => Err(bad_input("a group member is a User or a ServiceAccount id")),
+        _ => Err(bad_input("expected the id of a User or a ServiceAccount")),
     }
 }
 

@@ -357,17 +357,14 @@ pub struct AuditEventFilter {
 
 impl AuditEventFilter {
     fn read(self) -> Result<domain::AuditFilter> {
-        let actor = match self.actor_id {
-            Some(id) if matches!(id.type_name.as_str(), "User" | "ServiceAccount") => {
-                Some((id.type_name, id.id))
-            }
-            Some(_) => {
-                return Err(bad_input(
-                    "filter.actorId must be the id of a user or of a service account",
-                ));
-            }
-            None => None,
-        };
+        let actor = self
+            .actor_id
+            .as_ref()
+            .map(crate::access::member_of)
+            .transpose()
+            .map_err(|_| {
+                bad_input("filter.actorId must be the id of a user or of a service account")
+            })?;
         let action = match self.action {
             Some(action)
                 if (1..=64).contains(&action.len())

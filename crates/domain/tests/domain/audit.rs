@@ -421,7 +421,7 @@ async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
 
     // An actor.
     let bobs = page(domain::AuditFilter {
-        actor: Some(("User".to_owned(), bob_id(&bob))),
+        actor: Some(domain::GroupMember::User(bob_id(&bob))),
         ..Default::default()
     })
     .await;
@@ -436,7 +436,7 @@ async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
     assert_eq!(actions(&about_ci), ["service_account.create"]);
     let nothing = page(domain::AuditFilter {
         target: Some(("ServiceAccount".to_owned(), ci.id.0)),
-        actor: Some(("User".to_owned(), bob_id(&bob))),
+        actor: Some(domain::GroupMember::User(bob_id(&bob))),
         action: None,
     })
     .await;
@@ -467,9 +467,9 @@ async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
     assert!(theirs.events.is_empty());
 }
 
-fn bob_id(p: &domain::Principal) -> i64 {
+fn bob_id(p: &domain::Principal) -> UserId {
     match p {
-        domain::Principal::User(u) => u.user_id.0,
+        domain::Principal::User(u) => u.user_id,
         domain::Principal::ServiceAccount(_) => panic!("a user"),
     }
 }
