@@ -32,7 +32,7 @@ use crate::permission_sets::{SET_KIND, permissions_of};
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
 use crate::service_accounts;
-use crate::time::{from_millis, to_millis};
+use crate::time::from_millis;
 use crate::warden::Keywarden;
 
 pub(crate) const KIND: &str = "Group";
@@ -427,8 +427,8 @@ impl Keywarden {
             account_id: Set(input.account_id.0),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
-            created_at: Set(to_millis(now)),
-            updated_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
+            updated_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(txn)
@@ -532,7 +532,7 @@ impl Keywarden {
         if let Some(description) = update.description {
             active.description = Set(description.map(Description::into_inner));
         }
-        active.updated_at = Set(to_millis(now));
+        active.updated_at = Set(change.now_ms());
         let row = active
             .update(txn)
             .await
@@ -768,7 +768,7 @@ impl Keywarden {
             group_id: Set(input.group_id.0),
             permission_set_id: Set(set.id),
             all_projects: Set(projects.is_none()),
-            created_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(txn)

@@ -148,7 +148,7 @@ impl Keywarden {
             digest: Set(stored.digest.to_vec()),
             pepper_id: Set(stored.pepper_id),
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
-            created_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
             expires_at: Set(to_millis(expires_at)),
             ..Default::default()
         }
@@ -224,7 +224,7 @@ impl Keywarden {
         let account = found.account_id;
         let change = self.change(caller, now).await?;
         invitation::Entity::update_many()
-            .col_expr(invitation::Column::RevokedAt, Expr::value(to_millis(now)))
+            .col_expr(invitation::Column::RevokedAt, Expr::value(change.now_ms()))
             .filter(invitation::Column::Id.eq(id.0))
             .filter(invitation::Column::RevokedAt.is_null())
             .filter(invitation::Column::AcceptedAt.is_null())
@@ -298,7 +298,7 @@ impl Keywarden {
             .collect();
         let m = accounts::insert_membership(txn, account, joiner.user_id, found.role, now).await?;
         let mut used: invitation::ActiveModel = row.into();
-        used.accepted_at = Set(Some(to_millis(now)));
+        used.accepted_at = Set(Some(change.now_ms()));
         used.accepted_by_user_id = Set(Some(joiner.user_id.0));
         used.update(txn).await?;
         let target = || Target::new(accounts::USER_KIND, user_row.id, Some(&user_row.username));

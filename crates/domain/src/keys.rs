@@ -22,9 +22,10 @@ use crate::policy::{Action, authorize};
 use crate::principal::{Principal, ServiceAccount};
 use crate::role::Role;
 use crate::service_accounts;
-use crate::time::{from_millis, from_millis_opt, future, to_millis};
+use crate::time::{Expiry, from_millis, from_millis_opt, future, to_millis};
 use crate::token::{Secret, issue_service_account_key};
 use crate::warden::Keywarden;
+use crate::write::Change;
 
 pub(crate) const KIND: &str = "ServiceAccountKey";
 
@@ -126,7 +127,8 @@ pub struct CreateKey {
     pub name: Option<KeyName>,
     /// What the key is for, shown wherever keys are listed.
     pub description: Option<Description>,
-    pub expires_at: Option<DateTime<Utc>>,
+    /// When the key stops working, resolved against the change that issues it.
+    pub expires: Option<Expiry>,
     /// The highest role the key may act with.
     pub role_ceiling: Option<Role>,
 }
@@ -243,12 +245,12 @@ impl Keywarden {
         Ok(usages)
     }
 
-    async fn insert_key<C: ConnectionTrait>(
+    /// Inserts a key within `change`, created when the change is made.
+    async fn insert_key(
         &self,
-        conn: &C,
+        change: &Change<'_>,
         caller: &Principal,
         new: NewKey,
-        now: DateTime<Utc>,
     ) -> DomainResult<(IssuedKey, Scope)> {
         let secret = issue_service_account_key(new.service_account_id);
         let stored = self.keyring.digest(&secret);
@@ -263,11 +265,11 @@ impl Keywarden {
             expires_at: Set(new.expires_at.map(to_millis)),
             rotated_from_id: Set(new.rotated_from.map(|k| k.0)),
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
-            created_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
             prefix: Set(Some(secret.prefix())),
             ..Default::default()
         }
-        .insert(conn)
+        .insert(change.txn())
         .await?;
         let issued = IssuedKey {
             key: row.try_into()?,
@@ -283,10 +285,8 @@ impl Keywarden {
         input: CreateKey,
         now: DateTime<Utc>,
     ) -> DomainResult<IssuedKey> {
-        let expires_at = input
-            .expires_at
-            .map(|t| future("expiresAt", t, now))
-            .transpose()?;
+        // Checked before the change begins, against the time it will be made at.
+        let expires_at = input.expires.map(|e| e.at(now)).transpose()?;
         let change = self.change(caller, now).await?;
         let txn = change.txn();
         let sa = service_accounts::load(txn, input.service_account_id, true).await?;
@@ -300,7 +300,7 @@ impl Keywarden {
         }
         let (issued, issued_scope) = self
             .insert_key(
-                txn,
+                &change,
                 caller,
                 NewKey {
                     service_account_id: input.service_account_id,
@@ -310,7 +310,6 @@ impl Keywarden {
                     role_ceiling: input.role_ceiling,
                     rotated_from: None,
                 },
-                now,
             )
             .await?;
         let event = Event::new(
@@ -337,7 +336,7 @@ impl Keywarden {
         authorize(caller, account, Action::ManageKeys, KIND)?;
         // Conditional, so that of two concurrent revocations the first time stands.
         key::Entity::update_many()
-            .col_expr(key::Column::RevokedAt, Expr::value(to_millis(now)))
+            .col_expr(key::Column::RevokedAt, Expr::value(change.now_ms()))
             .filter(key::Column::Id.eq(row.id))
             .filter(key::Column::RevokedAt.is_null())
             .exec(txn)
@@ -398,7 +397,7 @@ impl Keywarden {
         }
         let (issued, issued_scope) = self
             .insert_key(
-                txn,
+                &change,
                 caller,
                 NewKey {
                     service_account_id: sa_id,
@@ -408,16 +407,15 @@ impl Keywarden {
                     role_ceiling: old.role_ceiling,
                     rotated_from: Some(old.id),
                 },
-                now,
             )
             .await?;
         let mut retiring: key::ActiveModel = old_row.into();
         if input.overlap.is_zero() {
-            retiring.revoked_at = Set(Some(to_millis(now)));
+            retiring.revoked_at = Set(Some(change.now_ms()));
         } else {
             let overlap = chrono::Duration::from_std(input.overlap)
                 .map_err(|e| DomainError::Internal(e.to_string()))?;
-            let end = now + overlap;
+            let end = change.now() + overlap;
             let end = old.expires_at.map_or(end, |t| t.min(end));
             retiring.expires_at = Set(Some(to_millis(end)));
         }

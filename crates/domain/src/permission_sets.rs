@@ -22,7 +22,7 @@ use crate::policy::{Action, RESERVED_RESOURCES, authorize, role_permissions};
 use crate::principal::Principal;
 use crate::projects::quoted;
 use crate::role::Role;
-use crate::time::{from_millis, to_millis};
+use crate::time::from_millis;
 use crate::warden::Keywarden;
 
 pub(crate) const PERMISSION_KIND: &str = "Permission";
@@ -289,8 +289,8 @@ impl Keywarden {
             account_id: Set(input.account_id.0),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
-            created_at: Set(to_millis(now)),
-            updated_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
+            updated_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(txn)
@@ -398,8 +398,8 @@ impl Keywarden {
             account_id: Set(input.account_id.0),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
-            created_at: Set(to_millis(now)),
-            updated_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
+            updated_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(txn)
@@ -484,7 +484,7 @@ impl Keywarden {
         if let Some(description) = update.description {
             active.description = Set(description.map(Description::into_inner));
         }
-        active.updated_at = Set(to_millis(now));
+        active.updated_at = Set(change.now_ms());
         let row = active
             .update(txn)
             .await

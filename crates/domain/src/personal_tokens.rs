@@ -219,7 +219,7 @@ impl Keywarden {
         let txn = change.txn();
         let row = load_own(txn, user.user_id, id, false).await?;
         pat::Entity::update_many()
-            .col_expr(pat::Column::RevokedAt, Expr::value(to_millis(now)))
+            .col_expr(pat::Column::RevokedAt, Expr::value(change.now_ms()))
             .filter(pat::Column::Id.eq(row.id))
             .filter(pat::Column::RevokedAt.is_null())
             .exec(txn)
@@ -272,7 +272,7 @@ impl Keywarden {
         active.digest = Set(stored.digest.to_vec());
         active.pepper_id = Set(stored.pepper_id);
         active.expires_at = Set(Some(to_millis(expires_at)));
-        active.rotated_at = Set(Some(to_millis(now)));
+        active.rotated_at = Set(Some(change.now_ms()));
         let row = active.update(change.txn()).await?;
         let event = Event::new(
             None,

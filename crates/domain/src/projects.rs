@@ -20,7 +20,7 @@ use crate::names::{Description, ProjectName};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
-use crate::time::{from_millis, to_millis};
+use crate::time::from_millis;
 use crate::warden::Keywarden;
 
 pub(crate) const KIND: &str = "Project";
@@ -171,8 +171,8 @@ impl Keywarden {
             account_id: Set(input.account_id.0),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
-            created_at: Set(to_millis(now)),
-            updated_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
+            updated_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(txn)
@@ -242,7 +242,7 @@ impl Keywarden {
         if let Some(description) = update.description {
             active.description = Set(description.map(Description::into_inner));
         }
-        active.updated_at = Set(to_millis(now));
+        active.updated_at = Set(change.now_ms());
         let row = active
             .update(txn)
             .await

@@ -19,7 +19,6 @@ use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::{Principal, ServiceAccount};
 use crate::role::Role;
-use crate::time::to_millis;
 use crate::warden::Keywarden;
 
 pub(crate) const KIND: &str = "ServiceAccount";
@@ -104,8 +103,8 @@ impl Keywarden {
             role: Set(input.role.code().to_owned()),
             enabled: Set(true),
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
-            created_at: Set(to_millis(now)),
-            updated_at: Set(to_millis(now)),
+            created_at: Set(change.now_ms()),
+            updated_at: Set(change.now_ms()),
             ..Default::default()
         }
         .insert(change.txn())
@@ -209,7 +208,7 @@ impl Keywarden {
         if let Some(enabled) = update.enabled {
             active.enabled = Set(enabled);
         }
-        active.updated_at = Set(to_millis(now));
+        active.updated_at = Set(change.now_ms());
         let row = active.update(change.txn()).await?;
         let event = Event::new(
             Some(account),

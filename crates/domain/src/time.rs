@@ -41,12 +41,37 @@ pub(crate) fn future(
     Ok(t)
 }
 
+/// When a new credential stops working, as its creator gave it. It is
+/// resolved against the change that issues the credential, so that an expiry
+/// in days lies exactly that many days after the stored `createdAt`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiry {
+    /// At this time, which must lie in the future (`expiresAt`).
+    At(DateTime<Utc>),
+    /// This many whole days after the change (`expiresInDays`).
+    InDays(i64),
+}
+
+impl Expiry {
+    /// The time this expiry names for a change made at `now`.
+    pub(crate) fn at(self, now: DateTime<Utc>) -> Result<DateTime<Utc>, DomainError> {
+        match self {
+            Expiry::At(t) => future("expiresAt", t, now),
+            Expiry::InDays(days) => in_days("expiresInDays", days, now),
+        }
+    }
+}
+
 /// The longest expiry that may be given in days (ten years).
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
 /// `days` whole days after `now`, for an expiry given in days (Datafold's
 /// form): 1 to [`MAX_EXPIRY_DAYS`].
-pub fn in_days(field: &str, days: i64, now: DateTime<Utc>) -> Result<DateTime<Utc>, DomainError> {
+pub(crate) fn in_days(
+    field: &str,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<DateTime<Utc>, DomainError> {
     if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
         return Err(DomainError::invalid(format!(
             "{field} must be between 1 and {MAX_EXPIRY_DAYS} days"

@@ -62,6 +62,12 @@ impl Change<'_> {
         &self.txn
     }
 
+    /// When the change is made: every time the change stores is this one, or
+    /// reckoned from it, so that no two fields of one change disagree.
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
     /// When the change is made, as stored.
     pub(crate) fn now_ms(&self) -> i64 {
         crate::time::to_millis(self.now)

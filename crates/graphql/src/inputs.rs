@@ -135,17 +135,14 @@ pub struct CreateServiceAccountKeyInput {
 }
 
 impl CreateServiceAccountKeyInput {
-    /// The expiry, given as a time or in days.
-    pub fn expiry(
-        &self,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+    /// The expiry, given as a time or in days; the domain resolves it against
+    /// the change that issues the key.
+    pub fn expiry(&self) -> Result<Option<domain::time::Expiry>> {
+        use domain::time::Expiry;
         match (&self.expires_at, self.expires_in_days) {
             (Some(_), Some(_)) => Err(bad_input("give expiresAt or expiresInDays, not both")),
-            (Some(at), None) => Ok(Some(at.0)),
-            (None, Some(days)) => domain::time::in_days("expiresInDays", days.into(), now)
-                .map(Some)
-                .map_err(api),
+            (Some(at), None) => Ok(Some(Expiry::At(at.0))),
+            (None, Some(days)) => Ok(Some(Expiry::InDays(days.into()))),
             (None, None) => Ok(None),
         }
     }

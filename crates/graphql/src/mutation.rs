@@ -168,7 +168,7 @@ impl CoreMutation {
             service_account_id: service_account_id(&input.service_account_id)?,
             name: key_name(input.name.as_deref())?,
             description: description(input.description.as_deref())?,
-            expires_at: input.expiry(now())?,
+            expires: input.expiry()?,
             role_ceiling: input.role_code.map(Into::into),
         };
         let issued = kw(ctx)

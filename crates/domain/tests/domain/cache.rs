@@ -77,7 +77,9 @@ async fn a_cached_key_still_expires_on_time() {
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     let mut input = crate::support::create_key(sa.id);
-    input.expires_at = Some(t0() + chrono::Duration::minutes(5));
+    input.expires = Some(domain::time::Expiry::At(
+        t0() + chrono::Duration::minutes(5),
+    ));
     let (_, token) = w.key_with(&acme, input).await;
     assert!(w.auth(&token).await.is_ok());
     assert!(
@@ -271,7 +273,7 @@ async fn a_cached_key_is_served_until_its_expiry_and_never_after() {
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     let expiry = t0() + chrono::Duration::seconds(30);
     let mut input = crate::support::create_key(sa.id);
-    input.expires_at = Some(expiry);
+    input.expires = Some(domain::time::Expiry::At(expiry));
     let (_, token) = w.key_with(&acme, input).await;
     assert!(w.auth(&token).await.is_ok(), "read and cached");
     // Behind the cache's back (no commit through keywarden), the row goes: from

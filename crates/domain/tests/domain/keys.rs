@@ -26,7 +26,7 @@ async fn a_key_keeps_its_name_expiry_and_ceiling() {
             &acme,
             CreateKey {
                 name: Some(KeyName::parse("github-actions").unwrap()),
-                expires_at: Some(t0() + minutes(60)),
+                expires: Some(domain::time::Expiry::At(t0() + minutes(60))),
                 role_ceiling: Some(Role::Viewer),
                 ..create_key(sa.id)
             },
@@ -55,7 +55,7 @@ async fn a_key_cannot_expire_in_the_past_or_now() {
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     for when in [t0(), t0() - minutes(1)] {
         let input = CreateKey {
-            expires_at: Some(when),
+            expires: Some(domain::time::Expiry::At(when)),
             ..create_key(sa.id)
         };
         match w.kw.create_key(&acme.admin, input, t0()).await {
@@ -100,7 +100,7 @@ async fn the_fifty_first_active_key_is_refused_but_revoked_and_expired_ones_do_n
             .key_with(
                 &acme,
                 CreateKey {
-                    expires_at: expires,
+                    expires: expires.map(domain::time::Expiry::At),
                     ..create_key(sa.id)
                 },
             )
@@ -231,7 +231,7 @@ async fn rotation_overlap_is_capped_at_seven_days_and_never_extends_an_expiry() 
         .key_with(
             &acme,
             CreateKey {
-                expires_at: Some(t0() + minutes(30)),
+                expires: Some(domain::time::Expiry::At(t0() + minutes(30))),
                 ..create_key(sa.id)
             },
         )
@@ -285,7 +285,7 @@ async fn a_key_is_active_until_its_expiry_and_rotated_only_while_active() {
         .key_with(
             &acme,
             CreateKey {
-                expires_at: Some(expiry),
+                expires: Some(domain::time::Expiry::At(expiry)),
                 ..create_key(sa.id)
             },
         )
@@ -318,4 +318,140 @@ async fn a_key_is_active_until_its_expiry_and_rotated_only_while_active() {
         new.key.is_active(expiry + minutes(60)),
         "no expiry: active on and on"
     );
+}
+
+#[tokio::test]
+async fn an_expiry_in_days_lies_exactly_that_many_days_after_the_keys_creation() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    // A `now` with milliseconds, as the clock gives: both times are read from
+    // the one change, so neither is rounded apart from the other.
+    let now = t0() + chrono::Duration::milliseconds(999);
+    let issued =
+        w.kw.create_key(
+            &acme.admin,
+            CreateKey {
+                expires: Some(domain::time::Expiry::InDays(30)),
+                ..create_key(sa.id)
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(issued.key.created_at, now);
+    assert_eq!(
+        issued.key.expires_at,
+        Some(now + chrono::Duration::days(30))
+    );
+    let stored = w.kw.key(&acme.admin, issued.key.id).await.unwrap();
+    assert_eq!(stored.created_at, now);
+    assert_eq!(
+        stored.expires_at.map(|t| t - stored.created_at),
+        Some(chrono::Duration::days(30))
+    );
+}
+
+#[tokio::test]
+async fn an_expiry_in_days_outside_one_to_3650_is_refused_and_issues_nothing() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    for days in [0, -1, 3651] {
+        let input = CreateKey {
+            expires: Some(domain::time::Expiry::InDays(days)),
+            ..create_key(sa.id)
+        };
+        match w.kw.create_key(&acme.admin, input, t0()).await {
+            Err(DomainError::Invalid(m)) => assert!(m.contains("expiresInDays"), "{m}"),
+            other => panic!("{days}: {other:?}"),
+        }
+    }
+    let longest = CreateKey {
+        expires: Some(domain::time::Expiry::InDays(3650)),
+        ..create_key(sa.id)
+    };
+    let issued = w.kw.create_key(&acme.admin, longest, t0()).await.unwrap();
+    assert_eq!(
+        issued.key.expires_at,
+        Some(t0() + chrono::Duration::days(3650))
+    );
+    let listed =
+        w.kw.keys(&acme.admin, sa.id, domain::Page::default())
+            .await
+            .unwrap();
+    assert_eq!(listed.len(), 1, "only the key within the range was issued");
+}
+
+#[tokio::test]
+async fn a_keys_creation_and_rotation_are_logged_with_the_key_as_it_became() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let (issued, _) = w
+        .key_with(
+            &acme,
+            CreateKey {
+                name: Some(KeyName::parse("deploy").unwrap()),
+                description: Some(domain::Description::parse("ships the web app").unwrap()),
+                expires: Some(domain::time::Expiry::At(t0() + minutes(60))),
+                role_ceiling: Some(Role::Viewer),
+                ..create_key(sa.id)
+            },
+        )
+        .await;
+    let rotated =
+        w.kw.rotate_key(
+            &acme.admin,
+            RotateKey {
+                key_id: issued.key.id,
+                expires_at: Some(t0() + minutes(90)),
+                overlap: Duration::from_secs(0),
+            },
+            t0() + minutes(1),
+        )
+        .await
+        .unwrap();
+    let page =
+        w.kw.audit_events(
+            &acme.admin,
+            acme.id,
+            &domain::AuditQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let event = |action: &str| {
+        page.events
+            .iter()
+            .find(|e| e.action == action)
+            .unwrap_or_else(|| panic!("no {action} event"))
+    };
+    let expected = |id: domain::ids::KeyId, expires: chrono::DateTime<chrono::Utc>| {
+        serde_json::json!({
+            "id": id.0,
+            "name": "deploy",
+            "description": "ships the web app",
+            "roleCeiling": "Viewer",
+            "expiresAt": expires.timestamp_millis(),
+        })
+    };
+    let created = event("service_account_key.create");
+    assert_eq!(created.before, None);
+    assert_eq!(
+        created.after,
+        Some(expected(issued.key.id, t0() + minutes(60)))
+    );
+    let rotation = event("service_account_key.rotate");
+    assert_eq!(
+        rotation.before,
+        Some(expected(issued.key.id, t0() + minutes(60)))
+    );
+    assert_eq!(
+        rotation.after,
+        Some(expected(rotated.key.id, t0() + minutes(90)))
+    );
+    assert_eq!(rotation.created_at, t0() + minutes(1));
 }

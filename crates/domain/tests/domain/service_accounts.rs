@@ -389,7 +389,7 @@ async fn key_usage_counts_working_keys_and_the_last_use_of_any() {
     w.kw.create_key(
         &acme.admin,
         domain::CreateKey {
-            expires_at: Some(t0() + minutes(10)),
+            expires: Some(domain::time::Expiry::At(t0() + minutes(10))),
             ..create_key(sa.id)
         },
         t0(),

@@ -257,7 +257,7 @@ pub fn create_key(sa: ServiceAccountId) -> CreateKey {
         service_account_id: sa,
         name: None,
         description: None,
-        expires_at: None,
+        expires: None,
         role_ceiling: None,
     }
 }

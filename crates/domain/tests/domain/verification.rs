@@ -145,7 +145,7 @@ async fn an_expired_key_is_refused_from_its_expiry_on() {
         .key_with(
             &acme,
             CreateKey {
-                expires_at: Some(expires),
+                expires: Some(domain::time::Expiry::At(expires)),
                 ..crate::support::create_key(sa.id)
             },
         )
