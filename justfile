@@ -36,11 +36,17 @@ schema:
 test-pg URL="postgres://postgres@127.0.0.1:5432/postgres":
     KEYWARDEN_TEST_POSTGRES_URL={{URL}} cargo test --workspace
 
-# Mutation testing of the credential and authorization rules (.cargo/mutants.toml);
-# installs cargo-mutants if missing. A surviving mutant is a missing test.
+# Mutation testing of every mutant of the credential and authorization rules
+# (.cargo/mutants.toml), two at a time in copies of the tree; on success it
+# records HEAD in .ci/mutants-base. Run it on every change that adds or reworks
+# one of those files. A surviving mutant is a missing test.
 mutants:
-    command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
-    cargo mutants -p domain
+    bash .ci/mutants --all
+
+# Only the mutants on lines changed since .ci/mutants-base, as CI runs them
+# (in place: leave the tree alone until it ends).
+mutants-changed:
+    bash .ci/mutants --changed
 
 # Measure the server under load and write BENCHMARKS.md (see bench/run.sh).
 bench:

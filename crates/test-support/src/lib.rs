@@ -46,6 +46,15 @@ impl TestDatabase {
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create a test database");
+        // A test database lives for one test: a commit need not wait for its
+        // WAL to reach the disk (what a crash of the PostgreSQL server would
+        // lose, no test looks for). What commits see of each other is as before.
+        admin
+            .execute_unprepared(&format!(
+                "ALTER DATABASE {name} SET synchronous_commit TO off"
+            ))
+            .await
+            .expect("configure a test database");
         admin.close().await.ok();
         TestDatabase {
             server_url: server_url.to_owned(),
