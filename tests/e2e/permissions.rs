@@ -185,7 +185,8 @@ async fn the_gateway_asks_for_a_permission_on_a_project_and_gets_each_answer() {
     .await;
     assert_eq!((status, held.as_deref()), (200, Some("*")));
     // A bad credential is 401 whatever is asked; a bad question is 400.
-    let bad = format!("{}x", &key[..key.len() - 1]);
+    let bad = crate::support::mistyped(key);
+    assert_ne!(bad, key);
     assert_eq!(
         verify(&api, &bad, "?permission=jobs:run&project=web", &[])
             .await

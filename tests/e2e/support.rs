@@ -308,6 +308,17 @@ pub fn is_personal_access_token(s: &str) -> bool {
         .is_some_and(|rest| rest.len() == 38 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// `secret` with its last character changed to another, as a mistyped copy
+/// would be. (Putting a fixed letter there would give the secret back
+/// unchanged whenever it already ended in that letter.)
+pub fn mistyped(secret: &str) -> String {
+    let mut chars: Vec<char> = secret.chars().collect();
+    if let Some(last) = chars.last_mut() {
+        *last = if *last == 'x' { 'y' } else { 'x' };
+    }
+    chars.into_iter().collect()
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }
