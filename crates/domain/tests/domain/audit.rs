@@ -307,19 +307,8 @@ async fn a_change_made_for_a_request_records_where_the_request_came_from() {
         .within(w.service_account(&acme, "traced", Role::Viewer))
         .await;
     w.service_account(&acme, "untraced", Role::Viewer).await;
-    let log =
-        w.kw.audit_events(
-            &acme.admin,
-            acme.id,
-            &domain::AuditQuery {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = w.audit_log(&acme).await;
     let origins: Vec<(Option<&str>, domain::Origin)> = log
-        .events
         .iter()
         .map(|e| (e.target_name.as_deref(), e.origin.clone()))
         .collect();

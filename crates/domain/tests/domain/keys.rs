@@ -412,20 +412,9 @@ async fn a_keys_creation_and_rotation_are_logged_with_the_key_as_it_became() {
         )
         .await
         .unwrap();
-    let page =
-        w.kw.audit_events(
-            &acme.admin,
-            acme.id,
-            &domain::AuditQuery {
-                limit: 100,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let log = w.audit_log(&acme).await;
     let event = |action: &str| {
-        page.events
-            .iter()
+        log.iter()
             .find(|e| e.action == action)
             .unwrap_or_else(|| panic!("no {action} event"))
     };

@@ -243,6 +243,19 @@ impl World {
         (sa, principal, token)
     }
 
+    /// The first 100 events of `tenant`'s log, oldest first, as its Admin reads them.
+    pub async fn audit_log(&self, tenant: &Tenant) -> Vec<domain::AuditEvent> {
+        let query = domain::AuditQuery {
+            limit: 100,
+            ..Default::default()
+        };
+        self.kw
+            .audit_events(&tenant.admin, tenant.id, &query)
+            .await
+            .unwrap_or_else(|e| panic!("read the audit log: {e}"))
+            .events
+    }
+
     pub async fn audit_count(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
         entity::audit_event::Entity::find()
