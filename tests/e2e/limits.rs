@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use crate::support::{ACCOUNT_715, Api};
 
-/// A document nested `levels` deep, alternating account and service accounts.
+/// A document nested `levels` deep, alternating account and service accounts
+/// (pages of one, so that its cost stays low and depth is what refuses it).
 fn deep(levels: usize) -> String {
     let mut inner = "id".to_owned();
     for level in 0..levels {
@@ -15,7 +16,7 @@ fn deep(levels: usize) -> String {
         let field = if (levels - 1 - level).is_multiple_of(2) {
             "account"
         } else {
-            "serviceAccounts"
+            "serviceAccounts(first: 1)"
         };
         inner = format!("{field} {{ {inner} }}");
     }
@@ -35,7 +36,7 @@ fn deep_through_fragments(levels: usize, first_fragment: &str) -> String {
         let (on, field) = if level.is_multiple_of(2) {
             ("ServiceAccount", "account")
         } else {
-            ("Account", "serviceAccounts")
+            ("Account", "serviceAccounts(first: 1)")
         };
         let body = if level + 1 == levels {
             "id".to_owned()

@@ -8,6 +8,7 @@ mod console;
 mod crash;
 mod errors;
 mod gateway;
+mod hostile;
 mod leases;
 mod lifecycle;
 mod limits;

@@ -15,7 +15,6 @@ use domain::{
 use crate::context::{HumanOnly, caller, kw, or_null};
 use crate::error::{ApiResult, api, bad_input};
 use crate::inputs::{account_id, description, description_change, id_of, not_null};
-use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 use crate::types::{Account, LIST_PAGE, PrincipalNode, RoleCode, ServiceAccount, User, page};
 
@@ -65,7 +64,6 @@ impl Project {
         self.0.updated_at.into()
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         Ok(Account(
             kw(ctx)
@@ -187,7 +185,6 @@ impl Group {
 
     /// Its users and service accounts in the order they joined: up to `first`
     /// (at most and by default 100) after the member `after` (Admins only).
-    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -221,9 +218,6 @@ impl Group {
     }
 
     /// What it grants, oldest first (Admins only).
-    #[graphql(
-        complexity = "list_cost(domain::limits::GROUP_GRANTS.max as usize, child_complexity)"
-    )]
     async fn grants(&self, ctx: &Context<'_>) -> Option<Vec<GroupGrant>> {
         let found: Result<Option<Vec<GroupGrant>>> = async {
             let list = kw(ctx).group_grants(caller(ctx)?, self.0.id).await.api()?;
@@ -244,14 +238,12 @@ impl GroupGrant {
         ObjectId::new("GroupGrant", self.0.id.0)
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn group(&self, ctx: &Context<'_>) -> Result<Group> {
         Ok(Group(
             kw(ctx).group(caller(ctx)?, self.0.group_id).await.api()?,
         ))
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn permission_set(&self, ctx: &Context<'_>) -> Result<PermissionSet> {
         Ok(PermissionSet(
             kw(ctx)
@@ -267,7 +259,6 @@ impl GroupGrant {
     }
 
     /// The projects it covers, when it lists them.
-    #[graphql(complexity = "list_cost(100, child_complexity)")]
     async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
         projects_by_id(ctx, self.0.projects.as_deref().unwrap_or_default()).await
     }
@@ -337,7 +328,6 @@ impl PermissionSource {
     }
 
     /// The projects it covers, when it lists them.
-    #[graphql(complexity = "list_cost(100, child_complexity)")]
     async fn projects(&self) -> Vec<Project> {
         match &self.0 {
             Because::Grant {
@@ -457,7 +447,6 @@ pub struct AccessQuery;
 impl AccessQuery {
     /// Whether the caller (or, for an Admin, `principalId`) holds a permission
     /// on a project, with the role or grants that give it.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn check_permission(
         &self,
         ctx: &Context<'_>,
@@ -482,7 +471,6 @@ impl AccessQuery {
 
     /// Every permission the caller (or, for an Admin, `principalId`) holds on
     /// a project, with the role or grants that give each.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn held_permissions(
         &self,
         ctx: &Context<'_>,

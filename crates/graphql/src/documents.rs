@@ -33,15 +33,18 @@ use std::sync::{Arc, OnceLock};
 
 use async_graphql::ValidationResult;
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, NextValidation,
-    ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve,
+    NextValidation, ResolveInfo,
 };
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, Value, Variables};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::{
+    ErrorExtensionValues, Name, Response, ServerError, ServerResult, Value, Variables,
+};
 use quick_cache::{Weighter, sync::Cache};
 
 use crate::error::Code;
 use crate::limits::aliases;
+use crate::measure::Unmeasured;
 
 /// What one HTTP request may still spend, shared by the operations of a batch.
 /// Without one in the request's data, each operation may spend the limit.
@@ -69,13 +72,24 @@ impl CostBudget {
     }
 }
 
-/// The refusal of a document that costs more than the request may spend.
-fn too_costly(cost: usize, left: usize, limit: usize) -> ServerError {
+/// A request-level refusal with its code.
+fn refusal(code: Code, message: String) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code.as_str());
+    error.extensions = Some(extensions);
+    error
+}
+
+/// The refusal of a document that costs more than the request may spend;
+/// `partly` when the count stopped once it passed the limit.
+fn too_costly(cost: usize, left: usize, limit: usize, partly: bool) -> ServerError {
+    let costs = if partly { "costs at least" } else { "costs" };
     let message = if left == limit {
         format!(
-            "The document costs {cost}, over the limit of {limit}. Lists count once per item \
-             they can return (ask for smaller pages with `first`, or fewer `nodes` ids), and \
-             nested lists multiply."
+            "The document {costs} {cost}, over the limit of {limit}. Every field counts; lists \
+             count once per item they can return (ask for smaller pages with `first`, or fewer \
+             `nodes` ids), nested lists multiply, and a fragment counts once per spread."
         )
     } else {
         format!(
@@ -92,6 +106,15 @@ fn too_costly(cost: usize, left: usize, limit: usize) -> ServerError {
     error
 }
 
+/// Request data that lets only a query run: a request sent by `GET` carries
+/// it, so that a mutation is refused whichever way its operation was chosen.
+#[derive(Copy, Clone, Debug)]
+pub struct QueriesOnly;
+
+/// The longest document accepted at all.
+pub const MAX_DOCUMENT_BYTES: usize = 100_000;
+/// The most fragments one document may define.
+pub const MAX_FRAGMENTS: usize = 100;
 /// The longest document text kept parsed.
 pub const MAX_CACHED_TEXT: usize = 8 * 1024;
 /// The total length of the texts kept parsed.
@@ -102,6 +125,8 @@ const CACHED_TEXT_BYTES: u64 = 2 * 1024 * 1024;
 struct Known {
     document: ExecutableDocument,
     validated: OnceLock<ValidationResult>,
+    /// What measuring it without variables gave.
+    cost: OnceLock<Result<usize, Unmeasured>>,
 }
 
 /// The parsed documents of one schema. One value serves every request: it
@@ -151,6 +176,7 @@ impl ExtensionFactory for Documents {
         Arc::new(ForRequest {
             documents: self.clone(),
             reusable: OnceLock::new(),
+            kinds: OnceLock::new(),
         })
     }
 }
@@ -161,6 +187,8 @@ struct ForRequest {
     /// The kept document this request runs, when it carries no variables, so
     /// that validation may use (or record) the kept result.
     reusable: OnceLock<Arc<Known>>,
+    /// The kind of each operation in the document, by name.
+    kinds: OnceLock<Vec<(Option<Name>, OperationType)>>,
 }
 
 impl ForRequest {
@@ -181,25 +209,108 @@ impl Extension for ForRequest {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if let Some(known) = self.documents.known.get(query) {
+        let limit = self.documents.max_cost;
+        let registry = &ctx.schema_env.registry;
+        let (document, known, measured) = match self.documents.known.get(query) {
+            Some(known) => {
+                let measure = || crate::measure::cost(registry, &known.document, variables, limit);
+                let measured = if variables.is_empty() {
+                    known.cost.get_or_init(measure).clone()
+                } else {
+                    measure()
+                };
+                (known.document.clone(), Some(known), measured)
+            }
+            None => {
+                if query.len() > MAX_DOCUMENT_BYTES {
+                    return Err(refusal(
+                        Code::ValidationFailed,
+                        format!(
+                            "The document is {} bytes long, over the limit of {MAX_DOCUMENT_BYTES}.",
+                            query.len()
+                        ),
+                    ));
+                }
+                // Parsed and measured here first: the library's own checks
+                // that follow (nesting, directives) walk every spread of a
+                // fragment, so they run only on a document whose size with
+                // its fragments inlined is known to be within the limit.
+                let parsed = async_graphql::parser::parse_query(query)?;
+                let max_aliases = self.documents.max_aliases;
+                if aliases(&parsed, max_aliases) > max_aliases {
+                    return Err(ServerError::new(
+                        format!("The document uses more than {max_aliases} aliases"),
+                        None,
+                    ));
+                }
+                if parsed.fragments.len() > MAX_FRAGMENTS {
+                    return Err(refusal(
+                        Code::ValidationFailed,
+                        format!(
+                            "The document defines {} fragments, over the limit of {MAX_FRAGMENTS}.",
+                            parsed.fragments.len()
+                        ),
+                    ));
+                }
+                let measured = crate::measure::cost(registry, &parsed, variables, limit);
+                if measured.is_err() {
+                    (parsed, None, measured)
+                } else {
+                    let document = next.run(ctx, query, variables).await?;
+                    let known = (query.len() <= MAX_CACHED_TEXT).then(|| {
+                        let known = Arc::new(Known {
+                            document: document.clone(),
+                            validated: OnceLock::new(),
+                            cost: OnceLock::new(),
+                        });
+                        if variables.is_empty() {
+                            let _ = known.cost.set(measured.clone());
+                        }
+                        self.documents
+                            .known
+                            .insert(query.to_owned(), Arc::clone(&known));
+                        known
+                    });
+                    (document, known, measured)
+                }
+            }
+        };
+        if let Some(known) = known {
             self.remember(&known, variables);
-            return Ok(known.document.clone());
         }
-        let document = next.run(ctx, query, variables).await?;
-        let max_aliases = self.documents.max_aliases;
-        if aliases(&document, max_aliases) > max_aliases {
-            return Err(ServerError::new(
-                format!("The document uses more than {max_aliases} aliases"),
-                None,
-            ));
-        }
-        if query.len() <= MAX_CACHED_TEXT {
-            let known = Arc::new(Known {
-                document: document.clone(),
-                validated: OnceLock::new(),
-            });
-            self.remember(&known, variables);
-            self.documents.known.insert(query.to_owned(), known);
+        let kinds = match &document.operations {
+            DocumentOperations::Single(op) => vec![(None, op.node.ty)],
+            DocumentOperations::Multiple(ops) => ops
+                .iter()
+                .map(|(name, op)| (Some(name.clone()), op.node.ty))
+                .collect(),
+        };
+        let _ = self.kinds.set(kinds);
+        let cost = match measured {
+            Ok(cost) => cost,
+            Err(Unmeasured::OverLimit { at_least }) => {
+                return Err(too_costly(at_least, limit, limit, true));
+            }
+            Err(Unmeasured::TooDeep) => {
+                return Err(refusal(
+                    Code::ValidationFailed,
+                    format!(
+                        "The document is nested too deep: more than {} levels, fragments followed.",
+                        crate::measure::MAX_NESTING
+                    ),
+                ));
+            }
+            Err(Unmeasured::Cycle(name)) => {
+                return Err(refusal(
+                    Code::ValidationFailed,
+                    format!("The fragment \"{name}\" spreads itself."),
+                ));
+            }
+        };
+        if let Some(budget) = ctx.data_opt::<CostBudget>()
+            && let Err(left) = budget.spend(cost)
+        {
+            return Err(too_costly(cost, left, budget.limit, false));
         }
         Ok(document)
     }
@@ -209,28 +320,40 @@ impl Extension for ForRequest {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = match self.reusable.get() {
-            None => next.run(ctx).await?,
+        match self.reusable.get() {
+            None => next.run(ctx).await,
             Some(known) => match known.validated.get() {
-                Some(result) => *result,
+                Some(result) => Ok(*result),
                 None => {
                     let result = next.run(ctx).await?;
                     let _ = known.validated.set(result);
-                    result
+                    Ok(result)
                 }
             },
-        };
-        let cost = result.complexity;
-        let limit = self.documents.max_cost;
-        let spent = match ctx.data_opt::<CostBudget>() {
-            Some(budget) => budget.spend(cost).map_err(|left| (left, budget.limit)),
-            None if cost > limit => Err((limit, limit)),
-            None => Ok(()),
-        };
-        match spent {
-            Ok(()) => Ok(result),
-            Err((left, limit)) => Err(vec![too_costly(cost, left, limit)]),
         }
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        if ctx.data_opt::<QueriesOnly>().is_some() {
+            // The operation the executor chose: the one named, or the only one.
+            let kinds = self.kinds.get().map(Vec::as_slice).unwrap_or_default();
+            let chosen = match operation_name {
+                Some(name) => kinds.iter().find(|(n, _)| n.as_deref() == Some(name)),
+                None => kinds.first(),
+            };
+            if chosen.is_none_or(|(_, kind)| *kind != OperationType::Query) {
+                return Response::from_errors(vec![refusal(
+                    Code::ValidationFailed,
+                    "A mutation is sent by POST: GET runs queries only.".to_owned(),
+                )]);
+            }
+        }
+        next.run(ctx, operation_name).await
     }
 
     async fn resolve(
@@ -280,6 +403,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_for_queries_only_runs_no_mutation_however_it_is_chosen() {
+        let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
+        let schema = schema(&documents);
+        let mutation =
+            "mutation M { createGroup(input: { accountId: \"x\", name: \"g\" }) { group { id } } }";
+        let both = format!("query Q {{ __typename }} {mutation}");
+        for (text, name) in [
+            (mutation.to_owned(), None),
+            (mutation.replacen("mutation M", "mutation", 1), None),
+            (format!("# a comment\n  \u{feff}{mutation}"), None),
+            (both.clone(), Some("M")),
+        ] {
+            let mut request = Request::new(text.as_str()).data(QueriesOnly);
+            if let Some(name) = name {
+                request = request.operation_name(name);
+            }
+            let response = schema.execute(request).await;
+            assert_eq!(response.errors.len(), 1, "{text}: {:?}", response.errors);
+            assert!(
+                response.errors[0].message.contains("GET runs queries only"),
+                "{text}: {:?}",
+                response.errors
+            );
+        }
+        // The query beside it runs, and without the marker so does anything.
+        let response = schema
+            .execute(
+                Request::new(both.as_str())
+                    .operation_name("Q")
+                    .data(QueriesOnly),
+            )
+            .await;
+        assert!(response.errors.is_empty(), "{:?}", response.errors);
+        let response = schema.execute(Request::new(mutation)).await;
+        assert!(
+            !response.errors[0].message.contains("GET runs queries only"),
+            "{:?}",
+            response.errors
+        );
+    }
+
+    #[tokio::test]
     async fn refused_documents_are_not_kept() {
         let documents = Documents::new(1, crate::limits::DEFAULT_MAX_COST);
         let schema = schema(&documents);
@@ -308,6 +473,11 @@ mod tests {
         documents.known.get(text)?.validated.get().copied()
     }
 
+    /// The kept cost of a document measured without variables.
+    fn cost(documents: &Documents, text: &str) -> Option<usize> {
+        documents.known.get(text)?.cost.get()?.clone().ok()
+    }
+
     #[tokio::test]
     async fn validation_without_variables_is_kept_and_reused() {
         let documents = Documents::new(30, crate::limits::DEFAULT_MAX_COST);
@@ -319,7 +489,8 @@ mod tests {
             assert_eq!(response.errors.len(), 1, "{:?}", response.errors);
             assert!(!response.errors[0].path.is_empty(), "a field error");
             let kept = validated(&documents, text).expect("kept after the first request");
-            assert_eq!((kept.depth, kept.complexity), (1, 10), "round {round}");
+            assert_eq!(kept.depth, 1, "round {round}");
+            assert_eq!(cost(&documents, text), Some(12), "round {round}");
         }
     }
 
@@ -341,6 +512,7 @@ mod tests {
         let known = Known {
             document: async_graphql::parser::parse_query(text).unwrap(),
             validated: OnceLock::from(marked),
+            cost: OnceLock::new(),
         };
         documents.known.insert(text.to_owned(), Arc::new(known));
         let response = schema.execute(text).await;
@@ -479,7 +651,7 @@ mod tests {
         let response = schema.execute(text).await;
         assert!(!costly(&response), "{:?}", response.errors);
         // The cost, read from the kept validation.
-        let kept = validated(&documents, text).map(|v| v.complexity);
+        let kept = cost(&documents, text);
         // nodes: 10; serviceAccount: 10 + keys(10 + 3 × (sa 10 + keys(10 + 2 × 1))) = 10 + 10 + 3 × 32.
         assert_eq!(kept, Some(10 + 10 + 10 + 3 * (10 + 10 + 2)));
     }
@@ -523,7 +695,7 @@ mod tests {
             "query($ids: [ObjectID!]! = [{}]) {{ {aliases} }}",
             vec![format!("\"{}\"", domain::object_id::encode("Account", 1)); 100].join(",")
         );
-        let cost = |text: &str| validated(&documents, text).map(|v| v.complexity);
+        let cost = |text: &str| cost(&documents, text);
         for (text, expected) in [
             ("{ me { id name } }".to_owned(), 12),
             (seed.to_owned(), 31_722),

@@ -10,6 +10,7 @@ mod documents;
 pub mod error;
 mod inputs;
 mod limits;
+mod measure;
 mod mutation;
 mod query;
 pub mod scalars;
@@ -18,7 +19,7 @@ pub mod types;
 use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, Value};
 use domain::Keywarden;
 
-pub use documents::CostBudget;
+pub use documents::{CostBudget, QueriesOnly};
 pub use limits::Limits;
 /// Every query: the core surface and the access questions.
 #[derive(async_graphql::MergedObject, Debug, Default)]

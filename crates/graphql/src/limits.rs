@@ -4,13 +4,9 @@
 //! counted here, in the parsed document, with fragment spreads counted as often
 //! as they are spread.
 //!
-//! The cost of a document is counted before it runs, by async-graphql's
-//! complexity pass with the costs below on the fields (see `docs/limits.md`):
-//! a field counts 1 plus its selection; a field that reads the database counts
-//! [`QUERY_COST`] more; a list counts its selection once for every item it can
-//! return (its page size, or the number of ids given to `nodes`), so nested
-//! lists multiply. The cost is checked, against what is left of the request's
-//! budget, by the documents extension.
+//! The cost of a document is measured before it is validated, by
+//! [`crate::measure`], and charged against what is left of the request's
+//! budget by the documents extension (see `docs/limits.md`).
 
 use async_graphql::Name;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -18,17 +14,6 @@ use std::collections::HashMap;
 
 /// What a field that reads the database adds to a document's cost.
 pub const QUERY_COST: usize = 10;
-
-/// The cost of a field that reads a list of up to `items` objects, each
-/// costing `child`.
-pub fn list_cost(items: usize, child: usize) -> usize {
-    QUERY_COST.saturating_add(items.saturating_mul(child))
-}
-
-/// The cost of a field that reads one object from the database.
-pub fn read_cost(child: usize) -> usize {
-    QUERY_COST.saturating_add(child)
-}
 
 /// How many items a page asked for with `first` can hold: `default` when not
 /// asked, never more than the largest page. (A size out of range is refused

@@ -11,7 +11,6 @@ use domain::{DomainError, Principal};
 
 use crate::context::{caller, kw};
 use crate::error::{ApiResult, api, bad_input, not_found};
-use crate::limits::{list_cost, read_cost};
 use crate::scalars::ObjectId;
 use crate::types::{
     Account, AccountInvitation, AccountMember, AuditEvent, Node, PersonalAccessToken,
@@ -27,7 +26,6 @@ pub struct CoreQuery;
 #[Object]
 impl CoreQuery {
     /// Who the request's credential belongs to.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn me(&self, ctx: &Context<'_>) -> Result<PrincipalNode> {
         let caller = caller(ctx)?;
         let kw = kw(ctx);
@@ -42,14 +40,12 @@ impl CoreQuery {
     }
 
     /// Any object by its global id; `null` when it is missing or not the caller's.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn node(&self, ctx: &Context<'_>, id: ObjectId) -> Result<Option<Node>> {
         fetch(ctx, &id).await
     }
 
     /// Several objects by their global ids, in order; `null` for each one that is
     /// missing or not the caller's.
-    #[graphql(complexity = "list_cost(ids.len(), read_cost(child_complexity))")]
     async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ObjectId>) -> Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(bad_input(format!("nodes takes at most {MAX_NODES} ids")));
@@ -61,7 +57,6 @@ impl CoreQuery {
         Ok(out)
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn service_account(&self, ctx: &Context<'_>, id: ObjectId) -> Result<ServiceAccount> {
         let id = id
             .of("ServiceAccount")
@@ -73,7 +68,6 @@ impl CoreQuery {
         Ok(ServiceAccount::from(sa))
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn get_account(&self, ctx: &Context<'_>, id: ObjectId) -> Result<Account> {
         let id = id.of("Account").ok_or_else(|| not_found("Account"))?;
         let account = kw(ctx).account(caller(ctx)?, AccountId(id)).await.api()?;

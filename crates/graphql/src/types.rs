@@ -12,7 +12,6 @@ use crate::access::{
 };
 use crate::context::{caller, kw, or_null};
 use crate::error::{ApiResult, Code, bad_input, coded};
-use crate::limits::{list_cost, page_len, read_cost};
 use crate::scalars::{DateTime, ObjectId};
 
 /// The role codes, spelled as the API spells them.
@@ -116,7 +115,6 @@ impl Account {
     /// The account's service accounts, oldest first: up to `first` (at most and
     /// by default 100) after the one whose id is `after`; with `search`, only
     /// those whose name contains it (ignoring the case of ASCII letters).
-    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn service_accounts(
         &self,
         ctx: &Context<'_>,
@@ -156,7 +154,6 @@ impl Account {
     /// The users of this account and their roles, in the order they joined: up
     /// to `first` (at most and by default 100) after the membership `after`.
     /// Service accounts are not members.
-    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -174,7 +171,6 @@ impl Account {
 
     /// Invitations that can still be accepted, newest first (Admins only; an
     /// account has at most 100).
-    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn invitations(&self, ctx: &Context<'_>) -> Option<Vec<AccountInvitation>> {
         let found: Result<Option<Vec<AccountInvitation>>> = async {
             let list = kw(ctx)
@@ -196,7 +192,6 @@ impl Account {
 
     /// The account's projects, oldest first: up to `first` (at most and by
     /// default 100) after the project `after` (Admins only).
-    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn projects(
         &self,
         ctx: &Context<'_>,
@@ -208,23 +203,18 @@ impl Account {
 
     /// The permissions the account defines, by name (Admins only). keywarden's
     /// own are listed in the built-in permission sets.
-    #[graphql(complexity = "list_cost(domain::limits::PERMISSIONS.max as usize, child_complexity)")]
     async fn permissions(&self, ctx: &Context<'_>) -> Option<Vec<Permission>> {
         account_permissions(ctx, self.0.id).await
     }
 
     /// The built-in permission sets (Admin, Editor, Viewer), then the
     /// account's own by name (Admins only).
-    #[graphql(
-        complexity = "list_cost(domain::limits::PERMISSION_SETS.max as usize + 3, child_complexity)"
-    )]
     async fn permission_sets(&self, ctx: &Context<'_>) -> Option<Vec<PermissionSet>> {
         account_permission_sets(ctx, self.0.id).await
     }
 
     /// The account's groups, oldest first: up to `first` (at most and by
     /// default 100) after the group `after` (Admins only).
-    #[graphql(complexity = "list_cost(page_len(first, LIST_PAGE), child_complexity)")]
     async fn groups(
         &self,
         ctx: &Context<'_>,
@@ -236,9 +226,6 @@ impl Account {
 
     /// The audit log, oldest first (`last` takes the newest), with only the
     /// events `filter` matches when it is given.
-    #[graphql(
-        complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
-    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -265,11 +252,11 @@ impl Account {
 }
 
 /// The size of an audit page when none is asked for.
-const DEFAULT_PAGE: i32 = 50;
+pub(crate) const DEFAULT_PAGE: i32 = 50;
 /// The size of a plain list's page when none is asked for: the largest.
 pub(crate) const LIST_PAGE: u64 = domain::MAX_PAGE;
 /// The size of a page of keys when none is asked for: as many as can be active.
-const KEYS_PAGE: u64 = domain::MAX_ACTIVE_KEYS;
+pub(crate) const KEYS_PAGE: u64 = domain::MAX_ACTIVE_KEYS;
 
 /// A page of a plain list: `first` between 0 and the largest page, `after` the
 /// id of an item of the list (of type `kind`).
@@ -475,7 +462,6 @@ impl User {
 
     /// The accounts this user belongs to (the first 100). Only for the user
     /// themself.
-    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn accounts(&self, ctx: &Context<'_>) -> Option<Vec<Account>> {
         let found: Result<Option<Vec<Account>>> = async {
             self.only_self(ctx)?;
@@ -488,7 +474,6 @@ impl User {
 
     /// This user's tokens, newest first (the latest 100). Only for the user
     /// themself.
-    #[graphql(complexity = "list_cost(LIST_PAGE as usize, child_complexity)")]
     async fn personal_access_tokens(&self, ctx: &Context<'_>) -> Option<Vec<PersonalAccessToken>> {
         let found: Result<Option<Vec<PersonalAccessToken>>> = async {
             self.only_self(ctx)?;
@@ -509,9 +494,6 @@ impl User {
     /// What this user did outside any account (their own tokens), oldest
     /// first (`last` takes the newest). Only for the user themself; an
     /// account's events are in its `auditEvents`.
-    #[graphql(
-        complexity = "list_cost(page_len(first.or(last), DEFAULT_PAGE as u64), child_complexity)"
-    )]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -593,7 +575,6 @@ impl ServiceAccount {
         true
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
         let account = kw(ctx)
             .account(caller(ctx)?, self.0.account_id)
@@ -604,7 +585,6 @@ impl ServiceAccount {
 
     /// The user who created it, while that user exists. `null`, with an
     /// error, for a caller who may not read users (a service account).
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = match self.0.created_by_user_id {
             Some(id) => {
@@ -618,7 +598,6 @@ impl ServiceAccount {
     /// The user its actions are attributed to: its creator while a member of the
     /// account, otherwise the account's oldest Admin. `null`, with an error, for
     /// a caller who may not read users (a service account).
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn attributed_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = async {
             let who = kw(ctx)
@@ -637,9 +616,6 @@ impl ServiceAccount {
     }
 
     /// The groups it is in, by name (Admins, and the service account itself).
-    #[graphql(
-        complexity = "list_cost(domain::limits::GROUPS_PER_MEMBER.max as usize, child_complexity)"
-    )]
     async fn groups(&self, ctx: &Context<'_>) -> Option<Vec<Group>> {
         groups_of(
             ctx,
@@ -650,7 +626,6 @@ impl ServiceAccount {
     }
 
     /// How many of its keys work now, and when any was last used (Admins).
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn key_usage(&self, ctx: &Context<'_>) -> Option<KeyUsage> {
         let found = async {
             let usage = match self.1 {
@@ -677,7 +652,6 @@ impl ServiceAccount {
 
     /// Its keys, newest first, revoked and expired ones included: up to `first`
     /// (by default 50, at most 100) after the key whose id is `after`.
-    #[graphql(complexity = "list_cost(page_len(first, KEYS_PAGE), child_complexity)")]
     async fn keys(
         &self,
         ctx: &Context<'_>,
@@ -747,7 +721,6 @@ impl ServiceAccountKey {
 
     /// The role this key acts with: the lower of its ceiling and its service
     /// account's role. (Never null; nullable for clients of earlier versions.)
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn role_code(&self, ctx: &Context<'_>) -> Result<Option<RoleCode>> {
         let role = match self.owner_role {
             Some(role) => role,
@@ -791,7 +764,6 @@ impl ServiceAccountKey {
             .map(|k| ObjectId::new("ServiceAccountKey", k.0))
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn created_by_user(&self, ctx: &Context<'_>) -> Option<User> {
         let found = async {
             let Some(id) = self.key.created_by_user_id else {
@@ -804,7 +776,6 @@ impl ServiceAccountKey {
         or_null(ctx, found)
     }
 
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn service_account(&self, ctx: &Context<'_>) -> Result<ServiceAccount> {
         Ok(ServiceAccount::from(self.owner(ctx).await?))
     }
@@ -972,9 +943,6 @@ impl AccountMember {
 
     /// The groups of this account the user is in, by name (Admins, and the
     /// user themself).
-    #[graphql(
-        complexity = "list_cost(domain::limits::GROUPS_PER_MEMBER.max as usize, child_complexity)"
-    )]
     async fn groups(&self, ctx: &Context<'_>) -> Option<Vec<Group>> {
         groups_of(
             ctx,
@@ -1001,7 +969,6 @@ impl AuditEvent {
     }
 
     /// Who did it, while they still exist and the caller may see them.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<PrincipalNode>> {
         let kw = kw(ctx);
         let caller = caller(ctx)?;
@@ -1039,7 +1006,6 @@ impl AuditEvent {
     }
 
     /// The human the action is attributed to.
-    #[graphql(complexity = "read_cost(child_complexity)")]
     async fn attributed_user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match (self.0.attributed_user_id, self.0.account_id) {
             (Some(id), Some(account)) => {

@@ -199,6 +199,11 @@ pub struct ServeArgs {
     )]
     pub request_timeout_ms: u64,
 
+    /// Milliseconds requests in flight may take to finish after SIGTERM or
+    /// Ctrl-C; then the connections still open are closed and the server exits.
+    #[arg(long, env = "KEYWARDEN_SHUTDOWN_GRACE_MS", default_value_t = crate::listener::DEFAULT_SHUTDOWN_GRACE_MS, global = true)]
+    pub shutdown_grace_ms: u64,
+
     /// Milliseconds a request head may take to arrive, from its first byte (from
     /// the connection's opening, for the first); then the connection is closed.
     #[arg(long, env = "KEYWARDEN_HEADER_READ_TIMEOUT_MS", default_value_t = crate::listener::DEFAULT_HEADER_READ_TIMEOUT_MS, global = true)]

@@ -303,8 +303,11 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .any(|v| v.to_ascii_lowercase().contains("text/html"))
 }
 
-/// Whether `query`'s operation (the one named, or its only one) is a
-/// mutation. A document that does not parse is not: running it reports why.
+/// Whether the operation `query` would run is a mutation, chosen as the
+/// executor chooses it: the one `operation` names, or else the document's only
+/// one. A document that does not parse, or names no operation it has, runs
+/// nothing, and running it reports why; the schema refuses a mutation sent
+/// this way too (see `graphql::QueriesOnly`), should this ever disagree.
 fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     use async_graphql::parser::types::{DocumentOperations, OperationType};
     let Ok(document) = async_graphql::parser::parse_query(query) else {
@@ -313,6 +316,9 @@ fn is_mutation(query: &str, operation: Option<&str>) -> bool {
     let kind = match (&document.operations, operation) {
         (DocumentOperations::Single(op), _) => Some(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
+            ops.values().next().map(|op| op.node.ty)
+        }
         (DocumentOperations::Multiple(_), None) => None,
     };
     kind == Some(OperationType::Mutation)
@@ -361,7 +367,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Re
         );
         return format.write(refused);
     }
-    let mut single = async_graphql::Request::new(query);
+    let mut single = async_graphql::Request::new(query).data(graphql::QueriesOnly);
     if let Some(name) = params.operation_name {
         single = single.operation_name(name);
     }
@@ -596,28 +602,51 @@ async fn execute(
             );
         }
     };
-    let status = match &mut response {
+    // A request refused before it ran has no `data` entry at all (the
+    // GraphQL specification's "request error"), rather than `data: null`.
+    let (status, rejected) = match &mut response {
         BatchResponse::Single(single) => {
             let outcome = graphql::finish(single);
             tag_errors(single, id);
             match outcome {
-                graphql::Outcome::Executed => StatusCode::OK,
-                graphql::Outcome::Rejected => StatusCode::BAD_REQUEST,
+                graphql::Outcome::Executed => (StatusCode::OK, vec![false]),
+                graphql::Outcome::Rejected => (StatusCode::BAD_REQUEST, vec![true]),
             }
         }
         BatchResponse::Batch(list) => {
+            let mut rejected = Vec::with_capacity(list.len());
             for single in list.iter_mut() {
-                graphql::finish(single);
+                rejected.push(graphql::finish(single) == graphql::Outcome::Rejected);
                 tag_errors(single, id);
             }
-            StatusCode::OK
+            (StatusCode::OK, rejected)
         }
     };
+    let response = without_data_where_rejected(&response, &rejected);
     let mut response = (status, Json(response)).into_response();
     if let Some(caller) = caller {
         response.extensions_mut().insert(caller);
     }
     response
+}
+
+/// The response as JSON, with no `data` entry in the answers refused before
+/// they ran.
+fn without_data_where_rejected(response: &BatchResponse, rejected: &[bool]) -> serde_json::Value {
+    let mut body = serde_json::to_value(response).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a response could not be written as JSON");
+        serde_json::json!({ "errors": [{ "message": graphql::error::INTERNAL_MESSAGE }] })
+    });
+    let answers: Vec<&mut serde_json::Value> = match &mut body {
+        serde_json::Value::Array(list) => list.iter_mut().collect(),
+        single => vec![single],
+    };
+    for (answer, rejected) in answers.into_iter().zip(rejected) {
+        if *rejected && let Some(answer) = answer.as_object_mut() {
+            answer.remove("data");
+        }
+    }
+    body
 }
 
 async fn render_metrics(State(state): State<Arc<AppState>>) -> Response {

@@ -241,6 +241,7 @@ async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Resu
         header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
         keep_alive_timeout: Duration::from_millis(args.keep_alive_timeout_ms),
         max_connections: args.max_connections,
+        shutdown_grace: Duration::from_millis(args.shutdown_grace_ms),
     };
     listener::serve(listener, app(state), connections, shutdown).await;
     background.abort();

@@ -51,11 +51,15 @@ pub struct ConnectionLimits {
     /// How long a connection may stay open with no request.
     pub keep_alive_timeout: Duration,
     pub max_connections: u32,
+    /// After the shutdown signal, how long requests in flight may take to
+    /// finish before the connections still open are dropped.
+    pub shutdown_grace: Duration,
 }
 
 pub const DEFAULT_HEADER_READ_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_KEEP_ALIVE_TIMEOUT_MS: u64 = 60_000;
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+pub const DEFAULT_SHUTDOWN_GRACE_MS: u64 = 15_000;
 
 /// What one connection is doing, shared by its reads, its requests and the
 /// sweeper.
@@ -301,8 +305,21 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop.send(true);
-    // Every connection holds a slot until it closes.
-    let _all = slots.acquire_many(limits.max_connections).await;
+    // Every connection holds a slot until it closes. One that is still open
+    // when the grace is over (a request still running, a client not reading
+    // its answer) is dropped with the runtime.
+    let drained = tokio::time::timeout(
+        limits.shutdown_grace,
+        slots.acquire_many(limits.max_connections),
+    )
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            open = limits.max_connections as usize - slots.available_permits(),
+            grace_ms = limits.shutdown_grace.as_millis() as u64,
+            "connections still open after the shutdown grace: closing them"
+        );
+    }
     sweeper.abort();
 }
 

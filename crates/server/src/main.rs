@@ -1,7 +1,6 @@
 //! `keywarden`: serve, migrate, bootstrap.
 
 use std::io::IsTerminal;
-use std::process::ExitCode;
 
 use keywarden_server::config::{Cli, LogFormat};
 use tracing_subscriber::EnvFilter;
@@ -12,7 +11,7 @@ use tracing_subscriber::EnvFilter;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
-async fn main() -> ExitCode {
+async fn main() {
     let cli = Cli::parse_checked();
     let filter = EnvFilter::try_new(&cli.common.log).unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
@@ -26,11 +25,14 @@ async fn main() -> ExitCode {
             .with_current_span(false)
             .init(),
     }
-    match keywarden_server::run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match keywarden_server::run(cli).await {
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("keywarden: {e:#}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Exits here rather than by dropping the runtime, which would wait for
+    // every task: the shutdown grace is the bound on how long stopping takes.
+    std::process::exit(code);
 }

@@ -1,0 +1,216 @@
+//! One request, signed in or not, however it is written, costs a bounded
+//! amount of the server's time and memory, and cannot keep it from stopping.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{ACCOUNT_715, Api, Backend, Server};
+
+/// `types { interfaces { possibleTypes { ... } } }`, `levels` pairs deep.
+fn nested_introspection(levels: usize) -> String {
+    let mut inner = "name".to_owned();
+    for _ in 0..levels {
+        inner = format!("name interfaces {{ possibleTypes {{ {inner} }} }}");
+    }
+    format!("{{ __schema {{ types {{ {inner} }} }} }}")
+}
+
+/// `levels` fragments that each spread the next twice, ending in `__typename`.
+fn doubling_fragments(levels: usize) -> String {
+    let mut text = "{ ...F0 }".to_owned();
+    for i in 0..levels {
+        text.push_str(&format!(
+            " fragment F{i} on Query {{ ...F{n} ...F{n} }}",
+            n = i + 1
+        ));
+    }
+    text.push_str(&format!(" fragment F{levels} on Query {{ __typename }}"));
+    text
+}
+
+/// What GraphiQL asks every server for (graphql-js's introspection query).
+const INTROSPECTION: &str = r"
+  query IntrospectionQuery {
+    __schema {
+      queryType { name } mutationType { name } subscriptionType { name }
+      types { ...FullType }
+      directives { name description locations args { ...InputValue } }
+    }
+  }
+  fragment FullType on __Type {
+    kind name description
+    fields(includeDeprecated: true) {
+      name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
+    }
+    inputFields { ...InputValue }
+    interfaces { ...TypeRef }
+    enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+    possibleTypes { ...TypeRef }
+  }
+  fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
+  fragment TypeRef on __Type {
+    kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+      ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+  }";
+
+#[tokio::test]
+async fn fan_out_through_introspection_or_fragments_is_refused_at_once_without_a_credential() {
+    let api = Api::start().await;
+    // What GraphiQL sends is within the limit, for anyone.
+    let standard = api.gql(None, INTROSPECTION, json!({})).await;
+    assert_eq!(standard.status, 200, "{:#}", standard.body);
+    assert!(
+        standard.data()["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .len()
+            > 20
+    );
+
+    // Another account's Admin goes on asking for one field meanwhile.
+    let bystander = {
+        let (http, url, token) = (
+            api.http.clone(),
+            api.server.url("/graphql"),
+            api.admin.clone(),
+        );
+        tokio::spawn(async move {
+            let mut slowest = Duration::ZERO;
+            for _ in 0..40 {
+                let started = Instant::now();
+                let response = http
+                    .post(&url)
+                    .header("x-api-key", &token)
+                    .json(&json!({ "query": "{ me { id } }" }))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                slowest = slowest.max(started.elapsed());
+            }
+            slowest
+        })
+    };
+
+    let before = api.server.resident_kib();
+    for (what, text) in [
+        ("introspection 4 levels deep", nested_introspection(4)),
+        ("introspection 6 levels deep", nested_introspection(6)),
+        ("introspection 12 levels deep", nested_introspection(12)),
+        ("fragments 23 levels deep", doubling_fragments(23)),
+        ("fragments 30 levels deep", doubling_fragments(30)),
+    ] {
+        for _ in 0..5 {
+            let started = Instant::now();
+            let answer = api.gql(None, &text, json!({})).await;
+            let took = started.elapsed();
+            assert_eq!(answer.status, 400, "{what}: {:#}", answer.body);
+            assert_eq!(answer.code(), "COST_LIMIT_EXCEEDED", "{what}");
+            assert!(
+                answer.body.get("data").is_none(),
+                "{what}: {:#}",
+                answer.body
+            );
+            assert!(took < Duration::from_millis(100), "{what} took {took:?}");
+        }
+    }
+    let after = api.server.resident_kib();
+    assert!(
+        after < before + 20 * 1024,
+        "memory grew from {before} KiB to {after} KiB"
+    );
+    let slowest = bystander.await.unwrap();
+    assert!(slowest < Duration::from_secs(1), "{slowest:?}");
+}
+
+#[tokio::test]
+async fn a_mutation_by_get_is_refused_however_its_operation_is_written() {
+    let api = Api::start().await;
+    let create = format!(
+        "createServiceAccount(input: {{ accountId: \"{ACCOUNT_715}\", name: \"by-get\", roleCode: \"Viewer\" }}) {{ serviceAccount {{ id }} }}"
+    );
+    let forms = [
+        format!("mutation M {{ {create} }}"),
+        format!("# first a comment\nmutation {{ {create} }}"),
+        format!("\n\t  mutation {{ {create} }}"),
+        format!("\u{feff}mutation {{ {create} }}"),
+        format!("\u{feff}# both\n mutation Named {{ {create} }}"),
+    ];
+    for form in &forms {
+        let answered = api
+            .http
+            .get(api.server.url("/graphql"))
+            .query(&[("query", form.as_str())])
+            .header("x-api-key", &api.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 405, "{form:?}");
+        let body: Value = answered.json().await.unwrap();
+        assert!(
+            body.get("data").is_none_or(Value::is_null),
+            "{form:?}: {body:#}"
+        );
+    }
+    let listed = api
+        .admin(
+            "query($id: ObjectID!) { getAccount(id: $id) { serviceAccounts { id } } }",
+            json!({ "id": ACCOUNT_715 }),
+        )
+        .await;
+    assert_eq!(listed["getAccount"]["serviceAccounts"], json!([]));
+}
+
+#[tokio::test]
+async fn sigterm_stops_a_busy_server_within_its_grace() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    let server = Server::start(dir.path(), &backend.with(&["--shutdown-grace-ms", "1500"]));
+    let url = server.url("/graphql");
+    // A client that sends half a body and waits holds its connection until
+    // the body timeout (ten seconds), longer than the grace.
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut trickle = std::net::TcpStream::connect(&address).unwrap();
+    trickle
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nHost: k\r\nContent-Type: application/json\r\n\
+              Content-Length: 1000\r\n\r\n{\"query\":",
+        )
+        .unwrap();
+    // And heavy requests, the costliest introspection accepted, keep coming.
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                let http = crate::support::client();
+                for _ in 0..200 {
+                    let sent = http
+                        .post(&url)
+                        .json(&json!({ "query": INTROSPECTION }))
+                        .send()
+                        .await;
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let started = Instant::now();
+    let (status, log) = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert!(status.success(), "{status}\n{log}");
+    assert!(log.contains("stopped"), "{log}");
+    assert!(log.contains("after the shutdown grace"), "{log}");
+    assert!(took < Duration::from_millis(4000), "stopping took {took:?}");
+    for task in load {
+        task.abort();
+    }
+    drop(trickle);
+}
