@@ -14,8 +14,12 @@
 #
 # Knobs: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_KEYS (default "100 1000000"),
-# BENCH_BACKENDS (default "sqlite postgres"), BENCH_PARTS (default "single mixed":
-# "mixed" alone keeps the rest of BENCHMARKS.md and replaces its own section).
+# BENCH_BACKENDS (default "sqlite postgres"), BENCH_PARTS (default "single mixed
+# largest": "mixed" or "largest" alone keeps the rest of BENCHMARKS.md and
+# replaces its own section).
+#
+# Last, the largest accepted write (bench/largest.py): one addGroupMembers naming
+# the most members a change may, timed while another account writes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-5}
@@ -23,7 +27,7 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 key_counts=${BENCH_KEYS:-"100 1000000"}
 backends=${BENCH_BACKENDS:-"sqlite postgres"}
-parts=${BENCH_PARTS:-"single mixed"}
+parts=${BENCH_PARTS:-"single mixed largest"}
 pg_server="postgres://postgres@127.0.0.1:5432"
 pepper="a pepper for the benchmark, long enough to be accepted"
 port=18099
@@ -187,5 +191,8 @@ if [[ " $parts " == *" single "* ]]; then
 fi
 if [[ " $parts " == *" mixed "* ]]; then
   python3 bench/mixed.py "$bin" "$work" BENCHMARKS.md >/dev/null
+fi
+if [[ " $parts " == *" largest "* ]]; then
+  python3 bench/largest.py "$bin" "$work" BENCHMARKS.md >/dev/null
 fi
 cat BENCHMARKS.md

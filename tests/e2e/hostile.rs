@@ -214,3 +214,138 @@ async fn sigterm_stops_a_busy_server_within_its_grace() {
     }
     drop(trickle);
 }
+
+#[tokio::test]
+async fn huge_list_and_string_inputs_are_refused_before_anything_is_read() {
+    let api = Api::start().await;
+    let (other, mallory) = api.other_account("Other", "mallory").await;
+    let group = api
+        .gql(
+            Some(&mallory),
+            "mutation($a: ObjectID!) { createGroup(input: { accountId: $a, name: \"crowd\" }) { group { id } } }",
+            json!({ "a": other }),
+        )
+        .await;
+    let group = group.data()["createGroup"]["group"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let robot = api
+        .gql(
+            Some(&mallory),
+            "mutation($a: ObjectID!) { createServiceAccount(input: { accountId: $a, name: \"r\", roleCode: \"Viewer\" }) { serviceAccount { id } } }",
+            json!({ "a": other }),
+        )
+        .await;
+    let robot = robot.data()["createServiceAccount"]["serviceAccount"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // mallory's one id 30,000 times (about 960 KB).
+    let add = "mutation($g: ObjectID!, $m: [ObjectID!]!) { addGroupMembers(input: { groupId: $g, memberIds: $m }) { group { id } } }";
+    let flood = {
+        let (http, url, token) = (
+            api.http.clone(),
+            api.server.url("/graphql"),
+            mallory.clone(),
+        );
+        let body =
+            json!({ "query": add, "variables": { "g": group, "m": vec![robot.clone(); 30_000] } });
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for _ in 0..5 {
+                let started = Instant::now();
+                let response = http
+                    .post(&url)
+                    .header("x-api-key", &token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap();
+                answers.push((status, body, started.elapsed()));
+            }
+            answers
+        })
+    };
+    // alice's own write meanwhile.
+    for i in 0..5 {
+        let started = Instant::now();
+        let created = api
+            .gql(
+                Some(&api.admin),
+                "mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: { accountId: $a, name: $n, roleCode: \"Viewer\" }) { serviceAccount { id } } }",
+                json!({ "a": ACCOUNT_715, "n": format!("alice-{i}") }),
+            )
+            .await;
+        created.data();
+        let took = started.elapsed();
+        assert!(
+            took < Duration::from_millis(500),
+            "alice's write took {took:?}"
+        );
+    }
+    for (status, body, took) in flood.await.unwrap() {
+        assert_eq!(status, 400, "{body:#}");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body:#}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("GroupMembersInput.memberIds") && message.contains("100"),
+            "{message}"
+        );
+        assert!(took < Duration::from_millis(200), "refused in {took:?}");
+    }
+    // The same id a hundred times is one member.
+    let hundred = api
+        .gql(
+            Some(&mallory),
+            add,
+            json!({ "g": group, "m": vec![robot.clone(); 100] }),
+        )
+        .await;
+    hundred.data();
+    let members = api
+        .gql(
+            Some(&mallory),
+            "query($g: ObjectID!) { node(id: $g) { ... on Group { members { id } } } }",
+            json!({ "g": group }),
+        )
+        .await;
+    assert_eq!(
+        members.data()["node"]["members"].as_array().unwrap().len(),
+        1
+    );
+
+    // A search of 50,001 characters is the caller's mistake, not the server's.
+    let search = "query($a: ObjectID!, $s: String) { getAccount(id: $a) { serviceAccounts(search: $s) { id } } }";
+    for s in ["x".repeat(50_001), "%".repeat(256)] {
+        let answer = api
+            .gql(
+                Some(&api.admin),
+                search,
+                json!({ "a": ACCOUNT_715, "s": s }),
+            )
+            .await;
+        assert_eq!(answer.status, 400, "{:#}", answer.body);
+        assert_eq!(answer.code(), "BAD_USER_INPUT");
+        assert!(
+            answer.error().1.contains("serviceAccounts(search)"),
+            "{:#}",
+            answer.body
+        );
+    }
+    let fits = api
+        .gql(
+            Some(&api.admin),
+            search,
+            json!({ "a": ACCOUNT_715, "s": "%".repeat(255) }),
+        )
+        .await;
+    assert_eq!(fits.status, 200, "{:#}", fits.body);
+    assert_eq!(fits.data()["getAccount"]["serviceAccounts"], json!([]));
+}

@@ -242,48 +242,93 @@ async fn listed_projects<C: ConnectionTrait>(
     Ok(listed)
 }
 
-/// Refuses a member that is not in `account`: an outsider's id names nothing.
-async fn check_member<C: ConnectionTrait>(
-    conn: &C,
-    account: AccountId,
-    member: GroupMember,
-) -> DomainResult<()> {
-    let belongs = match member {
-        GroupMember::User(user) => membership::Entity::find()
-            .filter(membership::Column::AccountId.eq(account.0))
-            .filter(membership::Column::UserId.eq(user.0))
-            .one(conn)
-            .await?
-            .is_some(),
-        GroupMember::ServiceAccount(sa) => service_account::Entity::find_by_id(sa.0)
-            .one(conn)
-            .await?
-            .is_some_and(|row| row.account_id == account.0),
-    };
-    if belongs {
-        Ok(())
-    } else {
-        Err(DomainError::NotFound(match member {
-            GroupMember::User(_) => USER_KIND,
-            GroupMember::ServiceAccount(_) => service_accounts::KIND,
-        }))
+/// The most members one change may name (to add or to remove).
+pub const MEMBERS_PER_CHANGE: usize = 100;
+
+fn too_many_members(members: &[GroupMember]) -> DomainResult<()> {
+    if members.len() > MEMBERS_PER_CHANGE {
+        return Err(DomainError::invalid(format!(
+            "name at most {MEMBERS_PER_CHANGE} members in one change (got {})",
+            members.len()
+        )));
     }
+    Ok(())
 }
 
-/// The name a member is shown by in the audit log.
-async fn member_name<C: ConnectionTrait>(conn: &C, member: GroupMember) -> DomainResult<String> {
-    Ok(match member {
-        GroupMember::User(id) => entity::user::Entity::find_by_id(id.0)
-            .one(conn)
-            .await?
-            .map(|u| u.username)
-            .unwrap_or_default(),
-        GroupMember::ServiceAccount(id) => service_account::Entity::find_by_id(id.0)
-            .one(conn)
-            .await?
-            .map(|s| s.name)
-            .unwrap_or_default(),
-    })
+/// The members in their order of first mention, each once.
+fn distinct(members: &[GroupMember]) -> Vec<GroupMember> {
+    let mut seen = std::collections::HashSet::new();
+    members
+        .iter()
+        .copied()
+        .filter(|m| seen.insert(*m))
+        .collect()
+}
+
+/// The users and the service accounts among `members`.
+fn split(members: &[GroupMember]) -> (Vec<i64>, Vec<i64>) {
+    let mut users = Vec::new();
+    let mut service_accounts = Vec::new();
+    for member in members {
+        match member {
+            GroupMember::User(id) => users.push(id.0),
+            GroupMember::ServiceAccount(id) => service_accounts.push(id.0),
+        }
+    }
+    (users, service_accounts)
+}
+
+/// Group member rows of any of `members`.
+fn of_any(members: &[GroupMember]) -> sea_orm::Condition {
+    let (users, service_accounts) = split(members);
+    sea_orm::Condition::any()
+        .add(group_member::Column::UserId.is_in(users))
+        .add(group_member::Column::ServiceAccountId.is_in(service_accounts))
+}
+
+/// The name each member is shown by in the audit log, in two reads; the first
+/// member (in order) that is not in `account` is refused: an outsider's id
+/// names nothing.
+async fn names_in_account<C: ConnectionTrait>(
+    conn: &C,
+    account: AccountId,
+    members: &[GroupMember],
+) -> DomainResult<HashMap<GroupMember, String>> {
+    let (users, service_accounts) = split(members);
+    let mut names = HashMap::new();
+    if !users.is_empty() {
+        let rows = membership::Entity::find()
+            .filter(membership::Column::AccountId.eq(account.0))
+            .filter(membership::Column::UserId.is_in(users))
+            .find_also_related(entity::user::Entity)
+            .all(conn)
+            .await?;
+        names.extend(
+            rows.into_iter().filter_map(|(_, user)| {
+                user.map(|u| (GroupMember::User(UserId(u.id)), u.username))
+            }),
+        );
+    }
+    if !service_accounts.is_empty() {
+        let rows = service_account::Entity::find()
+            .filter(service_account::Column::AccountId.eq(account.0))
+            .filter(service_account::Column::Id.is_in(service_accounts))
+            .all(conn)
+            .await?;
+        names.extend(rows.into_iter().map(|sa| {
+            (
+                GroupMember::ServiceAccount(ServiceAccountId(sa.id)),
+                sa.name,
+            )
+        }));
+    }
+    if let Some(outsider) = members.iter().find(|m| !names.contains_key(m)) {
+        return Err(DomainError::NotFound(match outsider {
+            GroupMember::User(_) => USER_KIND,
+            GroupMember::ServiceAccount(_) => service_accounts::KIND,
+        }));
+    }
+    Ok(names)
 }
 
 fn member_json(member: GroupMember, name: &str) -> serde_json::Value {
@@ -298,8 +343,9 @@ fn member_json(member: GroupMember, name: &str) -> serde_json::Value {
 }
 
 /// Adds `members` to `group` inside a change; returns the scopes of those
-/// newly added and an audit event for each. A member already in the group is
-/// left as it is.
+/// newly added and an audit event for each. A member named twice counts once,
+/// and one already in the group is left as it is. However many are named, the
+/// change makes the same five statements.
 pub(crate) async fn join(
     change: &crate::write::Change<'_>,
     group: &group::Model,
@@ -307,39 +353,50 @@ pub(crate) async fn join(
 ) -> DomainResult<(Vec<Scope>, Vec<Event>)> {
     let txn = change.txn();
     let account = AccountId(group.account_id);
-    let mut scopes = Vec::new();
-    let mut events = Vec::new();
+    let members = distinct(members);
+    let names = names_in_account(txn, account, &members).await?;
+    let already: std::collections::HashSet<GroupMember> = group_member::Entity::find()
+        .filter(group_member::Column::GroupId.eq(group.id))
+        .filter(of_any(&members))
+        .all(txn)
+        .await?
+        .iter()
+        .map(GroupMember::of)
+        .collect::<DomainResult<_>>()?;
+    let new: Vec<GroupMember> = members
+        .into_iter()
+        .filter(|m| !already.contains(m))
+        .collect();
+    if new.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
     let existing = group_member::Entity::find()
         .filter(group_member::Column::GroupId.eq(group.id))
         .count(txn)
         .await?;
-    let mut added = 0;
-    for member in members {
-        check_member(txn, account, *member).await?;
-        let already = member
-            .filter(group_member::Entity::find())
-            .filter(group_member::Column::GroupId.eq(group.id))
-            .one(txn)
-            .await?
-            .is_some();
-        if already || scopes.contains(&member.scope()) {
-            continue;
-        }
-        limits::GROUP_MEMBERS.check(existing + added)?;
-        let in_account = member
-            .filter(group_member::Entity::find())
-            .filter(
-                group_member::Column::GroupId.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(group::Column::Id)
-                        .from(group::Entity)
-                        .and_where(group::Column::AccountId.eq(account.0))
-                        .to_owned(),
-                ),
-            )
-            .count(txn)
-            .await?;
-        limits::GROUPS_PER_MEMBER.check(in_account)?;
+    limits::GROUP_MEMBERS.allows(existing, new.len() as u64)?;
+    // How many of the account's groups each is in already.
+    let mut places: HashMap<GroupMember, u64> = HashMap::new();
+    let rows = group_member::Entity::find()
+        .filter(of_any(&new))
+        .filter(
+            group_member::Column::GroupId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(group::Column::Id)
+                    .from(group::Entity)
+                    .and_where(group::Column::AccountId.eq(account.0))
+                    .to_owned(),
+            ),
+        )
+        .all(txn)
+        .await?;
+    for row in &rows {
+        *places.entry(GroupMember::of(row)?).or_default() += 1;
+    }
+    for member in &new {
+        limits::GROUPS_PER_MEMBER.check(places.get(member).copied().unwrap_or(0))?;
+    }
+    let inserted = new.iter().map(|member| {
         let (user_id, service_account_id) = match member {
             GroupMember::User(id) => (Some(id.0), None),
             GroupMember::ServiceAccount(id) => (None, Some(id.0)),
@@ -351,17 +408,21 @@ pub(crate) async fn join(
             created_at: Set(change.now_ms()),
             ..Default::default()
         }
-        .insert(txn)
+    });
+    group_member::Entity::insert_many(inserted)
+        .exec(txn)
         .await?;
-        added += 1;
-        let name = member_name(txn, *member).await?;
+    let mut scopes = Vec::with_capacity(new.len());
+    let mut events = Vec::with_capacity(new.len());
+    for member in new {
+        let name = names.get(&member).map_or("", String::as_str);
         events.push(
             Event::new(
                 Some(account),
                 AuditAction::GroupMemberAdd,
                 Target::new(KIND, group.id, Some(&group.name)),
             )
-            .changing(None, Some(member_json(*member, &name))),
+            .changing(None, Some(member_json(member, name))),
         );
         scopes.push(member.scope());
     }
@@ -617,6 +678,7 @@ impl Keywarden {
         if members.is_empty() {
             return Err(DomainError::invalid("name at least one member to add"));
         }
+        too_many_members(members)?;
         let change = self.change(caller, now).await?;
         let txn = change.txn();
         let row = load(txn, id).await?;
@@ -645,33 +707,41 @@ impl Keywarden {
         if members.is_empty() {
             return Err(DomainError::invalid("name at least one member to remove"));
         }
+        too_many_members(members)?;
         let change = self.change(caller, now).await?;
         let txn = change.txn();
         let row = load(txn, id).await?;
         let account = AccountId(row.account_id);
         authorize(caller, account, Action::ManageAccess, KIND)?;
-        let mut scopes = Vec::new();
-        let mut events = Vec::new();
+        let members = distinct(members);
+        let found = group_member::Entity::find()
+            .filter(group_member::Column::GroupId.eq(id.0))
+            .filter(of_any(&members))
+            .all(txn)
+            .await?;
+        let mut rows = HashMap::new();
+        for row in found {
+            rows.insert(GroupMember::of(&row)?, row.id);
+        }
+        if members.iter().any(|m| !rows.contains_key(m)) {
+            return Err(DomainError::NotFound("GroupMember"));
+        }
+        let names = names_in_account(txn, account, &members).await?;
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::Id.is_in(rows.values().copied()))
+            .exec(txn)
+            .await?;
+        let mut scopes = Vec::with_capacity(members.len());
+        let mut events = Vec::with_capacity(members.len());
         for member in members {
-            let found = member
-                .filter(group_member::Entity::find())
-                .filter(group_member::Column::GroupId.eq(id.0))
-                .one(txn)
-                .await?;
-            let Some(found) = found else {
-                return Err(DomainError::NotFound("GroupMember"));
-            };
-            group_member::Entity::delete_by_id(found.id)
-                .exec(txn)
-                .await?;
-            let name = member_name(txn, *member).await?;
+            let name = names.get(&member).map_or("", String::as_str);
             events.push(
                 Event::new(
                     Some(account),
                     AuditAction::GroupMemberRemove,
                     Target::new(KIND, id.0, Some(&row.name)),
                 )
-                .changing(Some(member_json(*member, &name)), None),
+                .changing(Some(member_json(member, name)), None),
             );
             scopes.push(member.scope());
         }

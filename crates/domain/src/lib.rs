@@ -43,7 +43,9 @@ pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditPage, AuditQuery};
 pub use checks::{Because, Decision, HeldPermissions, PermissionCheck, Why};
 pub use coherence::{Credential, ListenerStats, Located, Scope, Stats, UsageTracker};
 pub use error::{DomainError, DomainResult};
-pub use groups::{CreateGrant, CreateGroup, Group, GroupGrant, GroupMember, UpdateGroup};
+pub use groups::{
+    CreateGrant, CreateGroup, Group, GroupGrant, GroupMember, MEMBERS_PER_CHANGE, UpdateGroup,
+};
 pub use invitations::{
     CreateInvitation, DEFAULT_INVITATION_LIFETIME, Invitation, IssuedInvitation,
     MAX_INVITATION_LIFETIME, MAX_PENDING_INVITATIONS,

@@ -307,6 +307,9 @@ impl Extension for ForRequest {
                 ));
             }
         };
+        if let Err(message) = crate::bounds::check(registry, &document, variables) {
+            return Err(refusal(Code::BadUserInput, message));
+        }
         if let Some(budget) = ctx.data_opt::<CostBudget>()
             && let Err(left) = budget.spend(cost)
         {

@@ -5,6 +5,7 @@
 //! ask the domain, which decides what the caller may do.
 
 mod access;
+mod bounds;
 mod context;
 mod documents;
 pub mod error;

@@ -1150,29 +1150,45 @@ async fn a_group_holds_at_most_its_limit_of_members() {
                 .id,
         ));
     }
+    let count = |w: &World| {
+        let kw = w.kw.clone();
+        let admin = a.admin.clone();
+        async move {
+            let mut all = Vec::new();
+            loop {
+                let page = kw
+                    .group_members(&admin, crowd.id, 100, all.last().copied())
+                    .await
+                    .unwrap();
+                if page.is_empty() {
+                    break all.len();
+                }
+                all.extend(page);
+            }
+        }
+    };
+    // 950 in changes of at most 100.
+    for chunk in members[..950].chunks(domain::MEMBERS_PER_CHANGE) {
+        w.kw.add_group_members(&a.admin, crowd.id, chunk, t0())
+            .await
+            .unwrap();
+    }
+    // 51 more would pass the limit: refused, and nothing of it stays.
     let over =
-        w.kw.add_group_members(&a.admin, crowd.id, &members, t0())
+        w.kw.add_group_members(&a.admin, crowd.id, &members[950..1001], t0())
             .await;
     assert!(
         matches!(over, Err(DomainError::LimitExceeded(m)) if m == domain::limits::GROUP_MEMBERS.message),
         "{over:?}"
     );
-    // Nothing of the refused change stayed; the limit itself is allowed.
-    assert!(
-        w.kw.group_members(&a.admin, crowd.id, 100, None)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    let (first, rest) = members.split_at(1);
-    w.kw.add_group_members(&a.admin, crowd.id, &rest[..rest.len() - 1], t0())
+    assert_eq!(count(&w).await, 950);
+    // The limit itself is allowed; one past it is not.
+    w.kw.add_group_members(&a.admin, crowd.id, &members[950..max as usize], t0())
         .await
         .unwrap();
-    w.kw.add_group_members(&a.admin, crowd.id, first, t0())
-        .await
-        .unwrap();
+    assert_eq!(count(&w).await, max as usize);
     let over =
-        w.kw.add_group_members(&a.admin, crowd.id, &rest[rest.len() - 1..], t0())
+        w.kw.add_group_members(&a.admin, crowd.id, &members[max as usize..], t0())
             .await;
     assert!(
         matches!(over, Err(DomainError::LimitExceeded(_))),
@@ -1387,4 +1403,108 @@ async fn held_permissions_list_everything_held_on_a_project_and_what_gives_each(
         kw.held_permissions(&me, s.a.id, None, about).await,
         Err(DomainError::Unauthorized(_))
     ));
+}
+
+#[tokio::test]
+async fn members_named_many_times_join_once_and_a_change_names_at_most_its_limit() {
+    let w = World::new().await;
+    let a = w.tenant("acme", "alice").await;
+    let b = w.tenant("other", "mallory").await;
+    let ci = group(&w, &a, "ci").await;
+    let robots = [
+        w.service_account(&a, "r1", Role::Viewer).await,
+        w.service_account(&a, "r2", Role::Viewer).await,
+    ];
+    let one = GroupMember::ServiceAccount(robots[0].id);
+    let two = GroupMember::ServiceAccount(robots[1].id);
+    let before = w.audit_log(&a).await.len();
+    // One id repeated, then another: two members, two events, in order.
+    let mut named = vec![one; 60];
+    named.push(two);
+    named.extend([one; 39]);
+    assert_eq!(named.len(), domain::MEMBERS_PER_CHANGE);
+    w.kw.add_group_members(&a.admin, ci.id, &named, t0())
+        .await
+        .unwrap();
+    let members =
+        w.kw.group_members(&a.admin, ci.id, 100, None)
+            .await
+            .unwrap();
+    assert_eq!(members, vec![one, two]);
+    let log = w.audit_log(&a).await;
+    assert_eq!(log.len(), before + 2, "{log:#?}");
+    // Again: nothing new, nothing recorded.
+    w.kw.add_group_members(&a.admin, ci.id, &[two, one, two], t0())
+        .await
+        .unwrap();
+    assert_eq!(w.audit_log(&a).await.len(), before + 2);
+
+    // One past the limit is refused before anything is read or written.
+    let over = vec![two; domain::MEMBERS_PER_CHANGE + 1];
+    for refused in [
+        w.kw.add_group_members(&a.admin, ci.id, &over, t0()).await,
+        w.kw.remove_group_members(&a.admin, ci.id, &over, t0())
+            .await,
+    ] {
+        match refused {
+            Err(DomainError::Invalid(message)) => {
+                assert!(message.contains("at most 100"), "{message}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    // Another account's service account among ours: nothing is added.
+    let theirs = w.service_account(&b, "theirs", Role::Viewer).await;
+    let third = w.service_account(&a, "r3", Role::Viewer).await;
+    let mixed = [
+        GroupMember::ServiceAccount(third.id),
+        GroupMember::ServiceAccount(theirs.id),
+    ];
+    match w.kw.add_group_members(&a.admin, ci.id, &mixed, t0()).await {
+        Err(DomainError::NotFound(kind)) => assert_eq!(kind, "ServiceAccount"),
+        other => panic!("{other:?}"),
+    }
+    let members =
+        w.kw.group_members(&a.admin, ci.id, 100, None)
+            .await
+            .unwrap();
+    assert_eq!(members, vec![one, two]);
+
+    // Removal names each once too, and all must be in the group.
+    match w
+        .kw
+        .remove_group_members(
+            &a.admin,
+            ci.id,
+            &[one, GroupMember::ServiceAccount(third.id)],
+            t0(),
+        )
+        .await
+    {
+        Err(DomainError::NotFound(kind)) => assert_eq!(kind, "GroupMember"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        w.kw.group_members(&a.admin, ci.id, 100, None)
+            .await
+            .unwrap(),
+        vec![one, two]
+    );
+    w.kw.remove_group_members(&a.admin, ci.id, &[one, one, two], t0())
+        .await
+        .unwrap();
+    assert!(
+        w.kw.group_members(&a.admin, ci.id, 100, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let removals = w
+        .audit_log(&a)
+        .await
+        .iter()
+        .filter(|e| e.action == "group_member.remove")
+        .count();
+    assert_eq!(removals, 2);
 }
