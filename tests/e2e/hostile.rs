@@ -349,3 +349,34 @@ async fn huge_list_and_string_inputs_are_refused_before_anything_is_read() {
     assert_eq!(fits.status, 200, "{:#}", fits.body);
     assert_eq!(fits.data()["getAccount"]["serviceAccounts"], json!([]));
 }
+
+#[tokio::test]
+async fn a_gateways_bad_question_gets_a_fixed_answer_that_is_never_sniffed() {
+    let api = Api::start().await;
+    let sent = "<script>alert(1)</script>";
+    let answered = api
+        .http
+        .get(api.server.url("/v1/verify"))
+        .query(&[("permission", sent)])
+        .header("x-api-key", &api.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 400);
+    assert_eq!(answered.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(answered.headers()["x-keywarden-reason"], "bad-question");
+    let body = answered.text().await.unwrap();
+    assert!(
+        !body.contains("script") && body.contains("resource:action"),
+        "{body}"
+    );
+    // Every other answer is marked too.
+    for token in [Some(api.admin.as_str()), None] {
+        let mut request = api.http.get(api.server.url("/v1/verify"));
+        if let Some(token) = token {
+            request = request.header("x-api-key", token);
+        }
+        let answered = request.send().await.unwrap();
+        assert_eq!(answered.headers()["x-content-type-options"], "nosniff");
+    }
+}

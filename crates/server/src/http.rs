@@ -684,13 +684,29 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
 /// good credential that does not hold it. (The answers are listed in
 /// `docs/verify.md`.)
 async fn verify(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let mut response = verify_answer(&state, request).await;
+    // The answers are short plain texts: never to be read as anything else.
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
+async fn verify_answer(state: &AppState, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let client = requested(&parts).client;
     let question = match crate::question::read(&parts) {
         Ok(question) => question,
-        Err(message) => return (StatusCode::BAD_REQUEST, message).into_response(),
+        Err(message) => {
+            let mut refused = (StatusCode::BAD_REQUEST, message).into_response();
+            refused
+                .headers_mut()
+                .insert(REASON_HEADER, HeaderValue::from_static("bad-question"));
+            return refused;
+        }
     };
-    let refusal = match identify(&state, client, presented(&parts.headers)).await {
+    let refusal = match identify(state, client, presented(&parts.headers)).await {
         Ok(Some(principal)) => {
             let caller = caller_of(&principal);
             let mut response = if question.asks_permissions() {

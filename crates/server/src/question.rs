@@ -71,35 +71,46 @@ impl Question {
     }
 }
 
-/// The question in `parts`, or why it cannot be read (answered 400).
-pub fn read(parts: &Parts) -> Result<Question, String> {
+/// The longest project id or name a question may give.
+pub const MAX_PROJECT_CHARS: usize = 255;
+
+/// The question in `parts`, or why it cannot be read (answered 400). The
+/// reason is one of a few fixed texts: nothing the caller sent is repeated.
+pub fn read(parts: &Parts) -> Result<Question, &'static str> {
     let params = parts.uri.query().map(Params::of).unwrap_or_default();
-    let pick = |header: HeaderName, param: Option<String>| -> Result<Option<String>, String> {
-        match parts.headers.get(&header) {
-            Some(value) => value
-                .to_str()
-                .map(|v| Some(v.trim().to_owned()))
-                .map_err(|_| format!("{header} must be visible ASCII")),
-            None => Ok(param),
-        }
-    };
+    let pick =
+        |header: HeaderName, param: Option<String>| -> Result<Option<String>, &'static str> {
+            match parts.headers.get(&header) {
+                Some(value) => value
+                    .to_str()
+                    .map(|v| Some(v.trim().to_owned()))
+                    .map_err(|_| "a question header must be visible ASCII"),
+                None => Ok(param),
+            }
+        };
     let account = match pick(ACCOUNT_HEADER, params.account)? {
         None => None,
         Some(id) => match domain::object_id::decode(&id) {
             Some((kind, n)) if kind == "Account" => Some(AccountId(n)),
             _ => {
-                return Err(
-                    "X-Keywarden-Require-Account (or ?account=) is not an account id".to_owned(),
-                );
+                return Err("X-Keywarden-Require-Account (or ?account=) is not an account id");
             }
         },
     };
     let permission = pick(PERMISSION_HEADER, params.permission)?
-        .map(|p| PermissionName::parse(&p).map_err(|e| e.to_string()))
+        .map(|p| {
+            PermissionName::parse(&p).map_err(|_| {
+                "X-Keywarden-Permission (or ?permission=) is not a permission: resource:action, \
+                 each part lower-case letters, digits, _ and -, as in jobs:run"
+            })
+        })
         .transpose()?;
     let project = match pick(PROJECT_HEADER, params.project)? {
         Some(p) if p.is_empty() => {
-            return Err("X-Keywarden-Project (or ?project=) is empty".to_owned());
+            return Err("X-Keywarden-Project (or ?project=) is empty");
+        }
+        Some(p) if p.chars().nth(MAX_PROJECT_CHARS).is_some() => {
+            return Err("X-Keywarden-Project (or ?project=) is longer than 255 characters");
         }
         other => other,
     };
@@ -107,15 +118,12 @@ pub fn read(parts: &Parts) -> Result<Question, String> {
         None => false,
         Some(INCLUDE_PERMISSIONS) => true,
         Some(_) => {
-            return Err(
-                "X-Keywarden-Include (or ?include=) may only be \"permissions\"".to_owned(),
-            );
+            return Err("X-Keywarden-Include (or ?include=) may only be \"permissions\"");
         }
     };
     if project.is_some() && permission.is_none() && !include_permissions {
         return Err(
-            "a project is named but nothing is asked of it: add a permission, or include=permissions"
-                .to_owned(),
+            "a project is named but nothing is asked of it: add a permission, or include=permissions",
         );
     }
     Ok(Question {
@@ -216,6 +224,19 @@ mod tests {
                 Err(message) => assert!(message.contains(says), "{uri}: {message}"),
                 Ok(q) => panic!("{uri}: {q:?}"),
             }
+        }
+        let long = format!("/v1/verify?permission=a:b&project={}", "x".repeat(256));
+        match read(&parts(&long, &[])) {
+            Err(message) => assert!(message.contains("longer than 255"), "{message}"),
+            Ok(q) => panic!("{q:?}"),
+        }
+        let fits = format!("/v1/verify?permission=a:b&project={}", "x".repeat(255));
+        assert!(read(&parts(&fits, &[])).is_ok());
+        // What was sent is not repeated back.
+        let sent = "/v1/verify?permission=%3Cscript%3Ealert(1)%3C/script%3E";
+        match read(&parts(sent, &[])) {
+            Err(message) => assert!(!message.contains("script"), "{message}"),
+            Ok(q) => panic!("{q:?}"),
         }
         // Naming a project only to learn what is held there is a question.
         assert!(read(&parts("/v1/verify?project=web&include=permissions", &[])).is_ok());
