@@ -31,30 +31,7 @@ fn doubling_fragments(levels: usize) -> String {
 }
 
 /// What GraphiQL asks every server for (graphql-js's introspection query).
-const INTROSPECTION: &str = r"
-  query IntrospectionQuery {
-    __schema {
-      queryType { name } mutationType { name } subscriptionType { name }
-      types { ...FullType }
-      directives { name description locations args { ...InputValue } }
-    }
-  }
-  fragment FullType on __Type {
-    kind name description
-    fields(includeDeprecated: true) {
-      name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
-    }
-    inputFields { ...InputValue }
-    interfaces { ...TypeRef }
-    enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-    possibleTypes { ...TypeRef }
-  }
-  fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-  fragment TypeRef on __Type {
-    kind name
-    ofType { kind name ofType { kind name ofType { kind name ofType { kind name
-      ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
-  }";
+const INTROSPECTION: &str = include_str!("../introspection.graphql");
 
 #[tokio::test]
 async fn fan_out_through_introspection_or_fragments_is_refused_at_once_without_a_credential() {

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationType, Selection, SelectionSet,
+    ExecutableDocument, Field, OperationType, Selection, SelectionSet,
 };
 use async_graphql::registry::{MetaInputValue, MetaType, MetaTypeName, Registry};
 use async_graphql::{Name, Positioned, Value as ConstValue, Variables};
@@ -134,11 +134,7 @@ pub(crate) fn check(
         variables,
         checked: HashSet::new(),
     };
-    let operations: Vec<_> = match &document.operations {
-        DocumentOperations::Single(op) => vec![op],
-        DocumentOperations::Multiple(ops) => ops.values().collect(),
-    };
-    for op in operations {
+    for op in crate::measure::operations(document) {
         let root = match op.node.ty {
             OperationType::Query => Some(registry.query_type.as_str()),
             OperationType::Mutation => registry.mutation_type.as_deref(),
@@ -241,12 +237,7 @@ impl<'a> Walk<'a> {
         if let Some(given) = self.variables.get(name) {
             return self.constant(given, ty, position, name);
         }
-        let document = self.document;
-        let operations: Vec<_> = match &document.operations {
-            DocumentOperations::Single(op) => vec![op],
-            DocumentOperations::Multiple(ops) => ops.values().collect(),
-        };
-        for op in operations {
+        for op in crate::measure::operations(self.document) {
             let defaults = op
                 .node
                 .variable_definitions

@@ -687,7 +687,8 @@ enum Arg {
     Unknown,
 }
 
-fn operations(document: &ExecutableDocument) -> Vec<&Positioned<OperationDefinition>> {
+/// Every operation of a document.
+pub(crate) fn operations(document: &ExecutableDocument) -> Vec<&Positioned<OperationDefinition>> {
     match &document.operations {
         DocumentOperations::Single(op) => vec![op],
         DocumentOperations::Multiple(ops) => ops.values().collect(),
@@ -782,32 +783,7 @@ mod tests {
     }
 
     /// graphql-js's `getIntrospectionQuery()`, which GraphiQL sends.
-    const INTROSPECTION: &str = r"
-      query IntrospectionQuery {
-        __schema {
-          queryType { name }
-          mutationType { name }
-          subscriptionType { name }
-          types { ...FullType }
-          directives { name description locations args { ...InputValue } }
-        }
-      }
-      fragment FullType on __Type {
-        kind name description
-        fields(includeDeprecated: true) {
-          name description args { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason
-        }
-        inputFields { ...InputValue }
-        interfaces { ...TypeRef }
-        enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
-        possibleTypes { ...TypeRef }
-      }
-      fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue }
-      fragment TypeRef on __Type {
-        kind name
-        ofType { kind name ofType { kind name ofType { kind name ofType { kind name
-          ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
-      }";
+    const INTROSPECTION: &str = include_str!("../../../tests/introspection.graphql");
 
     fn nested_introspection(levels: usize) -> String {
         let mut inner = "name".to_owned();

@@ -622,8 +622,15 @@ async fn execute(
             (StatusCode::OK, rejected)
         }
     };
-    let response = without_data_where_rejected(&response, &rejected);
-    let mut response = (status, Json(response)).into_response();
+    let mut response = if rejected.contains(&true) {
+        (
+            status,
+            Json(without_data_where_rejected(&response, &rejected)),
+        )
+            .into_response()
+    } else {
+        (status, Json(response)).into_response()
+    };
     if let Some(caller) = caller {
         response.extensions_mut().insert(caller);
     }
