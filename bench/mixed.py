@@ -29,6 +29,8 @@ import sys
 import threading
 import time
 
+from benchlib import replace_section, wrk_report
+
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
 rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -89,17 +91,6 @@ def wait_healthy(p):
     raise RuntimeError(f"the server on port {p} did not start")
 
 
-def to_ms(text):
-    number = float(re.match(r"[\d.]+", text).group(0))
-    if text.endswith("us"):
-        return number / 1000
-    if text.endswith("ms"):
-        return number
-    if text.endswith("s"):
-        return number * 1000
-    return number
-
-
 def wrk(ports, env, lua):
     """wrk against every port at once, connections shared out; returns
     (requests/s, p50 ms, p99 ms, errors)."""
@@ -118,16 +109,11 @@ def wrk(ports, env, lua):
     rps = p50 = p99 = 0.0
     errors = 0
     for run in runs:
-        text = run.communicate()[0]
-        rps += float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-        p50 += to_ms(re.search(r"^\s+50%\s+(\S+)", text, re.M).group(1)) / len(runs)
-        p99 = max(p99, to_ms(re.search(r"^\s+99%\s+(\S+)", text, re.M).group(1)))
-        for pattern in (r"Non-2xx or 3xx responses: (\d+)",):
-            m = re.search(pattern, text)
-            errors += int(m.group(1)) if m else 0
-        m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-        if m:
-            errors += sum(int(g) for g in m.groups())
+        one_rps, one_p50, one_p99, _, one_errors = wrk_report(run.communicate()[0])
+        rps += one_rps
+        p50 += one_p50 / len(runs)
+        p99 = max(p99, one_p99)
+        errors += one_errors
     return rps, p50, p99, errors
 
 
@@ -426,18 +412,5 @@ lines.append("")
 text = "\n".join(lines)
 
 # Into BENCHMARKS.md: replaces this section if it is there, else goes at the end.
-try:
-    with open(out_path) as f:
-        current = f.read()
-except FileNotFoundError:
-    current = "# Benchmarks\n"
-heading = "## Verification while other accounts write"
-if heading in current:
-    before, rest = current.split(heading, 1)
-    after = rest[rest.find("\n## "):] if "\n## " in rest else ""
-    current = before.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after
-else:
-    current = current.rstrip("\n") + "\n\n" + text
-with open(out_path, "w") as f:
-    f.write(current)
+replace_section(out_path, "## Verification while other accounts write", text)
 print(text)

@@ -100,6 +100,29 @@ async fn behind_a_trusted_proxy_each_client_is_throttled_on_its_own() {
         verify_status(&http, &url, &bad, &format!("{guesser}, 10.0.0.5")).await,
         429
     );
+    // A gateway that cannot pass 429 on asks for 401 or 403: the answer says
+    // why, and when to try again, whichever status it has.
+    for (asked, status) in [("401", 401), ("403", 403), ("429", 429)] {
+        let answer = http
+            .get(format!("{url}?on_throttle={asked}"))
+            .header("x-api-key", &bad)
+            .header("x-forwarded-for", guesser)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), status);
+        assert_eq!(answer.headers()["x-keywarden-reason"], "throttled");
+        assert!(answer.headers().contains_key("retry-after"));
+    }
+    let not_throttled = http
+        .get(format!("{url}?on_throttle=401"))
+        .header("x-api-key", &bad)
+        .header("x-forwarded-for", "198.51.100.3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_throttled.status().as_u16(), 401);
+    assert!(!not_throttled.headers().contains_key("x-keywarden-reason"));
     // The log names the client it throttled, as an address.
     assert!(
         api.server.log_contains(&format!("client={guesser}")),
@@ -479,8 +502,9 @@ struct Nginx {
 
 impl Nginx {
     /// Guards `/` with `auth_request` to `upstream`'s `/v1/verify`, as
-    /// docs/gateways.md shows, and proxies what passes to its `/healthz`.
-    fn start(binary: &str, upstream: &str) -> Nginx {
+    /// docs/gateways.md shows, and proxies what passes to its `/healthz`;
+    /// `extra` is added to the check's location.
+    fn start(binary: &str, upstream: &str, extra: &str) -> Nginx {
         Self::serving(binary, |port| {
             format!(
                 r#"
@@ -493,6 +517,7 @@ impl Nginx {
             proxy_pass_request_body off;
             proxy_set_header Content-Length "";
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            {extra}
         }}
         location / {{
             auth_request /_keywarden;
@@ -601,7 +626,7 @@ async fn behind_real_nginx_a_throttled_client_does_not_touch_another() {
     let (_, good) = api.key(&sa).await;
     let bad = revoked_key(&api).await;
     let upstream = api.server.base.trim_start_matches("http://").to_owned();
-    let nginx = Nginx::start(&binary, &upstream);
+    let nginx = Nginx::start(&binary, &upstream, "");
     // Two clients on two addresses, both through the one nginx.
     let guesser = client_from("127.0.0.2");
     let other = client_from("127.0.0.3");
@@ -613,6 +638,27 @@ async fn behind_real_nginx_a_throttled_client_does_not_touch_another() {
     // nginx turns the check's 429 into a 500 (auth_request passes on only
     // 2xx, 401 and 403): the guesser is refused either way.
     assert_eq!(statuses, [401, 401, 401, 500, 500]);
+    // Configured as docs/gateways.md shows, nginx asks for a 401 instead, and
+    // its client sees one.
+    let asking = Nginx::start(
+        &binary,
+        &upstream,
+        "proxy_set_header X-Keywarden-On-Throttle 401;",
+    );
+    let another_guesser = client_from("127.0.0.4");
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        statuses.push(through(&another_guesser, &asking, &bad).await);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 401]);
+    assert!(
+        api.server
+            .log()
+            .lines()
+            .any(|l| l.contains("the client is throttled") && l.contains("client=127.0.0.4")),
+        "the last two were throttled, not merely refused: {}",
+        api.server.log()
+    );
     assert_eq!(through(&other, &nginx, &good).await, 200);
     assert_eq!(
         through(&other, &nginx, &bad).await,

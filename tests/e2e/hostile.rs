@@ -141,6 +141,54 @@ async fn a_mutation_by_get_is_refused_however_its_operation_is_written() {
     assert_eq!(listed["getAccount"]["serviceAccounts"], json!([]));
 }
 
+/// GraphQL over HTTP: a POST that does not say what its body is gets a 4xx,
+/// and nothing in it runs. (reqwest sends a string body with no Content-Type.)
+#[tokio::test]
+async fn a_post_without_a_content_type_is_refused_and_runs_nothing() {
+    let api = Api::start().await;
+    let create = format!(
+        "mutation {{ createServiceAccount(input: {{ accountId: \"{ACCOUNT_715}\", name: \"untyped\", roleCode: \"Viewer\" }}) {{ serviceAccount {{ id }} }} }}"
+    );
+    let answered = api
+        .http
+        .post(api.server.url("/graphql"))
+        .header("x-api-key", &api.admin)
+        .body(json!({ "query": create }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 415);
+    let body: Value = answered.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Content-Type: application/json")),
+        "{body:#}"
+    );
+    // The same body, said to be JSON, runs.
+    let typed = api
+        .http
+        .post(api.server.url("/graphql"))
+        .header("x-api-key", &api.admin)
+        .header("content-type", "application/json")
+        .body(json!({ "query": create.replace("untyped", "typed") }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(typed.status(), 200);
+    let listed = api
+        .admin(
+            "query($id: ObjectID!) { getAccount(id: $id) { serviceAccounts { name } } }",
+            json!({ "id": ACCOUNT_715 }),
+        )
+        .await;
+    assert_eq!(
+        listed["getAccount"]["serviceAccounts"],
+        json!([{ "name": "typed" }])
+    );
+}
+
 #[tokio::test]
 async fn sigterm_stops_a_busy_server_within_its_grace() {
     let dir = tempfile::tempdir().unwrap();

@@ -6,8 +6,14 @@
 //! PostgreSQL the same operations lock the parent row with `SELECT ... FOR
 //! UPDATE`, which SQLite ignores; the two together make count limits exact
 //! under concurrency on both backends.
+//!
+//! On SQLite the writers of a process also queue for their turn before they
+//! begin ([`WriteQueue`]), first come first served.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use migration::MigratorTrait;
 use sea_orm::sqlx::sqlite::{
@@ -37,7 +43,7 @@ impl Default for DbOptions {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(600),
-            busy_timeout: Duration::from_secs(15),
+            busy_timeout: TURN_PATIENCE,
         }
     }
 }
@@ -182,7 +188,71 @@ async fn migrate_sqlite(db: &DatabaseConnection) -> Result<(), DbErr> {
     txn.commit().await
 }
 
-/// Starts a transaction for an operation that writes.
+/// How long a writer waits for its turn, or (SQLite's busy timeout) for a
+/// writer of another process to finish.
+pub const TURN_PATIENCE: Duration = Duration::from_secs(15);
+
+/// The writers of one process, taking turns in the order they came.
+///
+/// A SQLite database has one write lock. A writer that finds it taken sleeps
+/// in SQLite's busy handler for growing intervals (up to 100 ms) and tries
+/// again, so whoever tries at the right moment wins: under a burst of one
+/// account's writes, another account's single write could wait a second while
+/// later ones passed it. So every write transaction of the process first waits
+/// here for its turn (tokio's mutex hands turns out in the order they were
+/// asked for) and only then begins `IMMEDIATE`, finding the lock free unless
+/// another process holds it. A writer that gives up (its request gone) leaves
+/// the queue; a turn ends when its transaction has committed or rolled back.
+///
+/// PostgreSQL locks rows, not the database: its writers do not queue.
+#[derive(Clone, Debug)]
+pub(crate) struct WriteQueue {
+    turn: Option<Arc<Mutex<()>>>,
+}
+
+/// A writer's turn: while it is held, no other writer of the process begins.
+#[derive(Debug)]
+pub(crate) struct Turn {
+    _held: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteQueue {
+    /// The queue `db`'s backend needs.
+    pub(crate) fn for_db(db: &DatabaseConnection) -> Self {
+        let queued = db.get_database_backend() == DbBackend::Sqlite;
+        Self {
+            turn: queued.then(|| Arc::new(Mutex::new(()))),
+        }
+    }
+
+    /// Waits for a turn (at most [`TURN_PATIENCE`]).
+    pub(crate) async fn turn(&self) -> Result<Turn, DbErr> {
+        let Some(turn) = &self.turn else {
+            return Ok(Turn { _held: None });
+        };
+        match tokio::time::timeout(TURN_PATIENCE, turn.clone().lock_owned()).await {
+            Ok(held) => Ok(Turn { _held: Some(held) }),
+            Err(_) => Err(DbErr::Custom(format!(
+                "no turn to write within {} s: another write is taking too long",
+                TURN_PATIENCE.as_secs()
+            ))),
+        }
+    }
+
+    /// Waits for a turn, then starts a write transaction. The turn is to be
+    /// dropped after the transaction ends.
+    pub(crate) async fn begin(
+        &self,
+        db: &DatabaseConnection,
+    ) -> Result<(Turn, DatabaseTransaction), DbErr> {
+        let turn = self.turn().await?;
+        let txn = write_txn(db).await?;
+        Ok((turn, txn))
+    }
+}
+
+/// Starts a transaction for an operation that writes. Outside a migration,
+/// go through [`WriteQueue::begin`].
 pub(crate) async fn write_txn(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -229,5 +299,71 @@ mod like_tests {
     fn wildcards_are_taken_literally() {
         assert_eq!(super::like_literal("a_b%c\\d"), "a\\_b\\%c\\\\d");
         assert_eq!(super::like_literal("plain"), "plain");
+    }
+}
+
+#[cfg(test)]
+mod queue_tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use super::{Turn, WriteQueue};
+
+    fn queued() -> WriteQueue {
+        WriteQueue {
+            turn: Some(Arc::new(tokio::sync::Mutex::new(()))),
+        }
+    }
+
+    /// Writers get their turns in the order they asked, and one at a time.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn turns_go_in_the_order_they_were_asked_for() {
+        let queue = queued();
+        let first: Turn = queue.turn().await.unwrap();
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut waiters = Vec::new();
+        for writer in 0..8 {
+            let (queue, order) = (queue.clone(), order.clone());
+            waiters.push(tokio::spawn(async move {
+                let _turn = queue.turn().await.unwrap();
+                order.lock().unwrap().push(writer);
+                // Another writer getting in now would be out of turn.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                order.lock().unwrap().push(writer);
+            }));
+            // Each is in the queue before the next asks.
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            order.lock().unwrap().is_empty(),
+            "nobody writes during another's turn"
+        );
+        drop(first);
+        for waiter in waiters {
+            waiter.await.unwrap();
+        }
+        let expected: Vec<i32> = (0..8).flat_map(|w| [w, w]).collect();
+        assert_eq!(*order.lock().unwrap(), expected);
+    }
+
+    /// A writer that gives up leaves the queue: the next one is not held up.
+    #[tokio::test]
+    async fn a_writer_that_gives_up_leaves_the_queue() {
+        let queue = queued();
+        let first = queue.turn().await.unwrap();
+        let gone = tokio::time::timeout(Duration::from_millis(5), queue.turn()).await;
+        assert!(gone.is_err(), "the turn was still taken");
+        drop(first);
+        let next = tokio::time::timeout(Duration::from_millis(500), queue.turn()).await;
+        assert!(next.is_ok_and(|t| t.is_ok()));
+    }
+
+    /// PostgreSQL's writers do not queue: two turns at once.
+    #[tokio::test]
+    async fn without_a_queue_turns_do_not_wait() {
+        let queue = WriteQueue { turn: None };
+        let _one = queue.turn().await.unwrap();
+        let two = tokio::time::timeout(Duration::from_millis(50), queue.turn()).await;
+        assert!(two.is_ok_and(|t| t.is_ok()));
     }
 }

@@ -8,6 +8,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::coherence::{Coherence, Stats, UsageTracker};
 use crate::credential::Verdict;
+use crate::db::WriteQueue;
 use crate::token::Keyring;
 
 /// How many verified credentials a process keeps by default.
@@ -19,6 +20,8 @@ pub struct Keywarden {
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) usage: Arc<UsageTracker>,
     pub(crate) coherence: Arc<Coherence<Verdict>>,
+    /// The process's writers, in turn (SQLite).
+    pub(crate) writes: WriteQueue,
 }
 
 impl Keywarden {
@@ -36,10 +39,11 @@ impl Keywarden {
     ) -> Result<Self, DbErr> {
         let coherence = Coherence::open(&db, cache_capacity).await?;
         Ok(Self {
-            db,
             keyring: Arc::new(keyring),
             usage: Arc::new(UsageTracker::default()),
             coherence: Arc::new(coherence),
+            writes: WriteQueue::for_db(&db),
+            db,
         })
     }
 
@@ -50,7 +54,7 @@ impl Keywarden {
     /// Writes the `lastUsedAt` times noted since the last flush; returns how many
     /// rows it changed.
     pub async fn flush_usage(&self) -> Result<u64, DbErr> {
-        self.usage.flush(&self.db).await
+        self.usage.flush(&self.db, &self.writes).await
     }
 
     /// How many times this process has read the database to verify a

@@ -10,7 +10,7 @@ use sea_orm::DatabaseTransaction;
 
 use crate::audit::{self, Actor, Event};
 use crate::coherence::Scope;
-use crate::db::write_txn;
+use crate::db::Turn;
 use crate::error::DomainResult;
 use crate::origin::Origin;
 use crate::principal::Principal;
@@ -24,6 +24,9 @@ pub(crate) struct Change<'a> {
     /// The request the change is made for, if any.
     origin: Origin,
     now: DateTime<Utc>,
+    /// Declared after `txn`, so dropped after it: the next writer begins once
+    /// this transaction has ended.
+    _turn: Turn,
 }
 
 impl Keywarden {
@@ -33,7 +36,7 @@ impl Keywarden {
         caller: &Principal,
         now: DateTime<Utc>,
     ) -> DomainResult<Change<'_>> {
-        let txn = write_txn(&self.db).await?;
+        let (turn, txn) = self.writes.begin(&self.db).await?;
         let actor = Actor::of(&txn, caller).await?;
         Ok(Change {
             warden: self,
@@ -41,17 +44,20 @@ impl Keywarden {
             actor,
             origin: Origin::current(),
             now,
+            _turn: turn,
         })
     }
 
     /// Begins a change keywarden makes itself (first start, `bootstrap`).
     pub(crate) async fn system_change(&self, now: DateTime<Utc>) -> DomainResult<Change<'_>> {
+        let (turn, txn) = self.writes.begin(&self.db).await?;
         Ok(Change {
             warden: self,
-            txn: write_txn(&self.db).await?,
+            txn,
             actor: Actor::system(),
             origin: Origin::current(),
             now,
+            _turn: turn,
         })
     }
 }

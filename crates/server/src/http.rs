@@ -451,6 +451,17 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     let (parts, body) = request.into_parts();
     let requested = requested(&parts);
     let id = requested.id();
+    // GraphQL over HTTP: a POST must say what its body is. (A body is not
+    // guessed to be JSON: a form or a text a browser sends without saying so
+    // is not a GraphQL request.)
+    if !parts.headers.contains_key(axum::http::header::CONTENT_TYPE) {
+        return graphql_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            graphql::VALIDATION_CODE,
+            "A POST to /graphql says what its body is: send Content-Type: application/json.",
+            id,
+        );
+    }
     let credential = CredentialHeaders::of(&parts.headers);
     let body = match read_body(&state.limits, &parts.headers, body, id).await {
         Ok(body) => body,
@@ -738,11 +749,17 @@ async fn verify_answer(state: &AppState, request: Request) -> Response {
         Refusal::Unauthenticated => {
             (StatusCode::UNAUTHORIZED, UNAUTHENTICATED_MESSAGE).into_response()
         }
-        Refusal::RateLimited(_) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many refused credentials",
-        )
-            .into_response(),
+        Refusal::RateLimited(_) => {
+            let mut throttled = (
+                question.on_throttle.status(),
+                "Too many refused credentials from this address: try again later",
+            )
+                .into_response();
+            throttled
+                .headers_mut()
+                .insert(REASON_HEADER, HeaderValue::from_static("throttled"));
+            throttled
+        }
         Refusal::Internal => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response(),
     };
     with_refusal_headers(response, &refusal)

@@ -12,6 +12,7 @@ pub const ACCOUNT_HEADER: HeaderName = HeaderName::from_static("x-keywarden-requ
 pub const PERMISSION_HEADER: HeaderName = HeaderName::from_static("x-keywarden-permission");
 pub const PROJECT_HEADER: HeaderName = HeaderName::from_static("x-keywarden-project");
 pub const INCLUDE_HEADER: HeaderName = HeaderName::from_static("x-keywarden-include");
+pub const ON_THROTTLE_HEADER: HeaderName = HeaderName::from_static("x-keywarden-on-throttle");
 
 /// What `include` may name.
 const INCLUDE_PERMISSIONS: &str = "permissions";
@@ -24,6 +25,7 @@ struct Params {
     permission: Option<String>,
     project: Option<String>,
     include: Option<String>,
+    on_throttle: Option<String>,
 }
 
 impl Params {
@@ -38,6 +40,7 @@ impl Params {
                 "permission" => &mut params.permission,
                 "project" => &mut params.project,
                 "include" => &mut params.include,
+                "on_throttle" => &mut params.on_throttle,
                 _ => continue,
             };
             *slot = Some(if value.contains(['%', '+']) {
@@ -62,6 +65,41 @@ pub struct Question {
     pub project: Option<String>,
     /// Return the permissions held on the project.
     pub include_permissions: bool,
+    /// How to answer a throttled client, when the gateway cannot pass 429 on.
+    pub on_throttle: OnThrottle,
+}
+
+/// The status a throttled client's request is answered with. nginx's
+/// `auth_request` understands only 2xx, 401 and 403 and turns anything else
+/// into a 500 for its client, so a gateway may ask for 401 or 403 instead of
+/// 429; the answer then says `X-Keywarden-Reason: throttled`, with
+/// `Retry-After` as ever.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum OnThrottle {
+    #[default]
+    TooManyRequests,
+    Unauthorized,
+    Forbidden,
+}
+
+impl OnThrottle {
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "429" => Some(Self::TooManyRequests),
+            "401" => Some(Self::Unauthorized),
+            "403" => Some(Self::Forbidden),
+            _ => None,
+        }
+    }
+
+    pub fn status(self) -> axum::http::StatusCode {
+        use axum::http::StatusCode;
+        match self {
+            Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+        }
+    }
 }
 
 impl Question {
@@ -121,6 +159,12 @@ pub fn read(parts: &Parts) -> Result<Question, &'static str> {
             return Err("X-Keywarden-Include (or ?include=) may only be \"permissions\"");
         }
     };
+    let on_throttle = match pick(ON_THROTTLE_HEADER, params.on_throttle)? {
+        None => OnThrottle::default(),
+        Some(status) => OnThrottle::parse(&status).ok_or(
+            "X-Keywarden-On-Throttle (or ?on_throttle=) may only be 401, 403 or 429",
+        )?,
+    };
     if project.is_some() && permission.is_none() && !include_permissions {
         return Err(
             "a project is named but nothing is asked of it: add a permission, or include=permissions",
@@ -131,6 +175,7 @@ pub fn read(parts: &Parts) -> Result<Question, &'static str> {
         permission,
         project,
         include_permissions,
+        on_throttle,
     })
 }
 
@@ -164,6 +209,7 @@ mod tests {
                 permission: PermissionName::parse("jobs:run").ok(),
                 project: Some("web".to_owned()),
                 include_permissions: true,
+                on_throttle: OnThrottle::TooManyRequests,
             })
         );
         let q = read(&parts(
@@ -186,6 +232,29 @@ mod tests {
         let plain = read(&parts("/v1/verify", &[])).unwrap_or_default();
         assert_eq!(plain, Question::default());
         assert!(!plain.asks_permissions());
+    }
+
+    #[test]
+    fn a_gateway_chooses_the_status_of_a_throttled_answer() {
+        let status = |uri: &str, headers: &[(HeaderName, &str)]| {
+            read(&parts(uri, headers)).map(|q| q.on_throttle.status().as_u16())
+        };
+        assert_eq!(status("/v1/verify", &[]), Ok(429));
+        assert_eq!(status("/v1/verify?on_throttle=401", &[]), Ok(401));
+        assert_eq!(status("/v1/verify?on_throttle=403", &[]), Ok(403));
+        assert_eq!(status("/v1/verify?on_throttle=429", &[]), Ok(429));
+        assert_eq!(
+            status("/v1/verify?on_throttle=429", &[(ON_THROTTLE_HEADER, "401")]),
+            Ok(401)
+        );
+        for bad in ["500", "200", "", "401 "] {
+            let uri = format!("/v1/verify?on_throttle={}", bad.replace(' ', "+"));
+            assert_eq!(
+                status(&uri, &[]),
+                Err("X-Keywarden-On-Throttle (or ?on_throttle=) may only be 401, 403 or 429"),
+                "{bad:?}"
+            );
+        }
     }
 
     #[test]

@@ -14,9 +14,14 @@ use entity::{personal_access_token as pat, service_account_key as key};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+use crate::db::WriteQueue;
 use crate::ids::{KeyId, TokenId};
 
 pub(crate) const MINUTE_MS: i64 = 60_000;
+
+/// How many uses one write transaction of a flush holds: a flush of many takes
+/// several turns, so that no other writer waits behind all of them.
+const USES_PER_WRITE: usize = 100;
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Credential {
@@ -57,8 +62,13 @@ impl UsageTracker {
         state.pending.insert(credential, now_ms);
     }
 
-    /// Writes the pending uses; returns how many rows changed.
-    pub async fn flush(&self, db: &DatabaseConnection) -> Result<u64, DbErr> {
+    /// Writes the pending uses, [`USES_PER_WRITE`] to a transaction, each in
+    /// its turn among the process's writers; returns how many rows changed.
+    pub(crate) async fn flush(
+        &self,
+        db: &DatabaseConnection,
+        writes: &WriteQueue,
+    ) -> Result<u64, DbErr> {
         let batch: Vec<(Credential, i64)> = match self.state.lock() {
             Ok(mut state) => {
                 let batch = state.pending.drain().collect();
@@ -69,36 +79,49 @@ impl UsageTracker {
             Err(_) => return Ok(0),
         };
         let mut changed = 0;
-        for (credential, at) in batch {
-            changed += match credential {
-                Credential::Key(id) => {
-                    key::Entity::update_many()
-                        .col_expr(key::Column::LastUsedAt, Expr::value(at))
-                        .filter(key::Column::Id.eq(id.0))
-                        .filter(
-                            Condition::any()
-                                .add(key::Column::LastUsedAt.is_null())
-                                .add(key::Column::LastUsedAt.lte(at - MINUTE_MS)),
-                        )
-                        .exec(db)
-                        .await?
-                        .rows_affected
-                }
-                Credential::Token(id) => {
-                    pat::Entity::update_many()
-                        .col_expr(pat::Column::LastUsedAt, Expr::value(at))
-                        .filter(pat::Column::Id.eq(id.0))
-                        .filter(
-                            Condition::any()
-                                .add(pat::Column::LastUsedAt.is_null())
-                                .add(pat::Column::LastUsedAt.lte(at - MINUTE_MS)),
-                        )
-                        .exec(db)
-                        .await?
-                        .rows_affected
-                }
-            };
+        for chunk in batch.chunks(USES_PER_WRITE) {
+            let (_turn, txn) = writes.begin(db).await?;
+            changed += write_uses(&txn, chunk).await?;
+            txn.commit().await?;
         }
         Ok(changed)
     }
+}
+
+async fn write_uses<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    uses: &[(Credential, i64)],
+) -> Result<u64, DbErr> {
+    let mut changed = 0;
+    for &(credential, at) in uses {
+        changed += match credential {
+            Credential::Key(id) => {
+                key::Entity::update_many()
+                    .col_expr(key::Column::LastUsedAt, Expr::value(at))
+                    .filter(key::Column::Id.eq(id.0))
+                    .filter(
+                        Condition::any()
+                            .add(key::Column::LastUsedAt.is_null())
+                            .add(key::Column::LastUsedAt.lte(at - MINUTE_MS)),
+                    )
+                    .exec(db)
+                    .await?
+                    .rows_affected
+            }
+            Credential::Token(id) => {
+                pat::Entity::update_many()
+                    .col_expr(pat::Column::LastUsedAt, Expr::value(at))
+                    .filter(pat::Column::Id.eq(id.0))
+                    .filter(
+                        Condition::any()
+                            .add(pat::Column::LastUsedAt.is_null())
+                            .add(pat::Column::LastUsedAt.lte(at - MINUTE_MS)),
+                    )
+                    .exec(db)
+                    .await?
+                    .rows_affected
+            }
+        };
+    }
+    Ok(changed)
 }

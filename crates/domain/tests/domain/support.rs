@@ -113,7 +113,17 @@ impl World {
 
     /// Another process on the database, keeping up to `capacity` verifications.
     pub async fn open_with_capacity(url: &str, keyring: Keyring, capacity: u64) -> Keywarden {
-        let db = connect(url, &DbOptions::default())
+        Self::open_with_options(url, keyring, capacity, &DbOptions::default()).await
+    }
+
+    /// Another process on the database, with a pool opened by `options`.
+    pub async fn open_with_options(
+        url: &str,
+        keyring: Keyring,
+        capacity: u64,
+        options: &DbOptions,
+    ) -> Keywarden {
+        let db = connect(url, options)
             .await
             .unwrap_or_else(|e| panic!("connect: {e}"));
         migrate(&db)
