@@ -1,7 +1,9 @@
 //! keywarden's schema migrations.
 //!
 //! Each migration names its own tables and columns and never imports the entity
-//! crate, so that a migration, once released, stays exactly as it was.
+//! crate, so that a migration, once released, stays exactly as it was. A rule a
+//! migration stored (how a name's key is computed) is exported from it, for the
+//! domain to keep to.
 
 pub use sea_orm_migration::prelude::*;
 
@@ -10,6 +12,9 @@ mod m20261130_000001_invitations;
 mod m20261201_000001_audit_origin;
 mod m20261202_000001_access;
 mod m20261203_000001_key_prefix;
+mod m20261204_000001_name_keys;
+
+pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000001_audit_origin::Migration),
             Box::new(m20261202_000001_access::Migration),
             Box::new(m20261203_000001_key_prefix::Migration),
+            Box::new(m20261204_000001_name_keys::Migration),
         ]
     }
 }

@@ -159,7 +159,10 @@ async fn a_post_without_a_content_type_is_refused_and_runs_nothing() {
         .unwrap();
     assert_eq!(answered.status(), 415);
     let body: Value = answered.json().await.unwrap();
-    assert_eq!(body["errors"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        "GRAPHQL_VALIDATION_FAILED"
+    );
     assert!(
         body["errors"][0]["message"]
             .as_str()
@@ -404,4 +407,48 @@ async fn a_gateways_bad_question_gets_a_fixed_answer_that_is_never_sniffed() {
         let answered = request.send().await.unwrap();
         assert_eq!(answered.headers()["x-content-type-options"], "nosniff");
     }
+}
+
+/// Names that read the same are one name: the second "Café" (written with a
+/// combining accent) and "CAFÉ" are refused, a name with a zero-width space
+/// or a right-to-left override is refused, and the first is stored composed.
+#[tokio::test]
+async fn look_alike_names_are_refused_through_the_api() {
+    let api = Api::start().await;
+    let create = "mutation($a: ObjectID!, $n: String!) { createGroup(input: { accountId: $a, name: $n }) { group { name } } }";
+    let made = api
+        .admin(create, json!({ "a": ACCOUNT_715, "n": "Cafe\u{301}" }))
+        .await;
+    assert_eq!(made["createGroup"]["group"]["name"], "Café");
+    for same in ["Café", "CAFÉ", "ｃａｆé"] {
+        let refused = api
+            .gql(
+                Some(&api.admin),
+                create,
+                json!({ "a": ACCOUNT_715, "n": same }),
+            )
+            .await;
+        let (code, message) = refused.error();
+        assert_eq!(code, "BAD_USER_INPUT", "{same:?}: {message}");
+        assert!(message.contains("differ only in case"), "{message}");
+    }
+    for hidden in ["ops\u{200B}", "\u{202E}exe.txt"] {
+        let refused = api
+            .gql(
+                Some(&api.admin),
+                create,
+                json!({ "a": ACCOUNT_715, "n": hidden }),
+            )
+            .await;
+        let (code, message) = refused.error();
+        assert_eq!(code, "BAD_USER_INPUT", "{hidden:?}: {message}");
+        assert!(message.contains("invisible"), "{message}");
+    }
+    let listed = api
+        .admin(
+            "query($id: ObjectID!) { getAccount(id: $id) { groups { name } } }",
+            json!({ "id": ACCOUNT_715 }),
+        )
+        .await;
+    assert_eq!(listed["getAccount"]["groups"], json!([{ "name": "Café" }]));
 }

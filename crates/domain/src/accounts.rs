@@ -12,7 +12,7 @@ use crate::audit::{self, AuditAction, AuditPage, AuditQuery, Event, Target};
 use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::ids::{AccountId, MemberId, UserId};
-use crate::names::{AccountName, Email, Username};
+use crate::names::{AccountName, Email, SAME_NAME, Username, name_key};
 use crate::page::{MAX_PAGE, Page};
 use crate::personal_tokens::{self, IssuedPersonalAccessToken};
 use crate::policy::{Action, authorize};
@@ -467,7 +467,7 @@ impl Keywarden {
         let change = self.system_change(now).await?;
         let txn = change.txn();
         let account_row = account::Entity::find()
-            .filter(account::Column::Name.eq(account.as_str()))
+            .filter(account::Column::NameKey.eq(name_key(account.as_str())))
             .one(txn)
             .await?
             .ok_or(DomainError::NotFound(KIND))?;
@@ -524,13 +524,14 @@ impl Keywarden {
     ) -> DomainResult<(Bootstrapped, Event, Scope)> {
         let account_row = account::ActiveModel {
             name: Set(name.as_str().to_owned()),
+            name_key: Set(Some(name_key(name.as_str()))),
             created_at: Set(to_millis(now)),
             ..Default::default()
         }
         .insert(txn)
         .await
         .map_err(duplicate_is_conflict(format!(
-            "an account named {} already exists",
+            "an account named {} already exists{SAME_NAME}",
             name.as_str()
         )))?;
         let account = AccountId(account_row.id);

@@ -26,7 +26,7 @@ use crate::ids::{
     AccountId, GrantId, GroupId, PermissionSetId, ProjectId, ServiceAccountId, UserId,
 };
 use crate::limits;
-use crate::names::{Description, GroupName};
+use crate::names::{Description, GroupName, SAME_NAME, name_key};
 use crate::page::Page;
 use crate::permission_sets::{SET_KIND, permissions_of};
 use crate::policy::{Action, authorize};
@@ -147,7 +147,7 @@ async fn load<C: ConnectionTrait>(conn: &C, id: GroupId) -> DomainResult<group::
 }
 
 fn taken(name: &str) -> String {
-    format!("A group named {name:?} exists already in this account")
+    format!("A group named {name:?} exists already in this account{SAME_NAME}")
 }
 
 /// What `member`'s groups grant, with the scopes whose change would alter it:
@@ -486,6 +486,7 @@ impl Keywarden {
         let name = input.name.into_inner();
         let row = group::ActiveModel {
             account_id: Set(input.account_id.0),
+            name_key: Set(Some(name_key(&name))),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
             created_at: Set(change.now_ms()),
@@ -588,6 +589,7 @@ impl Keywarden {
         let mut renamed = String::new();
         if let Some(name) = update.name {
             renamed = name.as_str().to_owned();
+            active.name_key = Set(Some(name_key(name.as_str())));
             active.name = Set(name.into_inner());
         }
         if let Some(description) = update.description {

@@ -1,14 +1,35 @@
 //! Parsed user-supplied text: once you hold one of these, it is valid.
+//!
+//! A name is stored as Unicode's composed form (NFC), so that one text is kept
+//! one way, and may not hold characters that show nothing or turn the text
+//! around (zero-width spaces and joiners, bidirectional marks and overrides;
+//! `migration::is_invisible`). Where names are unique, they are compared by
+//! [`name_key`]: ignoring case, compatibility forms (fullwidth letters) and
+//! invisible characters, as a reader would.
+
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::DomainError;
+
+/// The key under which a name is unique in its account: two names with one
+/// key read as the same name.
+pub(crate) fn name_key(name: &str) -> Vec<u8> {
+    migration::name_key(name)
+}
+
+/// Said after "a ... named X exists already": what "named" means.
+pub(crate) const SAME_NAME: &str =
+    " (names that differ only in case, width or invisible characters are one name)";
 
 fn has_control(s: &str, allow_newlines: bool) -> bool {
     s.chars()
         .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t' || c == '\r')))
 }
 
-/// A single-line label of 1 to `max` characters, not blank.
+/// A single-line label of 1 to `max` characters, not blank, in NFC, with no
+/// invisible characters.
 fn label(field: &str, s: &str, max: usize) -> Result<String, DomainError> {
+    let s: String = s.nfc().collect();
     let count = s.chars().count();
     if s.trim().is_empty() {
         return Err(DomainError::invalid(format!("{field} must not be blank")));
@@ -18,12 +39,18 @@ fn label(field: &str, s: &str, max: usize) -> Result<String, DomainError> {
             "{field} must be at most {max} characters (got {count})"
         )));
     }
-    if has_control(s, false) {
+    if has_control(&s, false) {
         return Err(DomainError::invalid(format!(
             "{field} must not contain control characters"
         )));
     }
-    Ok(s.to_owned())
+    if s.chars().any(migration::is_invisible) {
+        return Err(DomainError::invalid(format!(
+            "{field} must not contain invisible or direction-changing characters \
+             (zero-width spaces and joiners, bidirectional marks and overrides)"
+        )));
+    }
+    Ok(s)
 }
 
 macro_rules! label_type {
@@ -316,5 +343,30 @@ mod tests {
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }
+    }
+}
+
+#[cfg(test)]
+mod key_tests {
+    use super::name_key;
+
+    #[test]
+    fn names_that_read_the_same_have_one_key() {
+        let cafe = name_key("Café");
+        for same in [
+            "Cafe\u{301}",  // e and a combining acute accent
+            "café",         // lower case
+            "CAFÉ",         // upper case
+            "Ｃａｆé",      // fullwidth letters
+            "Ca\u{200B}fé", // a zero-width space inside (an old row may hold one)
+            "\u{202E}Café", // a right-to-left override before
+        ] {
+            assert_eq!(name_key(same), cafe, "{same:?}");
+        }
+        for other in ["Cafe", "Café ", "Cafés", "Caffé", "Cafè"] {
+            assert_ne!(name_key(other), cafe, "{other:?}");
+        }
+        assert_eq!(name_key("Ⅻ"), name_key("xii"), "compatibility forms fold");
+        assert_eq!(name_key("ci").len(), 32);
     }
 }

@@ -17,7 +17,7 @@ use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::ids::{AccountId, PermissionId, PermissionSetId};
 use crate::limits;
-use crate::names::{Description, PermissionName, PermissionSetName};
+use crate::names::{Description, PermissionName, PermissionSetName, SAME_NAME, name_key};
 use crate::policy::{Action, RESERVED_RESOURCES, authorize, role_permissions};
 use crate::principal::Principal;
 use crate::projects::quoted;
@@ -264,7 +264,7 @@ async fn fill<C: ConnectionTrait>(
 }
 
 fn set_taken(name: &str) -> String {
-    format!("A permission set named {name:?} exists already in this account")
+    format!("A permission set named {name:?} exists already in this account{SAME_NAME}")
 }
 
 impl Keywarden {
@@ -396,6 +396,7 @@ impl Keywarden {
         let name = input.name.into_inner();
         let row = permission_set::ActiveModel {
             account_id: Set(input.account_id.0),
+            name_key: Set(Some(name_key(&name))),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
             created_at: Set(change.now_ms()),
@@ -479,6 +480,7 @@ impl Keywarden {
         let mut renamed = String::new();
         if let Some(name) = update.name {
             renamed = name.as_str().to_owned();
+            active.name_key = Set(Some(name_key(name.as_str())));
             active.name = Set(name.into_inner());
         }
         if let Some(description) = update.description {

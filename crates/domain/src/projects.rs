@@ -16,7 +16,7 @@ use crate::coherence::Scope;
 use crate::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::ids::{AccountId, ProjectId};
 use crate::limits;
-use crate::names::{Description, ProjectName};
+use crate::names::{Description, ProjectName, SAME_NAME, name_key};
 use crate::page::Page;
 use crate::policy::{Action, authorize};
 use crate::principal::Principal;
@@ -72,7 +72,7 @@ pub struct UpdateProject {
 }
 
 fn taken(name: &str) -> String {
-    format!("A project named {name:?} exists already in this account")
+    format!("A project named {name:?} exists already in this account{SAME_NAME}")
 }
 
 pub(crate) async fn load<C: ConnectionTrait>(
@@ -169,6 +169,7 @@ impl Keywarden {
         let name = input.name.into_inner();
         let row = project::ActiveModel {
             account_id: Set(input.account_id.0),
+            name_key: Set(Some(name_key(&name))),
             name: Set(name.clone()),
             description: Set(input.description.map(Description::into_inner)),
             created_at: Set(change.now_ms()),
@@ -237,6 +238,7 @@ impl Keywarden {
         let mut renamed = None;
         if let Some(name) = update.name {
             renamed = Some(name.as_str().to_owned());
+            active.name_key = Set(Some(name_key(name.as_str())));
             active.name = Set(name.into_inner());
         }
         if let Some(description) = update.description {

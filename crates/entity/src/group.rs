@@ -8,6 +8,9 @@ pub struct Model {
     pub id: i64,
     pub account_id: i64,
     pub name: String,
+    /// The digest of the name as compared (see `migration::name_key`); none
+    /// only for a row written by a release older than the column.
+    pub name_key: Option<Vec<u8>>,
     pub description: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,

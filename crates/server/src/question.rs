@@ -161,9 +161,8 @@ pub fn read(parts: &Parts) -> Result<Question, &'static str> {
     };
     let on_throttle = match pick(ON_THROTTLE_HEADER, params.on_throttle)? {
         None => OnThrottle::default(),
-        Some(status) => OnThrottle::parse(&status).ok_or(
-            "X-Keywarden-On-Throttle (or ?on_throttle=) may only be 401, 403 or 429",
-        )?,
+        Some(status) => OnThrottle::parse(&status)
+            .ok_or("X-Keywarden-On-Throttle (or ?on_throttle=) may only be 401, 403 or 429")?,
     };
     if project.is_some() && permission.is_none() && !include_permissions {
         return Err(

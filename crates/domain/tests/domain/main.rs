@@ -12,6 +12,7 @@ mod concurrency;
 mod invitations;
 mod keys;
 mod migrations;
+mod names;
 mod personal_tokens;
 mod secrets;
 mod service_accounts;
