@@ -141,10 +141,12 @@ async fn a_mutation_by_get_is_refused_however_its_operation_is_written() {
     assert_eq!(listed["getAccount"]["serviceAccounts"], json!([]));
 }
 
-/// GraphQL over HTTP: a POST that does not say what its body is gets a 4xx,
-/// and nothing in it runs. (reqwest sends a string body with no Content-Type.)
+/// GraphQL over HTTP: a POST that does not say its body is JSON gets a 4xx,
+/// and nothing in it runs: no Content-Type (reqwest sends a string body with
+/// none), text/plain (what a browser's fetch says of a string, and may send
+/// another site without asking), a form, or JSON and something else.
 #[tokio::test]
-async fn a_post_without_a_content_type_is_refused_and_runs_nothing() {
+async fn a_post_that_is_not_said_to_be_json_is_refused_and_runs_nothing() {
     let api = Api::start().await;
     let create = format!(
         "mutation {{ createServiceAccount(input: {{ accountId: \"{ACCOUNT_715}\", name: \"untyped\", roleCode: \"Viewer\" }}) {{ serviceAccount {{ id }} }} }}"
@@ -166,9 +168,49 @@ async fn a_post_without_a_content_type_is_refused_and_runs_nothing() {
     assert!(
         body["errors"][0]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("Content-Type: application/json")),
+            .is_some_and(|m| m.contains("send Content-Type: application/json")),
         "{body:#}"
     );
+    for types in [
+        &["text/plain;charset=UTF-8"][..],
+        &["application/x-www-form-urlencoded"],
+        &["application/json", "text/plain"],
+        &["application/jsonp"],
+    ] {
+        let mut request = api
+            .http
+            .post(api.server.url("/graphql"))
+            .header("x-api-key", &api.admin);
+        for media in types {
+            request = request.header("content-type", *media);
+        }
+        let answered = request
+            .body(json!({ "query": create }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 415, "{types:?}");
+    }
+    // With parameters, in any case, or said twice, JSON is JSON.
+    for media in [
+        &["application/json; charset=utf-8"][..],
+        &["Application/JSON"],
+        &["application/json", "application/json"],
+    ] {
+        let mut request = api
+            .http
+            .post(api.server.url("/graphql"))
+            .header("x-api-key", &api.admin);
+        for media in media {
+            request = request.header("content-type", *media);
+        }
+        let answered = request
+            .body(json!({ "query": "{ __typename }" }).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answered.status(), 200, "{media:?}");
+    }
     // The same body, said to be JSON, runs.
     let typed = api
         .http

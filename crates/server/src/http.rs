@@ -451,14 +451,14 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
     let (parts, body) = request.into_parts();
     let requested = requested(&parts);
     let id = requested.id();
-    // GraphQL over HTTP: a POST must say what its body is. (A body is not
-    // guessed to be JSON: a form or a text a browser sends without saying so
-    // is not a GraphQL request.)
-    if !parts.headers.contains_key(axum::http::header::CONTENT_TYPE) {
+    // GraphQL over HTTP: a POST says its body is JSON. Nothing else is
+    // guessed to be: not a body without a Content-Type, nor the text/plain or
+    // form a browser may send another site without asking first.
+    if !is_json(&parts.headers) {
         return graphql_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             graphql::VALIDATION_CODE,
-            "A POST to /graphql says what its body is: send Content-Type: application/json.",
+            "A POST to /graphql is JSON: send Content-Type: application/json.",
             id,
         );
     }
@@ -503,6 +503,22 @@ async fn graphql_request(State(state): State<Arc<AppState>>, request: Request) -
         );
     }
     answer(&state, &requested, &credential, batch, Format::of(&headers)).await
+}
+
+/// Whether the request says its body is `application/json` (with any
+/// parameters, as `; charset=utf-8`): at least one `Content-Type`, and every
+/// one it gives says so (some clients send the header twice).
+fn is_json(headers: &HeaderMap) -> bool {
+    let types = headers.get_all(axum::http::header::CONTENT_TYPE);
+    types.iter().next().is_some()
+        && types.iter().all(|value| {
+            value.to_str().is_ok_and(|value| {
+                value
+                    .split(';')
+                    .next()
+                    .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+            })
+        })
 }
 
 /// How a GraphQL answer is written, from the request's `Accept`: the media
