@@ -828,6 +828,79 @@ mod tests {
         }
     }
 
+    /// Where no list is empty and nothing is null, the measure is exactly
+    /// what answering resolves, field for field.
+    #[tokio::test]
+    async fn each_introspection_list_counts_its_real_length() {
+        for text in [
+            "{ __schema { directives { name args { name type { name } } } } }",
+            "{ __schema { queryType { name } mutationType { name } } }",
+            "{ __type(name: \"RoleCode\") { enumValues { name } } }",
+            "{ __type(name: \"Account\") { fields { name args { name } } } }",
+            "{ __type(name: \"CreateGroupInput\") { inputFields { name type { name } } } }",
+            "{ __type(name: \"Node\") { possibleTypes { name interfaces { name } } } }",
+        ] {
+            let cost = measured(text).await.unwrap();
+            assert_eq!(cost, fields(&answered(text).await), "{text}");
+        }
+        // A null costs 1, whatever it selects: no subscriptions here.
+        let text = "{ __schema { subscriptionType { name } } }";
+        assert_eq!(measured(text).await, Ok(1 + 1));
+    }
+
+    /// A type this pass cannot follow (`__type` of a name there is none of)
+    /// costs its selection once, measured plainly.
+    #[tokio::test]
+    async fn an_unknown_type_costs_its_selection_once() {
+        let text = "{ __type(name: \"Nope\") { name fields { name } } }";
+        assert_eq!(measured(text).await, Ok(1 + 1 + (1 + 1)));
+    }
+
+    /// A fragment costs what it would written in place: on `__Schema` it is
+    /// measured as the schema, and on a type other than where it is spread, as
+    /// that type.
+    #[tokio::test]
+    async fn a_fragment_costs_what_its_selection_costs_in_place() {
+        for (spread, inline) in [
+            (
+                "{ __schema { ...S } } fragment S on __Schema { types { name } }",
+                "{ __schema { types { name } } }",
+            ),
+            (
+                "{ node(id: \"x\") { ...F } } fragment F on ServiceAccount { keys { id } }",
+                "{ node(id: \"x\") { ... on ServiceAccount { keys { id } } } }",
+            ),
+        ] {
+            let (a, b) = (measured(spread).await, measured(inline).await);
+            assert_eq!(a, b, "{spread}");
+            // Each is a list, counted by its length, not once.
+            assert!(b.as_ref().is_ok_and(|&n| n > 30), "{inline}: {b:?}");
+        }
+    }
+
+    /// The limit itself is allowed; one more is not.
+    #[tokio::test]
+    async fn a_document_at_the_limit_is_accepted_and_one_past_is_not() {
+        let text = "{ __schema { types { name } } }";
+        let cost = measured(text).await.unwrap();
+        assert_eq!(
+            measured_with(text, serde_json::json!({}), cost).await,
+            Ok(cost)
+        );
+        assert!(matches!(
+            measured_with(text, serde_json::json!({}), cost - 1).await,
+            Err(Unmeasured::OverLimit { .. })
+        ));
+    }
+
+    /// An account's permission sets are its own and the three built in.
+    #[tokio::test]
+    async fn permission_sets_count_the_built_in_ones() {
+        let text = "{ getAccount(id: \"x\") { permissionSets { id } } }";
+        let sets = domain::limits::PERMISSION_SETS.max as usize + 3;
+        assert_eq!(measured(text).await, Ok(QUERY_COST + QUERY_COST + sets));
+    }
+
     #[tokio::test]
     async fn the_standard_introspection_query_is_within_the_default_limit() {
         let cost = measured(INTROSPECTION).await.unwrap();
@@ -947,8 +1020,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_variable_whose_default_the_operations_disagree_on_costs_the_most() {
+        // B's default is neither A's nor a full page: whichever operation the
+        // measure met first, taking its default would cost less than a page.
         let text = "query A($n: Int = 1) { serviceAccount(id: \"x\") { keys(first: $n) { id } } } \
-                    query B($n: Int = 100) { __typename }";
+                    query B($n: Int = 50) { __typename }";
         // Operation A: 21 at most if the defaults applied to it alone; the
         // measure does not know which runs, so A's keys count a full page.
         assert_eq!(measured(text).await, Ok(20 + 100 + 1));
