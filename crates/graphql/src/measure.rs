@@ -478,11 +478,14 @@ impl<'a> Measure<'a> {
                 match name {
                     "ofType" => self.type_ref(field, wrapped),
                     "fields" => {
+                        // Introspection leaves out the root's `__schema` and `__type`.
                         let fields = named.and_then(MetaType::fields).into_iter().flat_map(|f| {
-                            f.keys().map(|field| Node::Field {
-                                owner: reference,
-                                field: field.as_str(),
-                            })
+                            f.keys()
+                                .filter(|field| !field.starts_with("__"))
+                                .map(|field| Node::Field {
+                                    owner: reference,
+                                    field: field.as_str(),
+                                })
                         });
                         self.each(field, fields)
                     }
@@ -834,7 +837,7 @@ mod tests {
     async fn each_introspection_list_counts_its_real_length() {
         for text in [
             "{ __schema { directives { name args { name type { name } } } } }",
-            "{ __schema { queryType { name } mutationType { name } } }",
+            "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }",
             "{ __type(name: \"RoleCode\") { enumValues { name } } }",
             "{ __type(name: \"Account\") { fields { name args { name } } } }",
             "{ __type(name: \"CreateGroupInput\") { inputFields { name type { name } } } }",
@@ -876,6 +879,19 @@ mod tests {
             // Each is a list, counted by its length, not once.
             assert!(b.as_ref().is_ok_and(|&n| n > 30), "{inline}: {b:?}");
         }
+    }
+
+    /// A fragment on `__Schema` measured where it is defined (as every
+    /// fragment is, used or not) counts the schema's lists too.
+    #[tokio::test]
+    async fn a_fragment_on_the_schema_alone_counts_the_schema() {
+        let text = "{ __typename } fragment S on __Schema { types { name } }";
+        let types = fields(&answered("{ __schema { types { name } } }").await);
+        let refused = measured_with(text, serde_json::json!({}), types / 2).await;
+        assert!(
+            matches!(refused, Err(Unmeasured::OverLimit { .. })),
+            "{refused:?}"
+        );
     }
 
     /// The limit itself is allowed; one more is not.
