@@ -653,9 +653,7 @@ async fn behind_real_nginx_a_throttled_client_does_not_touch_another() {
     assert_eq!(statuses, [401, 401, 401, 401, 401]);
     assert!(
         api.server
-            .log()
-            .lines()
-            .any(|l| l.contains("the client is throttled") && l.contains("client=127.0.0.4")),
+            .log_has_line(&["the client is throttled", "client=127.0.0.4"]),
         "the last two were throttled, not merely refused: {}",
         api.server.log()
     );

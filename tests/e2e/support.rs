@@ -148,6 +148,22 @@ impl Server {
         false
     }
 
+    /// Whether one line of the log shows every one of `parts` within a moment.
+    pub fn log_has_line(&self, parts: &[&str]) -> bool {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(5) {
+            if self
+                .log()
+                .lines()
+                .any(|line| parts.iter().all(|p| line.contains(p)))
+            {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
     /// Everything the server wrote to stdout so far (the first-start banner).
     pub fn stdout(&self) -> String {
         self.stdout.lock().unwrap().clone()
