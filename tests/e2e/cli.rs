@@ -481,3 +481,61 @@ async fn a_lost_admin_token_is_recovered_from_the_servers_machine() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr).contains("User not found"));
 }
+
+/// An upgrade in place: the earlier release kept its database in the
+/// directory it ran in. Started there with nothing named, keywarden refuses
+/// to make a new, empty database, naming both files; named, the old one is
+/// used, and its credentials work.
+#[tokio::test]
+async fn an_earlier_releases_database_where_keywarden_runs_is_found_not_replaced() {
+    let here = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let old_url = "sqlite://keywarden.db?mode=rwc";
+    let boot = run(
+        here.path(),
+        &[
+            "bootstrap",
+            "--account",
+            "Acme",
+            "--admin",
+            "alice",
+            "--database-url",
+            old_url,
+            "--create-database",
+        ],
+    );
+    assert!(
+        boot.status.success(),
+        "{}",
+        String::from_utf8_lossy(&boot.stderr)
+    );
+    let token = String::from_utf8(boot.stdout).unwrap().trim().to_owned();
+    let old = here.path().join("keywarden.db");
+    assert!(old.is_file());
+
+    let refused = keywarden(here.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("XDG_DATA_HOME", data.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    let new = data.path().join("keywarden").join("keywarden.db");
+    for part in [old.display().to_string(), new.display().to_string()] {
+        assert!(message.contains(&part), "{part} not in {message}");
+    }
+    assert!(!new.exists(), "no new database was made");
+
+    let server = Server::start_with_env(
+        here.path(),
+        &["--database-url", old_url],
+        &[("XDG_DATA_HOME", data.path().to_str().unwrap())],
+    );
+    let ok = client()
+        .get(server.url("/v1/verify"))
+        .header("x-api-key", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}

@@ -142,6 +142,7 @@ const MIGRATION_LOCK: i64 = 0x6b77_6d69_6772;
 /// connection with foreign keys off, then every foreign key checked before the
 /// commit.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    refuse_newer(db).await?;
     if db.get_database_backend() != DbBackend::Sqlite {
         let txn = write_txn(db).await?;
         txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
@@ -168,6 +169,43 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     let migrated = migrate_sqlite(&conn).await;
     conn.close().await?;
     migrated
+}
+
+/// Refuses a database that a newer release has migrated: this release does
+/// not know its schema, and must not run on it.
+async fn refuse_newer(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let applied = match db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+    {
+        Ok(rows) => rows,
+        // A new database: nothing applied yet.
+        Err(_) => return Ok(()),
+    };
+    let known: Vec<String> = migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    let mut unknown = Vec::new();
+    for row in applied {
+        let version: String = row.try_get("", "version")?;
+        if !known.contains(&version) {
+            unknown.push(version);
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    unknown.sort();
+    Err(DbErr::Migration(format!(
+        "this database was migrated by a newer release of keywarden than this one \
+         (it holds {}, which this release does not know): run that release or a newer one, \
+         or restore the copy taken before the upgrade (see docs/upgrading.md)",
+        unknown.join(", ")
+    )))
 }
 
 async fn migrate_sqlite(db: &DatabaseConnection) -> Result<(), DbErr> {

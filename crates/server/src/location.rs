@@ -7,6 +7,12 @@
 //! from elsewhere finds the database the server uses. A relative SQLite path
 //! given explicitly is taken from the directory keywarden runs in, and made
 //! absolute once, so that every message names the file itself.
+//!
+//! Releases before 2026-11-30 kept the default database in the directory they
+//! ran in, `./keywarden.db`. When no database is named, the data directory
+//! holds none yet, and such a file is where keywarden runs, keywarden refuses
+//! to start rather than make a new, empty database beside the old one: the
+//! message names both files and how to choose (see docs/upgrading.md).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -47,10 +53,21 @@ pub fn resolve(
                  set KEYWARDEN_DATABASE_URL (or --database-url)"
             );
         };
-        return Ok(format!(
-            "sqlite://{}?mode=rwc",
-            dir.join("keywarden.db").display()
-        ));
+        let default = dir.join("keywarden.db");
+        let old = cwd.join(OLD_DEFAULT);
+        if !default.exists() && is_sqlite(&old) {
+            bail!(
+                "no database is named, and keywarden would make a new one at {new}, but a \
+                 database of an earlier release is at {old} (where releases before 2026-11-30 \
+                 kept it when none was named). To keep using it, name it: \
+                 KEYWARDEN_DATABASE_URL=sqlite://{old} (or --database-url), or move it and its \
+                 {old}.pepper file to {new} and {new}.pepper. To start afresh instead, name the \
+                 new one: KEYWARDEN_DATABASE_URL=sqlite://{new}?mode=rwc",
+                new = default.display(),
+                old = old.display(),
+            );
+        }
+        return Ok(format!("sqlite://{}?mode=rwc", default.display()));
     };
     match sqlite_file(url) {
         Some(path) if path.is_relative() => {
@@ -63,6 +80,19 @@ pub fn resolve(
         }
         _ => Ok(url.to_owned()),
     }
+}
+
+/// Where releases before 2026-11-30 kept the database when none was named,
+/// from the directory they ran in.
+const OLD_DEFAULT: &str = "keywarden.db";
+
+/// Whether `path` is a SQLite database file (by its header).
+fn is_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok_and(|()| &header == b"SQLite format 3\0")
 }
 
 /// Makes the directory a new SQLite database goes in (0700), if it is missing.
@@ -144,6 +174,50 @@ mod tests {
         );
         assert!(resolve(None, cwd, env(&[])).is_err());
         assert!(resolve(Some(" "), cwd, env(&[])).is_err(), "empty is unset");
+    }
+
+    #[test]
+    fn an_earlier_releases_database_where_keywarden_runs_is_not_passed_over() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let (cwd, home) = (dir.path().join("srv"), dir.path().join("home"));
+        std::fs::create_dir_all(&cwd).unwrap_or_default();
+        let home_var = home.display().to_string();
+        let vars = [("HOME", home_var.as_str())];
+        let default = home.join(".local/share/keywarden/keywarden.db");
+        // Nothing anywhere: the new default.
+        assert!(resolve(None, &cwd, env(&vars)).is_ok());
+        // A file of that name that is not a database is no database.
+        std::fs::write(cwd.join("keywarden.db"), b"notes").unwrap_or_default();
+        assert!(resolve(None, &cwd, env(&vars)).is_ok());
+        // An earlier release's database: refused, naming both and the choices.
+        let mut sqlite = b"SQLite format 3\0".to_vec();
+        sqlite.resize(4096, 0);
+        std::fs::write(cwd.join("keywarden.db"), &sqlite).unwrap_or_default();
+        let refused = resolve(None, &cwd, env(&vars)).err().map(|e| e.to_string());
+        let message = refused.unwrap_or_default();
+        let old = cwd.join("keywarden.db").display().to_string();
+        for part in [
+            old.as_str(),
+            &default.display().to_string(),
+            &format!("KEYWARDEN_DATABASE_URL=sqlite://{old}"),
+            ".pepper",
+            "start afresh",
+        ] {
+            assert!(message.contains(part), "{part:?} not in {message}");
+        }
+        // Named, either one is used as named.
+        let named = format!("sqlite://{old}");
+        assert_eq!(
+            resolve(Some(&named), &cwd, env(&vars)).ok(),
+            Some(named.clone())
+        );
+        // Once the data directory holds a database, that one is the default.
+        std::fs::create_dir_all(default.parent().unwrap_or(&home)).unwrap_or_default();
+        std::fs::write(&default, &sqlite).unwrap_or_default();
+        assert_eq!(
+            resolve(None, &cwd, env(&vars)).ok(),
+            Some(format!("sqlite://{}?mode=rwc", default.display()))
+        );
     }
 
     #[test]

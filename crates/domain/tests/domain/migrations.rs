@@ -14,18 +14,29 @@ async fn one(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
         .unwrap()
 }
 
-#[tokio::test]
-async fn dropping_the_global_username_constraint_keeps_users_their_links_and_their_ids() {
-    let dir = tempfile::tempdir().unwrap();
+/// An empty database: a SQLite file in `dir`, or one of its own on the
+/// PostgreSQL server the tests are given (dropped with the handle).
+async fn empty_database(
+    dir: &tempfile::TempDir,
+) -> (sea_orm::DatabaseConnection, Option<TestDatabase>) {
     let postgres = match postgres_server() {
         Some(server) => Some(TestDatabase::create(&server).await),
         None => None,
     };
     let url = match &postgres {
         Some(db) => db.url(),
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display()),
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display()),
     };
-    let db = connect(&url, &DbOptions::default()).await.unwrap();
+    (
+        connect(&url, &DbOptions::default()).await.unwrap(),
+        postgres,
+    )
+}
+
+#[tokio::test]
+async fn dropping_the_global_username_constraint_keeps_users_their_links_and_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _postgres) = empty_database(&dir).await;
     // The database as the first release left it.
     migration::Migrator::up(&db, Some(1)).await.unwrap();
     for sql in [
@@ -98,4 +109,33 @@ async fn the_sqlite_file_and_its_journals_are_readable_by_their_owner_only() {
     let db = connect(&url, &DbOptions::default()).await.unwrap();
     migrate(&db).await.unwrap();
     assert_eq!(mode("old.db"), 0o600);
+}
+
+/// A database a newer release migrated is refused, saying so, and left as it
+/// was; this release does not run on a schema it does not know.
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_release_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, _postgres) = empty_database(&dir).await;
+    migrate(&db).await.unwrap();
+    let before = one(&db, "SELECT COUNT(*) FROM seaql_migrations").await;
+    db.execute_unprepared(
+        "INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20991231_000001_future', 1)",
+    )
+    .await
+    .unwrap();
+    let refused = migrate(&db)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("migrated by a newer release")
+            && refused.contains("m20991231_000001_future"),
+        "{refused}"
+    );
+    assert_eq!(
+        one(&db, "SELECT COUNT(*) FROM seaql_migrations").await,
+        before + 1
+    );
 }
