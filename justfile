@@ -11,6 +11,13 @@ run *ARGS:
 test:
     cargo test --workspace
 
+# The upgrade tests against the previous release (.ci/previous-release), built
+# from its tag once and kept in ~/.cache/keywarden/releases; on PostgreSQL too
+# when URL is given (for example postgres://postgres@127.0.0.1:5432/postgres).
+test-upgrade URL="":
+    KEYWARDEN_TEST_PREVIOUS_BIN="$(bash .ci/previous)" KEYWARDEN_TEST_POSTGRES_URL="{{URL}}" \
+        cargo test --test e2e upgrade::
+
 # Format, then lint with warnings as errors.
 lint:
     cargo fmt --all

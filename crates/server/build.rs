@@ -1,5 +1,6 @@
 //! Builds the web console and the GraphQL explorer (`console/` at the
-//! repository's root) into `OUT_DIR`, where `src/pages.rs` embeds them.
+//! repository's root) into `OUT_DIR`, where `src/pages.rs` embeds them, and
+//! names the commit the binary is built from (`KEYWARDEN_COMMIT`).
 //!
 //! Their third-party code comes from npm, at the versions `package-lock.json`
 //! pins (`npm ci`, install scripts off); the packages are installed in
@@ -13,6 +14,7 @@ const NODE_MAJOR_AT_LEAST: u32 = 18;
 
 fn main() {
     let manifest = PathBuf::from(env("CARGO_MANIFEST_DIR"));
+    commit(&manifest);
     let console = manifest.join("../../console");
     let out = PathBuf::from(env("OUT_DIR"));
     for input in ["package.json", "package-lock.json", "build.mjs", "src"] {
@@ -35,6 +37,50 @@ fn main() {
             .arg(work.join("node_modules")),
         "bundling the console (node console/build.mjs)",
     );
+}
+
+/// Sets `KEYWARDEN_COMMIT` for the crate: the setting of that name when the
+/// build has one (a build from a source archive), else the checkout's commit
+/// (twelve hex digits, `-modified` when tracked files differ from it), else
+/// `unknown`.
+fn commit(manifest: &Path) {
+    println!("cargo:rerun-if-env-changed=KEYWARDEN_COMMIT");
+    if let Some(given) = std::env::var_os("KEYWARDEN_COMMIT") {
+        println!(
+            "cargo:rustc-env=KEYWARDEN_COMMIT={}",
+            given.to_string_lossy()
+        );
+        return;
+    }
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(manifest)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let Some(head) = git(&["rev-parse", "--short=12", "HEAD"]) else {
+        println!("cargo:rustc-env=KEYWARDEN_COMMIT=unknown");
+        return;
+    };
+    // Built again when HEAD moves: what it names, and the branch it is on.
+    for name in ["HEAD", "packed-refs"] {
+        if let Some(path) = git(&["rev-parse", "--git-path", name]) {
+            println!("cargo:rerun-if-changed={}", manifest.join(path).display());
+        }
+    }
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"])
+        && let Some(path) = git(&["rev-parse", "--git-path", &branch])
+    {
+        println!("cargo:rerun-if-changed={}", manifest.join(path).display());
+    }
+    let modified =
+        git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    let suffix = if modified { "-modified" } else { "" };
+    println!("cargo:rustc-env=KEYWARDEN_COMMIT={head}{suffix}");
 }
 
 /// Fails the build with what to install when Node.js or npm is missing or

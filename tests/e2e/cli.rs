@@ -21,6 +21,17 @@ async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_
     let mode = std::fs::metadata(&pepper).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     assert!(server.log().contains("made a new pepper"));
+    // The start names the release and the commit it was built from.
+    let commit = crate::support::built_commit();
+    assert!(
+        server.log_has_line(&[
+            "keywarden starting",
+            &format!("version=\"{}\"", env!("CARGO_PKG_VERSION")),
+            &format!("commit=\"{commit}\""),
+        ]),
+        "{}",
+        server.log()
+    );
 
     let http = client();
     for path in ["/healthz", "/readyz"] {
@@ -35,6 +46,30 @@ async fn the_first_start_in_an_empty_directory_makes_a_database_a_pepper_and_an_
         .unwrap();
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["x-keywarden-role"], "Admin");
+}
+
+#[test]
+fn the_version_names_the_commit_it_was_built_from() {
+    let commit = crate::support::built_commit();
+    if let Some(given) = option_env!("KEYWARDEN_COMMIT") {
+        assert_eq!(commit, given);
+        return;
+    }
+    // Built in this checkout: its HEAD, marked when tracked files differ.
+    let head = std::process::Command::new("git")
+        .args([
+            "-C",
+            env!("CARGO_MANIFEST_DIR"),
+            "rev-parse",
+            "--short=12",
+            "HEAD",
+        ])
+        .output()
+        .unwrap();
+    let head = String::from_utf8(head.stdout).unwrap();
+    let built = commit.strip_suffix("-modified").unwrap_or(&commit);
+    assert_eq!(built, head.trim(), "{commit}");
+    assert_eq!(built.len(), 12);
 }
 
 #[tokio::test]

@@ -432,11 +432,13 @@ async fn metrics_say_what_happened_and_pass_promtool() {
         sample(&text, "keywarden_db_pool_connections{state=\"in_use\"}").is_some(),
         "{text}"
     );
+    // The build, as `--version` names it.
+    let commit = crate::support::built_commit();
     assert_eq!(
         sample(
             &text,
             &format!(
-                "keywarden_build_info{{version=\"{}\"}}",
+                "keywarden_build_info{{version=\"{}\",commit=\"{commit}\"}}",
                 env!("CARGO_PKG_VERSION")
             )
         ),
@@ -446,6 +448,22 @@ async fn metrics_say_what_happened_and_pass_promtool() {
     if api.backend.is_postgres() {
         assert_eq!(
             sample(&text, "keywarden_change_listener_up"),
+            Some(1.0),
+            "{text}"
+        );
+        // Alone on its database: nobody to confirm, and so serving from memory.
+        for (peers, count) in [("1", 0.0), ("2", 0.0), ("unconfirmed", 0.0)] {
+            assert_eq!(
+                sample(
+                    &text,
+                    &format!("keywarden_change_listener_peers{{protocol=\"{peers}\"}}")
+                ),
+                Some(count),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            sample(&text, "keywarden_change_listener_serving"),
             Some(1.0),
             "{text}"
         );

@@ -22,4 +22,5 @@ mod secrets;
 mod slow;
 mod support;
 mod tenants;
+mod upgrade;
 mod verify;

@@ -8,10 +8,27 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_keywarden");
 
+/// The commit the binary says it was built from, read from `--version`
+/// (`keywarden 0.2.0 (commit 0123456789ab)`).
+pub fn built_commit() -> String {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rest = text
+        .trim()
+        .strip_prefix(&format!("keywarden {} (commit ", env!("CARGO_PKG_VERSION")))
+        .unwrap_or_else(|| panic!("--version says {text:?}"));
+    rest.strip_suffix(')').unwrap().to_owned()
+}
+
 /// A command for the binary, run in `dir`, with no `KEYWARDEN_*` setting
 /// inherited from whoever runs the tests.
 pub fn keywarden(dir: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    keywarden_binary(BIN, dir)
+}
+
+/// Like [`keywarden`], for another build of it (an earlier release's).
+pub fn keywarden_binary(binary: &str, dir: &Path) -> Command {
+    let mut cmd = Command::new(binary);
     cmd.current_dir(dir);
     for (name, _) in std::env::vars() {
         if name.starts_with("KEYWARDEN_") {
@@ -63,6 +80,16 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args);
         Self::spawn(command, env)
+    }
+
+    /// Like [`Server::start`], with another build of keywarden (an earlier
+    /// release's).
+    pub fn start_binary(binary: &str, dir: &Path, args: &[&str]) -> Server {
+        let mut command = keywarden_binary(binary, dir);
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args);
+        Self::spawn(command, &[])
     }
 
     /// Starts the binary with exactly `args` (which must make it serve on a

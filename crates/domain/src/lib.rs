@@ -41,7 +41,7 @@ pub use access::{Access, Coverage, Grant, Held, Source};
 pub use accounts::{Account, AddMember, AddedMember, Bootstrapped, FirstStart, Member, Recovered};
 pub use audit::{ActorKind, AuditEvent, AuditFilter, AuditPage, AuditQuery};
 pub use checks::{Because, Decision, HeldPermissions, PermissionCheck, Why};
-pub use coherence::{Credential, ListenerStats, Located, Scope, Stats, UsageTracker};
+pub use coherence::{Credential, ListenerStats, Located, PeerCount, Scope, Stats, UsageTracker};
 pub use error::{DomainError, DomainResult};
 pub use groups::{
     CreateGrant, CreateGroup, Group, GroupGrant, GroupMember, MEMBERS_PER_CHANGE, UpdateGroup,

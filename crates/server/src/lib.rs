@@ -31,6 +31,18 @@ use crate::listener::ConnectionLimits;
 use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
 
+/// This release's version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The commit it was built from (see `build.rs`).
+pub const COMMIT: &str = env!("KEYWARDEN_COMMIT");
+/// What `--version` says after the name.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KEYWARDEN_COMMIT"),
+    ")"
+);
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = || {
         let cwd = std::env::current_dir().context("reading the current directory")?;
@@ -183,6 +195,7 @@ fn first_start(args: &ServeArgs) -> anyhow::Result<FirstStart> {
 }
 
 async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Result<()> {
+    tracing::info!(version = VERSION, commit = COMMIT, "keywarden starting");
     let first = first_start(args)?;
     let given = first.token.clone();
     let kw = open(common, url).await?;

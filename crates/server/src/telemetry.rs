@@ -25,6 +25,8 @@ const INVALIDATIONS: &str = "keywarden_verification_cache_invalidations_total";
 const POOL: &str = "keywarden_db_pool_connections";
 const LISTENER_UP: &str = "keywarden_change_listener_up";
 const LISTENER_HEARD: &str = "keywarden_change_listener_last_heard_seconds";
+const LISTENER_PEERS: &str = "keywarden_change_listener_peers";
+const LISTENER_SERVING: &str = "keywarden_change_listener_serving";
 const LAST_USED_WRITES: &str = "keywarden_last_used_writes_total";
 const BUILD_INFO: &str = "keywarden_build_info";
 
@@ -75,6 +77,14 @@ pub fn install() -> Option<PrometheusHandle> {
         Unit::Seconds,
         "PostgreSQL only: seconds since that connection last heard a notification (heartbeats arrive five times a second)."
     );
+    describe_gauge!(
+        LISTENER_PEERS,
+        "PostgreSQL only: the other processes' listening connections, by the protocol they were heard speaking (1: releases up to 0.1.0; 2) or unconfirmed."
+    );
+    describe_gauge!(
+        LISTENER_SERVING,
+        "PostgreSQL only: 1 while this process may answer verifications from memory (it holds its lease, has confirmed every listener and read every notification)."
+    );
     describe_counter!(
         LAST_USED_WRITES,
         "Rows written to record when credentials were last used."
@@ -83,7 +93,7 @@ pub fn install() -> Option<PrometheusHandle> {
         BUILD_INFO,
         "Always 1; its labels say which keywarden this is."
     );
-    gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    gauge!(BUILD_INFO, "version" => crate::VERSION, "commit" => crate::COMMIT).set(1.0);
     Some(handle)
 }
 
@@ -276,6 +286,16 @@ pub fn render(handle: &PrometheusHandle, kw: &domain::Keywarden) -> String {
             .last_heard
             .map_or(f64::INFINITY, |d| d.as_secs_f64());
         gauge!(LISTENER_HEARD).set(age);
+        let peers = listener.peers;
+        for (protocol, count) in [
+            ("1", peers.v1),
+            ("2", peers.v2),
+            ("unconfirmed", peers.unconfirmed),
+        ] {
+            #[allow(clippy::cast_precision_loss)]
+            gauge!(LISTENER_PEERS, "protocol" => protocol).set(count as f64);
+        }
+        gauge!(LISTENER_SERVING).set(if listener.serving { 1.0 } else { 0.0 });
     }
     handle.render()
 }

@@ -23,6 +23,7 @@ pub use usage::{Credential, UsageTracker};
 
 use board::Board;
 use cache::Lease;
+pub use peers::PeerCount;
 use peers::{Listening, Peers};
 
 /// How long opening waits for PostgreSQL's notification connection before it
@@ -97,6 +98,11 @@ pub struct ListenerStats {
     pub up: bool,
     /// How long since it last heard a notification; `None`: never.
     pub last_heard: Option<Duration>,
+    /// The other processes it has heard from, by the protocol they speak.
+    pub peers: PeerCount,
+    /// Whether it may serve verifications from memory now (it holds its
+    /// lease).
+    pub serving: bool,
 }
 
 impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
@@ -110,17 +116,18 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                 let board = Arc::new(Board::local());
                 let lease = Arc::new(Lease::new());
                 let peers = Arc::new(Peers::new());
+                let listening = Listening {
+                    board: board.clone(),
+                    lease: lease.clone(),
+                };
                 tokio::spawn(peers::listen(
                     peers.clone(),
-                    Listening {
-                        board: board.clone(),
-                        lease: lease.clone(),
-                    },
+                    listening.clone(),
                     peers::own_connection(db),
                 ));
                 tokio::spawn(peers::beat(
                     peers.clone(),
-                    lease.clone(),
+                    listening,
                     peers::own_connection(db),
                 ));
                 let waited = tokio::time::Instant::now();
@@ -172,8 +179,14 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
         let (cache_hits, cache_misses) = self.cache.hits_and_misses();
         let listener = match (&self.peers, &self.lease) {
             (Some(peers), Some(lease)) => {
-                let (up, last_heard) = peers.listening(lease.now_ms());
-                Some(ListenerStats { up, last_heard })
+                let now = lease.now_ms();
+                let (up, last_heard) = peers.listening(now);
+                Some(ListenerStats {
+                    up,
+                    last_heard,
+                    peers: peers.count(now),
+                    serving: lease.holds(),
+                })
             }
             _ => None,
         };

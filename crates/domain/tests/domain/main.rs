@@ -14,6 +14,7 @@ mod keys;
 mod migrations;
 mod names;
 mod personal_tokens;
+mod protocol;
 mod secrets;
 mod service_accounts;
 mod support;
