@@ -11,12 +11,14 @@ run *ARGS:
 test:
     cargo test --workspace
 
-# The upgrade tests against the previous release (.ci/previous-release), built
-# from its tag once and kept in ~/.cache/keywarden/releases; on PostgreSQL too
-# when URL is given (for example postgres://postgres@127.0.0.1:5432/postgres).
+# The upgrade tests: the previous release (.ci/previous-release, built from its
+# tag once and kept in ~/.cache/keywarden/releases) beside this one, the copy
+# and its restore, an earlier release's database where keywarden runs, a
+# database of a newer release; on PostgreSQL when URL is given (for example
+# postgres://postgres@127.0.0.1:5432/postgres), else on SQLite.
 test-upgrade URL="":
     KEYWARDEN_TEST_PREVIOUS_BIN="$(bash .ci/previous)" KEYWARDEN_TEST_POSTGRES_URL="{{URL}}" \
-        cargo test --test e2e upgrade::
+        cargo test --workspace -- upgrade:: an_earlier_releases_database a_database_migrated_by_a_newer_release
 
 # Format, then lint with warnings as errors.
 lint:

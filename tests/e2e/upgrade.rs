@@ -508,3 +508,111 @@ async fn beside_the_previous_release_a_key_revoked_through_either_is_refused_by_
         }
     }
 }
+
+/// The copy to come back to (docs/upgrading.md): `keywarden backup` on SQLite,
+/// `pg_dump` on PostgreSQL, taken while the server runs; restored, it answers
+/// every credential and shows every object as at the copy, and knows nothing of
+/// what came after.
+#[tokio::test]
+async fn a_copy_taken_while_the_server_runs_restores_every_credential_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let backend = Backend::new(dir.path()).await;
+    run_binary(
+        BIN,
+        dir.path(),
+        &backend.with(&["migrate", "--create-database"]),
+    );
+    let server = Server::start_binary(BIN, dir.path(), &backend.with(&[]));
+    let estate = populate(&server, BIN, dir.path(), &backend).await;
+    let answered = answers(&server, &estate).await;
+    let read = snapshot(&server, &estate).await;
+    let copy = dir.path().join("copies").join("keywarden.db");
+    std::fs::create_dir(copy.parent().unwrap()).unwrap();
+    let copy_arg = copy.to_str().unwrap();
+    let backup = keywarden_binary(BIN, dir.path())
+        .args(backend.with(&["backup", "--to", copy_arg]))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    let mut restored_database = None;
+    let restored_args: Vec<String> = if backend.is_postgres() {
+        // Not keywarden's to copy: it says what is.
+        assert!(!backup.status.success());
+        assert!(stderr.contains("pg_dump --format=custom"), "{stderr}");
+        let dump = dir.path().join("keywarden.dump");
+        let dumped = std::process::Command::new("pg_dump")
+            .args([
+                "--format=custom",
+                "--file",
+                dump.to_str().unwrap(),
+                &backend.url,
+            ])
+            .output()
+            .unwrap();
+        assert!(dumped.status.success(), "{dumped:?}");
+        let restored =
+            test_support::TestDatabase::create(&test_support::postgres_server().unwrap()).await;
+        let loaded = std::process::Command::new("pg_restore")
+            .args([
+                "--no-owner",
+                "--dbname",
+                &restored.url(),
+                dump.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(loaded.status.success(), "{loaded:?}");
+        let url = restored.url();
+        restored_database = Some(restored);
+        vec![
+            "--database-url".into(),
+            url,
+            "--pepper".into(),
+            crate::support::TEST_PEPPER.into(),
+        ]
+    } else {
+        assert!(backup.status.success(), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&backup.stdout).trim(), copy_arg);
+        // The pepper went with it, and both are the owner's alone.
+        let pepper = dir.path().join("copies").join("keywarden.db.pepper");
+        for file in [&copy, &pepper] {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", file.display());
+        }
+        // A second copy to the same place is refused, and the first stays.
+        let again = keywarden_binary(BIN, dir.path())
+            .args(["backup", "--to", copy_arg])
+            .output()
+            .unwrap();
+        assert!(!again.status.success());
+        assert!(String::from_utf8_lossy(&again.stderr).contains("there is a file there already"));
+        vec![
+            "--database-url".into(),
+            format!("sqlite://{copy_arg}?mode=rwc"),
+        ]
+    };
+    // Made after the copy: not in it.
+    let (admin_account, admin) = &estate.accounts[0];
+    let later = server
+        .create_service_account(admin, admin_account, "later", "Viewer")
+        .await;
+    let (_, later_key) = server.create_key(admin, &later).await;
+    let (status, _) = server.terminate();
+    assert!(status.success());
+
+    let args: Vec<&str> = restored_args.iter().map(String::as_str).collect();
+    let restored = Server::start_binary(BIN, dir.path(), &args);
+    assert!(
+        restored.banner_token().is_none(),
+        "no first start on a copy"
+    );
+    let now_answered = answers(&restored, &estate).await;
+    for (what, before) in &answered {
+        assert_eq!(&now_answered[what], before, "{what}");
+    }
+    assert_eq!(snapshot(&restored, &estate).await, read);
+    assert_eq!(restored.gql(&later_key, ME, json!({})).await.0, 401);
+    drop(restored);
+    drop(restored_database);
+}

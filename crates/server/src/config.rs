@@ -33,6 +33,10 @@ pub enum Command {
     Migrate(CreateArgs),
     /// Create an account and its first Admin; print the Admin's token alone on stdout.
     Bootstrap(BootstrapArgs),
+    /// Copy the SQLite database, consistently and while servers run, to a new
+    /// file, with its pepper file beside the copy; print the copy's path. On
+    /// PostgreSQL, use `pg_dump` (docs/upgrading.md).
+    Backup(BackupArgs),
     /// Give an Admin who lost their token a new one, revoking all their
     /// others; print it alone on stdout. Needs the database and its pepper.
     RecoverAdmin(RecoverArgs),
@@ -320,6 +324,15 @@ pub struct RecoverArgs {
     /// The Admin's username in that account.
     #[arg(long)]
     pub admin: String,
+}
+
+#[derive(Clone, Debug, Args)]
+pub struct BackupArgs {
+    /// Where the copy goes: a file that does not exist yet (its directory
+    /// must). The pepper file, when the pepper is kept beside the database,
+    /// goes beside it as `<file>.pepper`.
+    #[arg(long)]
+    pub to: PathBuf,
 }
 
 /// For a subcommand that would make a database where there is none.

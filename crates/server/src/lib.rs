@@ -20,12 +20,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use domain::db::{DbOptions, connect, migrate};
 use domain::{AccountName, Email, FirstStart, Keywarden, Secret, Username};
 
 use crate::client::ClientResolver;
-use crate::config::{BootstrapArgs, Cli, Command, CommonArgs, RecoverArgs, ServeArgs};
+use crate::config::{BackupArgs, BootstrapArgs, Cli, Command, CommonArgs, RecoverArgs, ServeArgs};
 use crate::http::{AppState, HttpLimits, app};
 use crate::listener::ConnectionLimits;
 use crate::telemetry::Telemetry;
@@ -62,6 +62,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Some(Command::Bootstrap(args)) => bootstrap(&cli.common, &database()?, args).await,
+        Some(Command::Backup(args)) => backup(&cli.common, &database()?, args).await,
         Some(Command::RecoverAdmin(args)) => recover_admin(&cli.common, &database()?, args).await,
         Some(Command::NewToken) => {
             print_line(domain::token::issue_personal_access_token().expose())
@@ -124,6 +125,76 @@ async fn open(common: &CommonArgs, url: &str) -> anyhow::Result<Keywarden> {
     Keywarden::open(db, keyring, common.auth_cache_capacity)
         .await
         .context("starting the verification cache")
+}
+
+/// `keywarden backup`: SQLite's `VACUUM INTO`, a consistent copy taken in one
+/// read transaction while writers go on, and the pepper file beside it.
+async fn backup(common: &CommonArgs, url: &str, args: &BackupArgs) -> anyhow::Result<()> {
+    let Some(file) = location::sqlite_file(url) else {
+        bail!(
+            "keywarden backup copies a SQLite database; for PostgreSQL take the copy with \
+             `pg_dump --format=custom` and keep the pepper with it (docs/upgrading.md)"
+        );
+    };
+    location::require_existing(url, false)?;
+    let to = &args.to;
+    if to.exists() {
+        bail!(
+            "--to {}: there is a file there already; name a new one",
+            to.display()
+        );
+    }
+    let Some(target) = to.to_str() else {
+        bail!("--to {}: the path is not UTF-8", to.display());
+    };
+    let mut pepper_to = to.clone().into_os_string();
+    pepper_to.push(".pepper");
+    let pepper_to = std::path::PathBuf::from(pepper_to);
+    let mut pepper_from = file.clone().into_os_string();
+    pepper_from.push(".pepper");
+    let pepper_from = std::path::PathBuf::from(pepper_from);
+    // The pepper travels with the copy only when it lives beside the database.
+    let beside = common.pepper.is_none() && common.pepper_file.is_none() && pepper_from.is_file();
+    if beside && pepper_to.exists() {
+        bail!(
+            "{}: there is a file there already; name a new --to",
+            pepper_to.display()
+        );
+    }
+    let db = open_db(common, url).await?;
+    sea_orm::ConnectionTrait::execute_raw(
+        &db,
+        sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Sqlite,
+            "VACUUM INTO ?",
+            [target.into()],
+        ),
+    )
+    .await
+    .with_context(|| format!("copying {} to {}", file.display(), to.display()))?;
+    db.close().await.ok();
+    restrict(to)?;
+    if beside {
+        let pepper = std::fs::read_to_string(&pepper_from)
+            .with_context(|| format!("reading {}", pepper_from.display()))?;
+        secret_file::write(&pepper_to, pepper.trim_end_matches(['\r', '\n']))
+            .with_context(|| format!("writing {}", pepper_to.display()))?;
+        tracing::info!(copy = %to.display(), pepper = %pepper_to.display(), "database and pepper copied");
+    } else {
+        tracing::warn!(
+            copy = %to.display(),
+            "database copied; the pepper comes from KEYWARDEN_PEPPER or --pepper-file: keep it \
+             with the copy, which refuses every credential without it"
+        );
+    }
+    print_line(target)
+}
+
+/// Makes a copy of the database readable by its owner alone.
+fn restrict(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .with_context(|| format!("restricting {}", path.display()))
 }
 
 async fn bootstrap(common: &CommonArgs, url: &str, args: &BootstrapArgs) -> anyhow::Result<()> {
