@@ -1021,4 +1021,39 @@ mod tests {
         let count = peers.count(lease.now_ms());
         assert_eq!((count.v1, count.v2), (0, 2));
     }
+
+    #[test]
+    fn only_a_change_in_whether_anyone_is_unconfirmed_moves_the_lease_or_the_board() {
+        let peers = Peers::new();
+        let listening = looked_at(&peers);
+        let lease = &listening.lease;
+        let board = &listening.board;
+        peers.renew(lease, lease.now_ms());
+        // Looked again, nobody unconfirmed still: nothing ends, nothing is forgotten.
+        let before = board.stamp();
+        peers.settle(&listening, &peers.lock_book());
+        assert!(lease.holds());
+        assert!(board.unchanged(&[], before));
+        assert_eq!(peers.unconfirmed_since_ms.load(Ordering::SeqCst), 0);
+        {
+            let mut book = peers.lock_book();
+            book.unconfirmed = vec![41, 42];
+            peers.settle(&listening, &book);
+        }
+        let since = peers.unconfirmed_since_ms.load(Ordering::SeqCst);
+        assert_ne!(since, 0);
+        // One of two confirmed: still not serving, nothing forgotten yet, and
+        // the other is the one still waited for.
+        let before = board.stamp();
+        peers.confirm(&listening, 41, Version::V2);
+        assert_eq!(peers.lock_book().unconfirmed, vec![42]);
+        assert!(board.unchanged(&[], before));
+        assert_eq!(peers.unconfirmed_since_ms.load(Ordering::SeqCst), since);
+        peers.renew(lease, lease.now_ms());
+        assert!(!lease.holds());
+        peers.confirm(&listening, 42, Version::V2);
+        assert!(peers.lock_book().unconfirmed.is_empty());
+        assert!(!board.unchanged(&[], before));
+        assert_eq!(peers.unconfirmed_since_ms.load(Ordering::SeqCst), 0);
+    }
 }
