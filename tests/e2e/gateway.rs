@@ -371,14 +371,7 @@ async fn metrics_say_what_happened_and_pass_promtool() {
         .await
         .unwrap();
     assert_eq!(refused.status(), 401);
-    let text = http
-        .get(api.server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = api.server.metrics().await;
     assert_eq!(
         sample(&text, "keywarden_verifications_total{outcome=\"ok\"}"),
         Some(3.0 + 5.0),
@@ -711,14 +704,7 @@ async fn the_access_line_can_be_left_out_and_requests_are_still_counted() {
         .await
         .unwrap();
     assert_eq!(ok.status(), 200);
-    let metrics = http
-        .get(api.server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = api.server.metrics().await;
     assert_eq!(
         sample(
             &metrics,

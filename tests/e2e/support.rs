@@ -138,6 +138,18 @@ impl Server {
         }
     }
 
+    /// What `/metrics` shows now.
+    pub async fn metrics(&self) -> String {
+        client()
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Sends the process a signal (`STOP`, `CONT`...).
     pub fn signal(&self, name: &str) {
         let sent = Command::new("kill")

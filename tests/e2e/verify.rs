@@ -74,14 +74,7 @@ async fn metrics_count_credentials_and_last_used_writes() {
     assert_eq!(refused.status(), 401);
     // Five uses within a minute: one write, once the writer has run.
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    let text = http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.metrics().await;
     let value = |line_start: &str| {
         text.lines()
             .find(|l| l.starts_with(line_start))
