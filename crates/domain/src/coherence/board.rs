@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::MmapMut;
 
-use crate::ids::{AccountId, GroupId, KeyId, PermissionSetId, ServiceAccountId, TokenId, UserId};
+use crate::base::ids::{
+    AccountId, GroupId, KeyId, PermissionSetId, ServiceAccountId, TokenId, UserId,
+};
 
 /// How many slots scopes hash into. A power of two; the file beside a SQLite
 /// database holds them all (128 KiB).

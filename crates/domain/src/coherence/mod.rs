@@ -4,7 +4,7 @@
 //! between processes on one SQLite database, and the batching of `lastUsedAt`.
 //!
 //! The rules know this module by three doors: [`Coherence::commit`], which a
-//! change goes through (see [`crate::write`]); the [`Cache`], which
+//! change goes through (see [`crate::warden::write`]); the [`Cache`], which
 //! verification reads through; and [`UsageTracker`].
 
 mod board;
@@ -37,15 +37,15 @@ const MAX_PROJECT_LOOKUPS: u64 = 10_000;
 /// answer shows it, made once.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Located {
-    pub id: crate::ids::ProjectId,
+    pub id: crate::base::ids::ProjectId,
     pub global_id: Arc<str>,
 }
 
 impl Located {
-    pub(crate) fn new(id: crate::ids::ProjectId) -> Self {
+    pub(crate) fn new(id: crate::base::ids::ProjectId) -> Self {
         Self {
             id,
-            global_id: crate::object_id::encode("Project", id.0).into(),
+            global_id: crate::base::object_id::encode("Project", id.0).into(),
         }
     }
 }

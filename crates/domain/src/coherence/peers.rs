@@ -73,6 +73,11 @@ pub(crate) const V1_CHANNEL: &str = "keywarden_credentials";
 pub(crate) const PROTOCOL: u32 = 2;
 const LISTENER_NAME: &str = "keywarden-listener";
 pub(crate) const HEARD_TIMEOUT: Duration = Duration::from_secs(2);
+
+// A lease ends before a writer gives up on a silent process (see
+// [`super::cache::LEASE`]), so that a process no writer could reach has stopped
+// serving from memory by then.
+const _: () = assert!(super::cache::LEASE.as_millis() < HEARD_TIMEOUT.as_millis());
 /// How often a process sends itself a heartbeat (and looks at who listens): a
 /// few times per lease.
 const HEARTBEAT: Duration = Duration::from_millis(200);
@@ -788,7 +793,7 @@ pub(crate) async fn beat(peers: Arc<Peers>, coherence: Listening, pool: PgPool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{KeyId, UserId};
+    use crate::base::ids::{KeyId, UserId};
 
     fn every_message() -> Vec<Message> {
         vec![

@@ -14,8 +14,8 @@ use entity::{personal_access_token as pat, service_account_key as key};
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 
+use crate::base::ids::{KeyId, TokenId};
 use crate::db::WriteQueue;
-use crate::ids::{KeyId, TokenId};
 
 pub(crate) const MINUTE_MS: i64 = 60_000;
 

@@ -1,0 +1,15 @@
+//! What an automation or a person presents: the token formats and their
+//! checksums, service-account keys (issued, rotated with an overlap,
+//! revoked), personal access tokens, and the verification of a presented
+//! credential, through the cache, to a principal.
+//!
+//! Decides whether a presented string is a live credential, and what may be
+//! issued to whom. Uses [`crate::access`] (the grants a verified principal
+//! carries), [`crate::policy`], [`crate::warden`], [`crate::coherence`],
+//! [`crate::db`] and [`crate::base`]. Never [`crate::directory`]: the
+//! directory issues a member's first token through it.
+
+pub(crate) mod keys;
+pub(crate) mod personal_tokens;
+pub mod token;
+pub(crate) mod verify;

@@ -1,0 +1,260 @@
+//! Verification: from a presented token to a [`Principal`], or a refusal.
+//!
+//! A token's digest under the current pepper names it in the cache (see
+//! [`crate::coherence`]): a conclusion reached before, for or against, is
+//! served with no database read for as long as nothing it depends on has
+//! changed. Otherwise its shape and checksum are checked before anything is
+//! read, then one indexed lookup by digest (one per configured pepper, in a
+//! single query), a constant-time comparison, and every condition of the
+//! contract: not revoked, not expired, the service account present and enabled,
+//! and the id in the token matching the key's service account. What the
+//! principal's groups grant is read with it (see [`crate::policy::held`]), so that a
+//! gateway's question of permission needs no read either. Concurrent lookups of
+//! one token wait for a single read.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    membership, personal_access_token as pat, service_account, service_account_key as key, user,
+};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::access::groups::grants_of;
+use crate::base::ids::GroupMember;
+use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
+use crate::base::time::to_millis;
+use crate::coherence::{Credential, Entry, Read, Scope};
+use crate::credentials::token::{MAX_TOKEN_LEN, TokenError, TokenKind, parse};
+use crate::policy::principal::{
+    Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
+};
+use crate::policy::role::Role;
+use crate::warden::handle::Keywarden;
+use crate::warden::keyring::{Keyring, StoredDigest, digests};
+use crate::warden::verdict::{Refusal, Verdict, Verified};
+
+/// Why a presented credential was refused. Transports show all of these the same
+/// way; the distinction is for the log and for tests.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("malformed token: {0}")]
+    Malformed(#[from] TokenError),
+    #[error("no such credential")]
+    Unknown,
+    #[error("the credential is revoked")]
+    Revoked,
+    #[error("the credential is expired")]
+    Expired,
+    #[error("the service account is disabled")]
+    Disabled,
+    #[error("the token names another service account than its key's")]
+    Mismatch,
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl From<Refusal> for AuthError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unknown => AuthError::Unknown,
+            Refusal::Revoked => AuthError::Revoked,
+            Refusal::Expired => AuthError::Expired,
+            Refusal::Disabled => AuthError::Disabled,
+            Refusal::Mismatch => AuthError::Mismatch,
+        }
+    }
+}
+
+fn role(s: &str) -> Result<Role, AuthError> {
+    Role::from_stored(s).map_err(|e| AuthError::Corrupt(e.to_string()))
+}
+
+/// Whether a credential with these times is in force at `now_ms`.
+fn in_force(revoked_at: Option<i64>, expires_at: Option<i64>, now_ms: i64) -> Result<(), Refusal> {
+    if revoked_at.is_some() {
+        return Err(Refusal::Revoked);
+    }
+    if expires_at.is_some_and(|t| t <= now_ms) {
+        return Err(Refusal::Expired);
+    }
+    Ok(())
+}
+
+/// A conclusion and the scopes whose change would make it untrue.
+fn concluded(value: Verdict, scopes: Vec<Scope>) -> Result<Read<Verdict>, AuthError> {
+    Ok(Read { value, scopes })
+}
+
+impl Keywarden {
+    /// Checks a presented token and says who it belongs to.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError> {
+        let now_ms = to_millis(now);
+        let cache = &self.coherence.cache;
+        // A string concluded on before needs no second look at its shape: its
+        // digest finds it. (Only strings of a token's length are digested here.)
+        let known =
+            (presented.len() <= MAX_TOKEN_LEN).then(|| self.keyring.current_digest(presented));
+        if let Some(digest) = &known
+            && let Some(hit) = cache.get(digest, now_ms)
+        {
+            return self.conclude(&hit, false, now_ms);
+        }
+        let token = parse(presented)?;
+        let digest = match known {
+            Some(digest) => digest,
+            None => self.keyring.current_digest(token.as_str()),
+        };
+        let candidates = self.keyring.candidates(token.as_str(), digest);
+        let found = cache
+            .read_through(digest, now_ms, || async {
+                match token.kind() {
+                    TokenKind::ServiceAccountKey(claimed) => {
+                        self.read_key(claimed, &candidates, digest, now_ms).await
+                    }
+                    TokenKind::PersonalAccessToken => {
+                        self.read_token(&candidates, digest, now_ms).await
+                    }
+                }
+            })
+            .await?;
+        self.conclude(&found.entry, found.read_here, now_ms)
+    }
+
+    /// The answer a conclusion gives at `now_ms`. An acceptance's use is
+    /// passed on to the usage tracker: after a read of our own, for the stored
+    /// time to decide (see `UsageTracker::note`); otherwise once a minute.
+    fn conclude(
+        &self,
+        entry: &Entry<Verdict>,
+        read_here: bool,
+        now_ms: i64,
+    ) -> Result<Principal, AuthError> {
+        let verified = entry.value.as_ref().map_err(|r| AuthError::from(*r))?;
+        if verified.expires_at.is_some_and(|t| t <= now_ms) {
+            return Err(AuthError::Expired);
+        }
+        if read_here || entry.use_to_record(now_ms) {
+            self.usage
+                .note(verified.credential, verified.last_used_at, now_ms);
+        }
+        Ok(verified.principal.clone())
+    }
+
+    async fn read_key(
+        &self,
+        claimed: ServiceAccountId,
+        candidates: &[StoredDigest],
+        digest: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Read<Verdict>, AuthError> {
+        let found = key::Entity::find()
+            .filter(key::Column::Digest.is_in(digests(candidates)))
+            .find_also_related(service_account::Entity)
+            .one(&self.db)
+            .await?;
+        let (row, sa) = match found {
+            Some(found) if Keyring::matches(candidates, &found.0.pepper_id, &found.0.digest) => {
+                found
+            }
+            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        };
+        let key_scope = Scope::Key(KeyId(row.id));
+        let Some(sa) = sa else {
+            return concluded(Err(Refusal::Unknown), vec![key_scope]);
+        };
+        let mut scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
+        if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
+            return concluded(Err(refusal), scopes);
+        }
+        if !sa.enabled {
+            return concluded(Err(Refusal::Disabled), scopes);
+        }
+        if sa.id != claimed.0 {
+            return concluded(Err(Refusal::Mismatch), scopes);
+        }
+        let sa_role = role(&sa.role)?;
+        let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
+        let effective = sa_role.capped(ceiling);
+        let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
+        let (grants, depends) = grants_of(&self.db, GroupMember::ServiceAccount(record.id)).await?;
+        scopes.extend(depends);
+        let verified = Verified {
+            principal: Principal::ServiceAccount(ServiceAccountPrincipal {
+                service_account_id: record.id,
+                name: record.name.clone(),
+                account_id: record.account_id,
+                role: effective,
+                service_account_role: sa_role,
+                role_ceiling: ceiling,
+                key_id: KeyId(row.id),
+                service_account: Arc::new(record),
+                grants: grants.into(),
+            }),
+            credential: Credential::Key(KeyId(row.id)),
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        };
+        concluded(Ok(verified), scopes)
+    }
+
+    async fn read_token(
+        &self,
+        candidates: &[StoredDigest],
+        digest: [u8; 32],
+        now_ms: i64,
+    ) -> Result<Read<Verdict>, AuthError> {
+        let found = pat::Entity::find()
+            .filter(pat::Column::Digest.is_in(digests(candidates)))
+            .one(&self.db)
+            .await?;
+        let row = match found {
+            Some(row) if Keyring::matches(candidates, &row.pepper_id, &row.digest) => row,
+            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        };
+        let mut scopes = vec![
+            Scope::Token(TokenId(row.id)),
+            Scope::User(UserId(row.user_id)),
+        ];
+        if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
+            return concluded(Err(refusal), scopes);
+        }
+        let Some(user) = user::Entity::find_by_id(row.user_id).one(&self.db).await? else {
+            return concluded(Err(Refusal::Unknown), scopes);
+        };
+        let memberships = membership::Entity::find()
+            .filter(membership::Column::UserId.eq(user.id))
+            .order_by_asc(membership::Column::AccountId)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|m| {
+                Ok(Membership {
+                    account_id: AccountId(m.account_id),
+                    role: role(&m.role)?,
+                })
+            })
+            .collect::<Result<_, AuthError>>()?;
+        let (grants, depends) = grants_of(&self.db, GroupMember::User(UserId(user.id))).await?;
+        scopes.extend(depends);
+        let verified = Verified {
+            principal: Principal::User(UserPrincipal {
+                user_id: UserId(user.id),
+                username: user.username,
+                memberships,
+                token_id: TokenId(row.id),
+                grants: grants.into(),
+            }),
+            credential: Credential::Token(TokenId(row.id)),
+            expires_at: row.expires_at,
+            last_used_at: row.last_used_at,
+        };
+        concluded(Ok(verified), scopes)
+    }
+}
