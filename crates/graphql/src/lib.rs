@@ -5,37 +5,40 @@
 //! ask the domain, which decides what the caller may do.
 
 mod access;
-mod bounds;
-mod context;
+mod audit;
+mod base;
+mod credentials;
+mod directory;
 mod documents;
-pub mod error;
-mod inputs;
-mod limits;
-mod measure;
-mod mutation;
+mod objects;
 mod query;
-pub mod scalars;
-pub mod types;
+
+pub use base::{error, scalars};
 
 use async_graphql::{EmptySubscription, Response, Schema, SchemaBuilder, Value};
 use domain::Keywarden;
 
-pub use documents::{CostBudget, QueriesOnly};
-pub use limits::Limits;
+pub use documents::extension::{CostBudget, DESCRIPTION, QueriesOnly};
+pub use documents::limits::Limits;
 /// Every query: the core surface and the access questions.
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct Query(query::CoreQuery, access::AccessQuery);
+pub struct Query(query::CoreQuery, access::checks::CheckQuery);
 
 /// Every mutation: the core surface and the management of access.
+// (Its parts are merged concept by concept, in the order the schema lists
+// the fields; the line above is the schema's description of the type.)
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct Mutation(mutation::CoreMutation, access::AccessMutation);
+pub struct Mutation(
+    directory::service_accounts::ServiceAccountMutation,
+    credentials::keys::KeyMutation,
+    credentials::tokens::TokenMutation,
+    directory::members::MemberMutation,
+    access::projects::ProjectMutation,
+    access::permissions::PermissionMutation,
+    access::groups::GroupMutation,
+);
 
 pub type KeywardenSchema = Schema<Query, Mutation, EmptySubscription>;
-
-/// What `__schema { description }` says.
-pub const DESCRIPTION: &str = "keywarden: service accounts of an organisation's automation, their API keys and roles, \
-the members of each account and their personal access tokens, and the audit log of every change. \
-Send a credential as `x-api-key: <token>` (or `Authorization: Bearer <token>`); ids are global ObjectIDs.";
 
 /// The schema, without its data. Add a [`Keywarden`] with `.data(..)`, or call
 /// [`schema`].
@@ -68,7 +71,7 @@ pub fn schemas(kw: Keywarden, limits: &Limits) -> Schemas {
             .data(kw.clone())
             .limit_depth(limits.max_depth)
             .limit_directives(limits.max_directives)
-            .extension(documents::Documents::new(
+            .extension(documents::extension::Documents::new(
                 limits.max_aliases,
                 limits.max_cost,
             ))

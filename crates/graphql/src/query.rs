@@ -1,20 +1,19 @@
-//! The queries: `me`, `node`, `nodes`, `serviceAccount`, `getAccount`.
+//! The root queries that reach every concept: `me`, `node`, `nodes`,
+//! `serviceAccount`, `getAccount`.
 
 use async_graphql::{Context, Object, Result};
 use domain::ids::{
     AccountId, AuditEventId, GroupId, InvitationId, KeyId, MemberId, ProjectId, ServiceAccountId,
     TokenId, UserId,
 };
-
-use crate::access::{Group, Project};
 use domain::{DomainError, Principal};
 
-use crate::context::{caller, kw};
-use crate::error::{ApiResult, api, bad_input, not_found};
-use crate::scalars::ObjectId;
-use crate::types::{
-    Account, AccountInvitation, AccountMember, AuditEvent, Node, PersonalAccessToken,
-    PrincipalNode, ServiceAccount, ServiceAccountKey, User,
+use crate::base::context::{caller, kw};
+use crate::base::error::{ApiResult, api, bad_input, not_found};
+use crate::base::scalars::ObjectId;
+use crate::objects::{
+    Account, AccountInvitation, AccountMember, AuditEvent, Group, Node, PersonalAccessToken,
+    PrincipalNode, Project, ServiceAccount, ServiceAccountKey, User,
 };
 
 /// The most ids `nodes` takes at once.
@@ -77,7 +76,7 @@ impl CoreQuery {
 
 /// Resolves a global id for the caller. "Not found" becomes `None`; a refusal
 /// inside the caller's own account stays an error.
-async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
+pub(crate) async fn fetch(ctx: &Context<'_>, id: &ObjectId) -> Result<Option<Node>> {
     let caller = caller(ctx)?;
     let kw = kw(ctx);
     let n = id.id;

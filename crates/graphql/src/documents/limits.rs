@@ -5,7 +5,7 @@
 //! as they are spread.
 //!
 //! The cost of a document is measured before it is validated, by
-//! [`crate::measure`], and charged against what is left of the request's
+//! [`crate::documents::measure`], and charged against what is left of the request's
 //! budget by the documents extension (see `docs/limits.md`).
 
 use async_graphql::Name;

@@ -3,7 +3,8 @@
 use async_graphql::{Context, Guard, Result};
 use domain::{Keywarden, Principal};
 
-use crate::error::{Code, coded, unauthenticated};
+use crate::base::error::bad_input;
+use crate::base::error::{Code, coded, unauthenticated};
 
 pub fn kw<'a>(ctx: &Context<'a>) -> &'a Keywarden {
     // The schema is always built with a Keywarden (see `schema_builder`).
@@ -49,5 +50,19 @@ pub fn or_null<T>(ctx: &Context<'_>, result: Result<Option<T>>) -> Option<T> {
             ctx.add_error(ctx.set_error_path(e.into_server_error(ctx.item.pos)));
             None
         }
+    }
+}
+
+pub(crate) fn now() -> chrono::DateTime<chrono::Utc> {
+    domain::time::now()
+}
+
+/// The rule for every mutation that returns a new secret: refused, before
+/// anything is written, unless the secret is in the selection.
+pub(crate) fn require_selected(ctx: &Context<'_>, field: &str, message: &str) -> Result<()> {
+    if selects(ctx, field) {
+        Ok(())
+    } else {
+        Err(bad_input(message))
     }
 }
