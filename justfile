@@ -20,10 +20,17 @@ test-upgrade URL="":
     KEYWARDEN_TEST_PREVIOUS_BIN="$(bash .ci/previous)" KEYWARDEN_TEST_POSTGRES_URL="{{URL}}" \
         cargo test --workspace -- upgrade:: an_earlier_releases_database a_database_migrated_by_a_newer_release
 
-# Format, then lint with warnings as errors.
+# Format, then lint with warnings as errors, then check the rooms.
 lint:
     cargo fmt --all
     cargo clippy --workspace --all-targets -- -D warnings
+    python3 .ci/rooms
+
+# No import circle between files, every import in a direction .ci/rooms.toml
+# allows (docs/architecture.md); --self-test shows the check failing.
+rooms:
+    python3 .ci/rooms --self-test
+    python3 .ci/rooms
 
 # Format the code.
 fmt:

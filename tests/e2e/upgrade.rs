@@ -13,6 +13,19 @@ use serde_json::{Value, json};
 
 use crate::support::{BIN, Backend, Server, client, keywarden_binary, lumar};
 
+/// The version a release's binary says it is (`keywarden 0.2.0 (commit …)`).
+fn release_of(binary: &str) -> String {
+    let out = std::process::Command::new(binary)
+        .arg("--version")
+        .output()
+        .unwrap_or_else(|e| panic!("{binary} --version: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("{binary} --version said {text:?}"))
+        .to_owned()
+}
+
 /// The previous release's binary, or `None` (the tests are skipped) when no
 /// one built it; with `KEYWARDEN_TEST_REQUIRE_TOOLS` set, a missing one fails.
 fn previous() -> Option<String> {
@@ -481,10 +494,17 @@ async fn beside_the_previous_release_a_key_revoked_through_either_is_refused_by_
         mixed.revoke_through(&mixed.old, &mixed.new).await;
         mixed.revoke_through(&mixed.new, &mixed.old).await;
     }
-    // The new release counts the old one as a peer of protocol 1.
+    // The new release counts the old one as a peer of the old one's protocol:
+    // 1 for 0.1.0, which speaks nothing else; 2 for the releases since.
+    let protocol = if release_of(&previous).starts_with("0.1.") {
+        "1"
+    } else {
+        "2"
+    };
+    let peers = format!("keywarden_change_listener_peers{{protocol=\"{protocol}\"}} 1");
     let metrics = mixed.new.metrics().await;
     for line in [
-        "keywarden_change_listener_peers{protocol=\"1\"} 1",
+        peers.as_str(),
         "keywarden_change_listener_peers{protocol=\"unconfirmed\"} 0",
         "keywarden_change_listener_serving 1",
     ] {

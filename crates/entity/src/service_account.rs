@@ -19,15 +19,6 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {
-    #[sea_orm(has_many = "super::service_account_key::Entity")]
-    Keys,
-}
-
-impl Related<super::service_account_key::Entity> for Entity {
-    fn to() -> RelationDef {
-        Relation::Keys.def()
-    }
-}
+pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "keywarden",
-    version = crate::LONG_VERSION,
+    version = crate::version::LONG_VERSION,
     about = "Service accounts, their API keys and the check that lets a request in"
 )]
 pub struct Cli {

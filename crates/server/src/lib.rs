@@ -3,6 +3,9 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+mod error_body;
+mod gateway;
+mod graphql_http;
 pub mod http;
 mod listener;
 pub mod location;
@@ -11,9 +14,14 @@ pub mod origins;
 pub mod pages;
 mod pepper;
 mod question;
+mod request;
 mod secret_file;
+mod state;
 pub mod telemetry;
 pub mod throttle;
+mod version;
+
+pub use version::{COMMIT, LONG_VERSION, VERSION};
 
 use std::io::Write;
 use std::path::Path;
@@ -26,22 +34,11 @@ use domain::{AccountName, Email, FirstStart, Keywarden, Secret, Username};
 
 use crate::client::ClientResolver;
 use crate::config::{BackupArgs, BootstrapArgs, Cli, Command, CommonArgs, RecoverArgs, ServeArgs};
-use crate::http::{AppState, HttpLimits, app};
+use crate::http::app;
 use crate::listener::ConnectionLimits;
+use crate::state::{AppState, HttpLimits};
 use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
-
-/// This release's version.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-/// The commit it was built from (see `build.rs`).
-pub const COMMIT: &str = env!("KEYWARDEN_COMMIT");
-/// What `--version` says after the name.
-pub const LONG_VERSION: &str = concat!(
-    env!("CARGO_PKG_VERSION"),
-    " (commit ",
-    env!("KEYWARDEN_COMMIT"),
-    ")"
-);
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let database = || {

@@ -170,7 +170,7 @@ pub async fn guard(State(origins): State<Origins>, request: Request, next: Next)
         .get::<crate::observe::Requested>()
         .map(|r| r.id().to_owned())
         .unwrap_or_default();
-    crate::http::graphql_error(
+    crate::error_body::graphql_error(
         StatusCode::FORBIDDEN,
         graphql::error::Code::OriginNotAllowed.as_str(),
         &format!(

@@ -93,7 +93,8 @@ pub fn install() -> Option<PrometheusHandle> {
         BUILD_INFO,
         "Always 1; its labels say which keywarden this is."
     );
-    gauge!(BUILD_INFO, "version" => crate::VERSION, "commit" => crate::COMMIT).set(1.0);
+    gauge!(BUILD_INFO, "version" => crate::version::VERSION, "commit" => crate::version::COMMIT)
+        .set(1.0);
     Some(handle)
 }
 
