@@ -1,7 +1,29 @@
-"""What the benchmark scripts share: reading wrk's report and writing a section
-of BENCHMARKS.md."""
+"""What the benchmark scripts share: running a command, waiting for a server,
+reading wrk's report and writing a section of BENCHMARKS.md."""
 
+import http.client
 import re
+import subprocess
+import time
+
+
+def run(*args, **kwargs):
+    """A command's output; fails when it does."""
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout
+
+
+def wait_healthy(p):
+    """Waits for the server on port `p` to answer `/healthz`."""
+    for _ in range(200):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=1)
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"the server on port {p} did not start")
 
 
 def to_ms(text):

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 
-from benchlib import replace_section, wrk_report
+from benchlib import replace_section, run, wait_healthy, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 rounds = int(os.environ.get("BENCH_ROUNDS_LARGEST", os.environ.get("BENCH_ROUNDS", "30")))
@@ -62,23 +62,6 @@ class Client:
         if status != 200 or answer.get("errors"):
             raise RuntimeError(f"{status}: {answer}")
         return answer["data"]
-
-
-def run(*args):
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
-def wait_healthy(p):
-    for _ in range(200):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError("the server did not start")
 
 
 def quantiles(samples):

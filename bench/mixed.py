@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 
-from benchlib import replace_section, wrk_report
+from benchlib import replace_section, run, wait_healthy, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
@@ -76,19 +76,6 @@ def reads(ports):
         match = re.search(r"^keywarden_verification_reads_total (\d+)", text, re.M)
         total += int(match.group(1)) if match else 0
     return total
-
-
-def wait_healthy(p):
-    for _ in range(200):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", p, timeout=1)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the server on port {p} did not start")
 
 
 def wrk(ports, env, lua):
@@ -187,10 +174,6 @@ def rotate(client, token, key_ids):
         key_ids[i] = rotated["rotateServiceAccountKey"]["id"]
 
     return change
-
-
-def run(*args, **kwargs):
-    return subprocess.run(args, check=True, capture_output=True, text=True, **kwargs).stdout
 
 
 def setup(backend):

@@ -86,6 +86,50 @@ pub async fn connect(url: &str, options: &DbOptions) -> Result<DatabaseConnectio
     Database::connect(opts).await
 }
 
+/// How many connections verification reads on by default.
+pub const VERIFICATION_CONNECTIONS: u32 = 8;
+
+/// A pool of its own for the reads of verification, beside `db`'s, on the
+/// same database and with the same settings: a cold verification never waits
+/// for a connection behind writers (another account's large change holds one
+/// for its whole transaction), and it reads without a transaction. On SQLite
+/// its connections are read-only. A database in memory has one connection:
+/// verification shares it.
+pub async fn verification_pool(
+    db: &DatabaseConnection,
+    connections: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            if pool.options().get_max_connections() == 1 {
+                return Ok(db.clone());
+            }
+            let options = (*pool.connect_options()).clone().read_only(true);
+            let readers = SqlitePoolOptions::new()
+                .max_connections(connections.max(1))
+                .acquire_timeout(pool.options().get_acquire_timeout())
+                .idle_timeout(pool.options().get_idle_timeout())
+                .connect_lazy_with(options);
+            Ok(SqlxSqliteConnector::from_sqlx_sqlite_pool(readers))
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            let readers = sea_orm::sqlx::postgres::PgPoolOptions::new()
+                .max_connections(connections.max(1))
+                .acquire_timeout(pool.options().get_acquire_timeout())
+                .idle_timeout(pool.options().get_idle_timeout())
+                .connect_lazy_with((*pool.connect_options()).clone());
+            Ok(sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(
+                readers,
+            ))
+        }
+        other => Err(DbErr::Custom(format!(
+            "{other:?} is not supported: use SQLite or PostgreSQL"
+        ))),
+    }
+}
+
 /// The database holds usernames, emails and credential digests: its file is
 /// readable by its owner only. A new file is created so (SQLite gives its
 /// journal and WAL files the database file's mode); an existing one that others

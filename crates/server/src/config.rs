@@ -113,6 +113,17 @@ pub struct CommonArgs {
     )]
     pub db_max_connections: u32,
 
+    /// Pooled database connections kept apart for verification's reads, so
+    /// that a credential that misses the cache never waits behind writers.
+    #[arg(
+        long,
+        env = "KEYWARDEN_DB_VERIFICATION_CONNECTIONS",
+        default_value_t = domain::db::VERIFICATION_CONNECTIONS,
+        value_parser = clap::value_parser!(u32).range(1..=1000),
+        global = true
+    )]
+    pub db_verification_connections: u32,
+
     /// Seconds to wait for a pooled connection, and for a new one to connect.
     #[arg(
         long,

@@ -119,9 +119,14 @@ async fn open(common: &CommonArgs, url: &str) -> anyhow::Result<Keywarden> {
     let db = open_db(common, url).await?;
     tracing::info!(database = %shown(url), "database opened");
     migrate(&db).await.context("applying migrations")?;
-    Keywarden::open(db, keyring, common.auth_cache_capacity)
-        .await
-        .context("starting the verification cache")
+    Keywarden::open_with(
+        db,
+        keyring,
+        common.auth_cache_capacity,
+        common.db_verification_connections,
+    )
+    .await
+    .context("starting the verification cache")
 }
 
 /// `keywarden backup`: SQLite's `VACUUM INTO`, a consistent copy taken in one

@@ -19,10 +19,14 @@ const REQUESTS: &str = "keywarden_http_requests_total";
 const DURATION: &str = "keywarden_http_request_duration_seconds";
 const VERIFICATIONS: &str = "keywarden_verifications_total";
 const READS: &str = "keywarden_verification_reads_total";
+const STATEMENTS: &str = "keywarden_verification_statements_total";
+const UNREAD: &str = "keywarden_verification_unknown_unread_total";
+const FILTER_BUILDS: &str = "keywarden_verification_filter_builds_total";
 const CACHE_HITS: &str = "keywarden_verification_cache_hits_total";
 const CACHE_MISSES: &str = "keywarden_verification_cache_misses_total";
 const INVALIDATIONS: &str = "keywarden_verification_cache_invalidations_total";
 const POOL: &str = "keywarden_db_pool_connections";
+const VERIFICATION_POOL: &str = "keywarden_db_verification_pool_connections";
 const LISTENER_UP: &str = "keywarden_change_listener_up";
 const LISTENER_HEARD: &str = "keywarden_change_listener_last_heard_seconds";
 const LISTENER_PEERS: &str = "keywarden_change_listener_peers";
@@ -56,6 +60,18 @@ pub fn install() -> Option<PrometheusHandle> {
     );
     describe_counter!(READS, "Database reads made to verify a credential.");
     describe_counter!(
+        UNREAD,
+        "Well-formed tokens refused as unknown with no database read (the filter of stored digests)."
+    );
+    describe_counter!(
+        FILTER_BUILDS,
+        "Times the filter of stored digests was built from the database."
+    );
+    describe_counter!(
+        STATEMENTS,
+        "Statements those reads ran: one each, two for a principal in a group."
+    );
+    describe_counter!(
         CACHE_HITS,
         "Verifications answered from this process's memory."
     );
@@ -68,6 +84,10 @@ pub fn install() -> Option<PrometheusHandle> {
         "Scopes (a key, a service account, a token, a user, a new secret) marked changed by this process's changes and those it heard of; forgetting everything counts one."
     );
     describe_gauge!(POOL, "Database pool connections, by state: in_use or idle.");
+    describe_gauge!(
+        VERIFICATION_POOL,
+        "Connections of the pool kept for verification's reads, by state: in_use or idle."
+    );
     describe_gauge!(
         LISTENER_UP,
         "PostgreSQL only: 1 while the connection that hears other processes' changes is listening."
@@ -273,6 +293,9 @@ pub fn last_used_written(rows: u64) {
 pub fn render(handle: &PrometheusHandle, kw: &domain::Keywarden) -> String {
     let stats = kw.stats();
     counter!(READS).absolute(stats.verification_reads);
+    counter!(STATEMENTS).absolute(stats.verification_statements);
+    counter!(UNREAD).absolute(stats.unknown_unread);
+    counter!(FILTER_BUILDS).absolute(stats.filter_builds);
     counter!(CACHE_HITS).absolute(stats.cache_hits);
     counter!(CACHE_MISSES).absolute(stats.cache_misses);
     counter!(INVALIDATIONS).absolute(stats.cache_invalidations);
@@ -280,6 +303,10 @@ pub fn render(handle: &PrometheusHandle, kw: &domain::Keywarden) -> String {
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);
     gauge!(POOL, "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
     gauge!(POOL, "state" => "idle").set(f64::from(idle));
+    let (open, idle) = domain::db::pool_connections(kw.verification_db());
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+    gauge!(VERIFICATION_POOL, "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
+    gauge!(VERIFICATION_POOL, "state" => "idle").set(f64::from(idle));
     if let Some(listener) = stats.listener {
         gauge!(LISTENER_UP).set(if listener.up { 1.0 } else { 0.0 });
         // Never heard: as old as can be said, rather than fresh.

@@ -8,7 +8,8 @@ use entity::{group, membership, permission_set, service_account};
 use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use crate::access::groups::{Group, grants_of};
+use crate::access::grants::grants_of;
+use crate::access::groups::Group;
 use crate::access::projects::{self, Project, ProjectRef};
 use crate::base::error::{DomainError, DomainResult};
 use crate::base::ids::GroupMember;

@@ -5,7 +5,6 @@
 //! group, a change of its members marks each member (see [`crate::coherence`]).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::{
@@ -17,7 +16,6 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::access::permission_sets::permissions_of;
 use crate::base::error::{DomainError, DomainResult, duplicate_is_conflict};
 use crate::base::ids::GroupMember;
 use crate::base::ids::{
@@ -29,7 +27,6 @@ use crate::base::names::{Description, GroupName, SAME_NAME, name_key};
 use crate::base::page::Page;
 use crate::base::time::from_millis;
 use crate::coherence::Scope;
-use crate::policy::grant::{Coverage, Grant};
 use crate::policy::principal::Principal;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
@@ -139,71 +136,6 @@ async fn load<C: ConnectionTrait>(conn: &C, id: GroupId) -> DomainResult<group::
 
 fn taken(name: &str) -> String {
     format!("A group named {name:?} exists already in this account{SAME_NAME}")
-}
-
-/// What `member`'s groups grant, with the scopes whose change would alter it:
-/// each group, and each permission set granted.
-pub(crate) async fn grants_of<C: ConnectionTrait>(
-    conn: &C,
-    member: GroupMember,
-) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
-    let groups: Vec<i64> = member
-        .filter(group_member::Entity::find())
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|m| m.group_id)
-        .collect();
-    if groups.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
-    }
-    let accounts: HashMap<i64, i64> = group::Entity::find()
-        .filter(group::Column::Id.is_in(groups.iter().copied()))
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|g| (g.id, g.account_id))
-        .collect();
-    let rows = group_grant::Entity::find()
-        .filter(group_grant::Column::GroupId.is_in(groups.iter().copied()))
-        .order_by_asc(group_grant::Column::Id)
-        .all(conn)
-        .await?;
-    let mut scopes: Vec<Scope> = groups.iter().map(|g| Scope::Group(GroupId(*g))).collect();
-    let mut sets: Vec<i64> = rows.iter().map(|g| g.permission_set_id).collect();
-    sets.sort_unstable();
-    sets.dedup();
-    scopes.extend(
-        sets.iter()
-            .map(|s| Scope::PermissionSet(PermissionSetId(*s))),
-    );
-    let permissions: HashMap<i64, Arc<[Box<str>]>> = permissions_of(conn, &sets)
-        .await?
-        .into_iter()
-        .map(|(set, list)| (set, list.into_iter().map(String::into_boxed_str).collect()))
-        .collect();
-    let listed = listed_projects(conn, &rows).await?;
-    let grants = rows
-        .into_iter()
-        .map(|row| Grant {
-            id: GrantId(row.id),
-            account_id: AccountId(accounts.get(&row.group_id).copied().unwrap_or_default()),
-            group_id: GroupId(row.group_id),
-            permission_set_id: PermissionSetId(row.permission_set_id),
-            permissions: permissions
-                .get(&row.permission_set_id)
-                .cloned()
-                .unwrap_or_else(|| Arc::new([])),
-            coverage: if row.all_projects {
-                Coverage::All
-            } else {
-                let mut projects = listed.get(&row.id).cloned().unwrap_or_default();
-                projects.sort_unstable();
-                Coverage::Listed(projects.into_boxed_slice())
-            },
-        })
-        .collect();
-    Ok((grants, scopes))
 }
 
 /// The projects each listing grant of `rows` names.

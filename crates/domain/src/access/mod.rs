@@ -8,6 +8,7 @@
 //! Never [`crate::credentials`] nor [`crate::directory`]: they use it.
 
 pub(crate) mod checks;
+pub(crate) mod grants;
 pub(crate) mod groups;
 pub(crate) mod permission_sets;
 pub(crate) mod projects;

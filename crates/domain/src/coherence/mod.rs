@@ -9,6 +9,7 @@
 
 mod board;
 mod cache;
+mod known;
 mod peers;
 mod usage;
 
@@ -23,6 +24,7 @@ pub use usage::{Credential, UsageTracker};
 
 use board::Board;
 use cache::Lease;
+use known::Known;
 pub use peers::PeerCount;
 use peers::{Listening, Peers};
 
@@ -70,6 +72,8 @@ pub(crate) struct Coherence<T> {
     pub cache: Cache<T>,
     /// Projects as gateways name them, by id or name, in each account.
     pub projects: Cache<Lookup>,
+    /// Which digests are stored, to refuse most unknown tokens unread.
+    pub known: Arc<Known>,
     board: Arc<Board>,
     peers: Option<Arc<Peers>>,
     lease: Option<Arc<Lease>>,
@@ -81,6 +85,9 @@ pub(crate) struct Coherence<T> {
 pub struct Stats {
     /// Database reads made to verify a credential.
     pub verification_reads: u64,
+    /// The statements those reads ran (filled in by the handle, which owns
+    /// the verification pool).
+    pub verification_statements: u64,
     /// Verifications answered from memory.
     pub cache_hits: u64,
     /// Verifications memory could not answer (while caching is on).
@@ -88,6 +95,11 @@ pub struct Stats {
     /// Scopes marked changed by this process's own changes and those it heard
     /// of; each time it forgot everything counts one.
     pub cache_invalidations: u64,
+    /// Well-formed tokens refused as unknown with no database read, by the
+    /// filter of stored digests.
+    pub unknown_unread: u64,
+    /// Times that filter was built.
+    pub filter_builds: u64,
     /// On PostgreSQL: the notification listener.
     pub listener: Option<ListenerStats>,
 }
@@ -134,7 +146,9 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                 while !lease.holds() && waited.elapsed() < LISTEN_WAIT {
                     tokio::time::sleep(Duration::from_millis(5)).await;
                 }
+                let known = Known::new(board.clone(), Some(lease.clone()));
                 Ok(Self {
+                    known: known::kept(known, db, capacity),
                     cache: Cache::new(capacity, board.clone(), Some(lease.clone())),
                     projects: Cache::new(
                         capacity.min(MAX_PROJECT_LOOKUPS),
@@ -162,6 +176,7 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
                 };
                 let board = Arc::new(board);
                 Ok(Self {
+                    known: known::kept(Known::new(board.clone(), None), db, capacity),
                     cache: Cache::new(capacity, board.clone(), None),
                     projects: Cache::new(capacity.min(MAX_PROJECT_LOOKUPS), board.clone(), None),
                     board,
@@ -190,11 +205,15 @@ impl<T: Conclusion + Send + Sync + 'static> Coherence<T> {
             }
             _ => None,
         };
+        let (unknown_unread, filter_builds) = self.known.counts();
         Stats {
             verification_reads: self.cache.reads(),
+            verification_statements: 0,
             cache_hits,
             cache_misses,
             cache_invalidations: self.board.invalidations(),
+            unknown_unread,
+            filter_builds,
             listener,
         }
     }

@@ -10,6 +10,7 @@
 //! directory issues a member's first token through it.
 
 pub(crate) mod keys;
+pub(crate) mod lookup;
 pub(crate) mod personal_tokens;
 pub mod token;
 pub(crate) mod verify;

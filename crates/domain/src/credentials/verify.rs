@@ -4,34 +4,34 @@
 //! [`crate::coherence`]): a conclusion reached before, for or against, is
 //! served with no database read for as long as nothing it depends on has
 //! changed. Otherwise its shape and checksum are checked before anything is
-//! read, then one indexed lookup by digest (one per configured pepper, in a
-//! single query), a constant-time comparison, and every condition of the
-//! contract: not revoked, not expired, the service account present and enabled,
-//! and the id in the token matching the key's service account. What the
-//! principal's groups grant is read with it (see [`crate::policy::held`]), so that a
-//! gateway's question of permission needs no read either. Concurrent lookups of
-//! one token wait for a single read.
+//! read, and a token whose digests are surely not stored is refused unread
+//! (see [`crate::coherence`]'s filter of stored digests); then one statement by the digest's index (one digest per configured
+//! pepper; see [`crate::credentials::lookup`]), a constant-time comparison,
+//! and every condition of the contract: not revoked, not expired, the service
+//! account present and enabled, and the id in the token matching the key's
+//! service account. What the principal's groups grant is read with it, in a
+//! second statement only when it is in a group (see [`crate::policy::held`]),
+//! so that a gateway's question of permission needs no read either. Concurrent
+//! lookups of one token wait for a single read.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use entity::{
-    membership, personal_access_token as pat, service_account, service_account_key as key, user,
-};
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::DbErr;
 
-use crate::access::groups::grants_of;
+use crate::access::grants::grants_of;
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::base::time::to_millis;
 use crate::coherence::{Credential, Entry, Read, Scope};
+use crate::credentials::lookup;
 use crate::credentials::token::{MAX_TOKEN_LEN, TokenError, TokenKind, parse};
 use crate::policy::principal::{
     Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
 };
 use crate::policy::role::Role;
 use crate::warden::handle::Keywarden;
-use crate::warden::keyring::{Keyring, StoredDigest, digests};
+use crate::warden::keyring::{Keyring, StoredDigest};
 use crate::warden::verdict::{Refusal, Verdict, Verified};
 
 /// Why a presented credential was refused. Transports show all of these the same
@@ -112,6 +112,13 @@ impl Keywarden {
             None => self.keyring.current_digest(token.as_str()),
         };
         let candidates = self.keyring.candidates(token.as_str(), digest);
+        if self
+            .coherence
+            .known
+            .surely_unknown(candidates.iter().map(|c| &c.digest))
+        {
+            return Err(AuthError::Unknown);
+        }
         let found = cache
             .read_through(digest, now_ms, || async {
                 match token.kind() {
@@ -154,19 +161,15 @@ impl Keywarden {
         digest: [u8; 32],
         now_ms: i64,
     ) -> Result<Read<Verdict>, AuthError> {
-        let found = key::Entity::find()
-            .filter(key::Column::Digest.is_in(digests(candidates)))
-            .find_also_related(service_account::Entity)
-            .one(&self.db)
-            .await?;
-        let (row, sa) = match found {
-            Some(found) if Keyring::matches(candidates, &found.0.pepper_id, &found.0.digest) => {
-                found
-            }
-            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        let found = lookup::keys(&self.reads, candidates)
+            .await?
+            .into_iter()
+            .find(|row| Keyring::matches(candidates, &row.pepper_id, &row.digest));
+        let Some(row) = found else {
+            return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]);
         };
         let key_scope = Scope::Key(KeyId(row.id));
-        let Some(sa) = sa else {
+        let Some(sa) = row.service_account else {
             return concluded(Err(Refusal::Unknown), vec![key_scope]);
         };
         let mut scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
@@ -183,8 +186,14 @@ impl Keywarden {
         let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
         let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
-        let (grants, depends) = grants_of(&self.db, GroupMember::ServiceAccount(record.id)).await?;
-        scopes.extend(depends);
+        let grants = if row.grouped {
+            let (grants, depends) =
+                grants_of(&self.reads, GroupMember::ServiceAccount(record.id)).await?;
+            scopes.extend(depends);
+            grants
+        } else {
+            Vec::new()
+        };
         let verified = Verified {
             principal: Principal::ServiceAccount(ServiceAccountPrincipal {
                 service_account_id: record.id,
@@ -210,43 +219,42 @@ impl Keywarden {
         digest: [u8; 32],
         now_ms: i64,
     ) -> Result<Read<Verdict>, AuthError> {
-        let found = pat::Entity::find()
-            .filter(pat::Column::Digest.is_in(digests(candidates)))
-            .one(&self.db)
-            .await?;
-        let row = match found {
-            Some(row) if Keyring::matches(candidates, &row.pepper_id, &row.digest) => row,
-            _ => return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]),
+        let found = lookup::tokens(&self.reads, candidates)
+            .await?
+            .into_iter()
+            .find(|row| Keyring::matches(candidates, &row.pepper_id, &row.digest));
+        let Some(row) = found else {
+            return concluded(Err(Refusal::Unknown), vec![Scope::issued(&digest)]);
         };
-        let mut scopes = vec![
-            Scope::Token(TokenId(row.id)),
-            Scope::User(UserId(row.user_id)),
-        ];
+        let user_id = UserId(row.user_id);
+        let mut scopes = vec![Scope::Token(TokenId(row.id)), Scope::User(user_id)];
         if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
             return concluded(Err(refusal), scopes);
         }
-        let Some(user) = user::Entity::find_by_id(row.user_id).one(&self.db).await? else {
+        let Some(username) = row.username else {
             return concluded(Err(Refusal::Unknown), scopes);
         };
-        let memberships = membership::Entity::find()
-            .filter(membership::Column::UserId.eq(user.id))
-            .order_by_asc(membership::Column::AccountId)
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|m| {
+        let memberships = row
+            .memberships
+            .iter()
+            .map(|(account, stored)| {
                 Ok(Membership {
-                    account_id: AccountId(m.account_id),
-                    role: role(&m.role)?,
+                    account_id: AccountId(*account),
+                    role: role(stored)?,
                 })
             })
             .collect::<Result<_, AuthError>>()?;
-        let (grants, depends) = grants_of(&self.db, GroupMember::User(UserId(user.id))).await?;
-        scopes.extend(depends);
+        let grants = if row.grouped {
+            let (grants, depends) = grants_of(&self.reads, GroupMember::User(user_id)).await?;
+            scopes.extend(depends);
+            grants
+        } else {
+            Vec::new()
+        };
         let verified = Verified {
             principal: Principal::User(UserPrincipal {
-                user_id: UserId(user.id),
-                username: user.username,
+                user_id,
+                username,
                 memberships,
                 token_id: TokenId(row.id),
                 grants: grants.into(),

@@ -3,11 +3,12 @@
 //! spread over the modules that own each concept.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::coherence::{Coherence, Stats, UsageTracker};
-use crate::db::WriteQueue;
+use crate::db::{VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
 use crate::warden::keyring::Keyring;
 use crate::warden::verdict::Verdict;
 
@@ -17,6 +18,10 @@ pub const DEFAULT_CACHE_CAPACITY: u64 = 100_000;
 #[derive(Clone, Debug)]
 pub struct Keywarden {
     pub(crate) db: DatabaseConnection,
+    /// The verification pool (see [`crate::db::verification_pool`]).
+    pub(crate) reads: DatabaseConnection,
+    /// Statements run on it.
+    statements: Arc<AtomicU64>,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) usage: Arc<UsageTracker>,
     pub(crate) coherence: Arc<Coherence<Verdict>>,
@@ -37,8 +42,27 @@ impl Keywarden {
         keyring: Keyring,
         cache_capacity: u64,
     ) -> Result<Self, DbErr> {
+        Self::open_with(db, keyring, cache_capacity, VERIFICATION_CONNECTIONS).await
+    }
+
+    /// [`Keywarden::open`], with `verification_connections` in the pool that
+    /// verification reads on.
+    pub async fn open_with(
+        db: DatabaseConnection,
+        keyring: Keyring,
+        cache_capacity: u64,
+        verification_connections: u32,
+    ) -> Result<Self, DbErr> {
         let coherence = Coherence::open(&db, cache_capacity).await?;
+        let mut reads = verification_pool(&db, verification_connections).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counted = statements.clone();
+        reads.set_metric_callback(move |_| {
+            counted.fetch_add(1, Ordering::Relaxed);
+        });
         Ok(Self {
+            reads,
+            statements,
             keyring: Arc::new(keyring),
             usage: Arc::new(UsageTracker::default()),
             coherence: Arc::new(coherence),
@@ -49,6 +73,11 @@ impl Keywarden {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// The pool verification reads on.
+    pub fn verification_db(&self) -> &DatabaseConnection {
+        &self.reads
     }
 
     /// Writes the `lastUsedAt` times noted since the last flush; returns how many
@@ -63,8 +92,17 @@ impl Keywarden {
         self.coherence.cache.reads()
     }
 
+    /// How many statements verification's reads have run (one or two a
+    /// read: see [`crate::credentials::lookup`]).
+    pub fn verification_statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
     /// The verification cache's and the notification listener's counts.
     pub fn stats(&self) -> Stats {
-        self.coherence.stats()
+        Stats {
+            verification_statements: self.verification_statements(),
+            ..self.coherence.stats()
+        }
     }
 }

@@ -1508,3 +1508,101 @@ async fn members_named_many_times_join_once_and_a_change_names_at_most_its_limit
         .count();
     assert_eq!(removals, 2);
 }
+
+/// What a principal's grants are, as `(set, permissions, projects)`; `None`
+/// for every project.
+fn grants_of(principal: &Principal) -> Vec<(i64, Vec<String>, Option<Vec<ProjectId>>)> {
+    let grants = match principal {
+        Principal::ServiceAccount(s) => &s.grants,
+        Principal::User(u) => &u.grants,
+    };
+    grants
+        .iter()
+        .map(|g| {
+            let projects = match &g.coverage {
+                domain::Coverage::All => None,
+                domain::Coverage::Listed(listed) => Some(listed.to_vec()),
+            };
+            let permissions = g.permissions.iter().map(|p| p.to_string()).collect();
+            (g.permission_set_id.0, permissions, projects)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_cold_verification_is_one_statement_and_a_second_only_for_a_principal_in_a_group() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    // A process that remembers nothing: every verification reads.
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    let statements = async |token: &str| {
+        let before = cold.verification_statements();
+        let principal = cold.authenticate(token, t0()).await.unwrap();
+        (cold.verification_statements() - before, principal)
+    };
+    // A key whose service account is in no group: one statement.
+    let loner = w.service_account(&s.a, "loner", Role::Editor).await;
+    let (loner_issued, loner_key) = w.key(&s.a, loner.id).await;
+    let (n, principal) = statements(&loner_key).await;
+    assert_eq!((n, grants_of(&principal)), (1, vec![]));
+    // A user's token, the user in no group: one statement, every membership.
+    let (_, bob_token) = w.member(&s.a, "bob", Role::Editor).await;
+    let (n, principal) = statements(&bob_token).await;
+    assert_eq!(n, 1);
+    let Principal::User(bob) = &principal else {
+        panic!("a user's token");
+    };
+    assert_eq!(bob.memberships.len(), 1);
+    assert!(grants_of(&principal).is_empty());
+
+    // In groups: a second statement, which reads every grant exactly. Two
+    // grants of one set, one on two projects, and a set of two permissions
+    // on every project.
+    let both = set(&w, &s.a, "both", &["jobs:run", "docs:read"]).await;
+    grant(&w, &s.a, &s.ci, &s.runner, Some(&[&s.api, &s.web])).await;
+    let docs = group(&w, &s.a, "docs").await;
+    grant(&w, &s.a, &docs, &both, None).await;
+    for member in [
+        GroupMember::ServiceAccount(s.sa),
+        GroupMember::User(bob.user_id),
+    ] {
+        w.kw.add_group_members(&s.a.admin, docs.id, &[member], t0())
+            .await
+            .unwrap();
+    }
+    let mut web_api = vec![s.web.id, s.api.id];
+    web_api.sort_unstable();
+    let runner = set_id(&s.runner).0;
+    let both = set_id(&both).0;
+    let (n, principal) = statements(&s.token).await;
+    assert_eq!(n, 2);
+    assert_eq!(
+        grants_of(&principal),
+        vec![
+            (runner, vec!["jobs:run".to_owned()], Some(vec![s.web.id])),
+            (runner, vec!["jobs:run".to_owned()], Some(web_api)),
+            (
+                both,
+                vec!["docs:read".to_owned(), "jobs:run".to_owned()],
+                None
+            ),
+        ]
+    );
+    let (n, principal) = statements(&bob_token).await;
+    assert_eq!(n, 2);
+    assert_eq!(
+        grants_of(&principal),
+        vec![(
+            both,
+            vec!["docs:read".to_owned(), "jobs:run".to_owned()],
+            None
+        )]
+    );
+    // A refusal reads once too.
+    w.kw.revoke_key(&s.a.admin, loner_issued.key.id, t0())
+        .await
+        .unwrap();
+    let before = cold.verification_statements();
+    assert!(cold.authenticate(&loner_key, t0()).await.is_err());
+    assert_eq!(cold.verification_statements() - before, 1);
+}

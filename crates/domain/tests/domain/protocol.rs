@@ -136,8 +136,10 @@ async fn a_listener_that_never_says_what_it_speaks_stops_every_process_serving_f
         .execute(&mut mute)
         .await
         .unwrap();
-    until("the mute listener is seen", async || {
-        peers(&kw).unconfirmed == 1
+    // Each process looks at who listens on its own beat: both must have seen
+    // it before either is asked.
+    until("the mute listener is seen by both processes", async || {
+        peers(&kw).unconfirmed == 1 && peers(&w.kw).unconfirmed == 1
     })
     .await;
     for process in [&kw, &w.kw] {

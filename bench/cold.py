@@ -1,0 +1,278 @@
+"""The cold path: verification with the cache off, beside what the database
+itself answers in the same run.
+
+On each backend, one account with the benchmark's key (its service account in
+a group granted `jobs:run` on project `web`, so that a cold verification reads
+the grants too) and BENCH_COLD_KEYS keys in all. Measured, the server on core 0
+and the load on core 1, 32 connections (BENCH_CONNECTIONS):
+
+- `{ __typename }` over GraphQL with the key, and `/v1/verify?permission=
+  jobs:run&project=web`, by a server started with `--auth-cache-capacity 0`:
+  every request reads the database. By this build, and by BENCH_OLD_BIN (an
+  earlier build, when given) on the same database, in turns;
+- `/healthz`, which reads nothing;
+- the database's own point reads: on PostgreSQL `pgbench -S` with as many
+  clients; on SQLite a loop of reads of a key by its digest over the same
+  index, on one core as the server has.
+
+The ratio is the cold rate over the lesser of the last two.
+
+Usage: cold.py BINARY WORKDIR BENCHMARKS_MD (its section is replaced or added)
+Knobs: BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_BACKENDS,
+BENCH_COLD_KEYS (default 100000), BENCH_OLD_BIN.
+"""
+
+import base64
+import http.client
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+
+from benchlib import replace_section, run, wait_healthy, wrk_report
+
+binary, work, out_path = sys.argv[1:4]
+old_binary = os.environ.get("BENCH_OLD_BIN") or None
+duration = int(os.environ.get("BENCH_DURATION", "5"))
+rounds = int(os.environ.get("BENCH_ROUNDS", "3"))
+connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
+key_count = int(os.environ.get("BENCH_COLD_KEYS", "100000"))
+pepper = "a pepper for the benchmark, long enough to be accepted"
+pg_server = "postgres://postgres@127.0.0.1:5432"
+port = 18299
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def gql(token, query, variables=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    body = json.dumps({"query": query, "variables": variables or {}})
+    conn.request("POST", "/graphql", body=body,
+                 headers={"content-type": "application/json", "x-api-key": token})
+    answer = json.loads(conn.getresponse().read())
+    if answer.get("errors"):
+        raise RuntimeError(str(answer["errors"]))
+    return answer["data"]
+
+
+def metric(name):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    match = re.search(rf"^{name} (\d+)", text, re.M)
+    return int(match.group(1)) if match else 0
+
+
+def serve(bin_path, common, *extra):
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", bin_path, "serve", *common, "--listen", f"127.0.0.1:{port}",
+         "--auth-failures-per-minute", "1000000", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.path.join(work, "cold-server.log"), "a"),
+    )
+    try:
+        wait_healthy(port)
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+def stop(server):
+    server.terminate()
+    server.wait()
+
+
+def wrk(path, key=None, body=None):
+    """(requests/s, p50 ms, p99 ms, errors) of one wrk run on core 1."""
+    args = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    env = dict(os.environ)
+    if body is not None:
+        args += ["-s", os.path.join(here, "post.lua")]
+        env.update(KW_BODY=body, KW_KEY=key or "")
+    elif key:
+        args += ["-H", f"x-api-key: {key}"]
+    args.append(f"http://127.0.0.1:{port}{path}")
+    out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
+    rps, p50, p99, _, errors = wrk_report(out)
+    return rps, p50, p99, errors
+
+
+def median(runs):
+    """The run with the median rate, with the errors of all."""
+    ordered = sorted(runs, key=lambda r: r[0])
+    rps, p50, p99, _ = ordered[(len(ordered) - 1) // 2]
+    return rps, p50, p99, sum(r[3] for r in runs)
+
+
+def setup(backend):
+    """A database with the key and the filler keys; returns (url, common, key)."""
+    if backend == "sqlite":
+        path = os.path.join(work, "cold.db")
+        for suffix in ("", "-wal", "-shm", ".changes", ".pepper"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        url = f"sqlite://{path}?mode=rwc"
+    else:
+        run("psql", f"{pg_server}/postgres", "-qc", "DROP DATABASE IF EXISTS kw_bench_cold WITH (FORCE)",
+            "-qc", "CREATE DATABASE kw_bench_cold")
+        url = f"{pg_server}/kw_bench_cold"
+    common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
+    run(binary, "migrate", "--create-database", *common)
+    admin = run(binary, "bootstrap", "--account", "Bench", "--admin", "bench", *common).strip()
+    server = serve(binary, common)
+    try:
+        account = gql(admin, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"][0]["id"]
+        create = ("mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
+                  "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }")
+        sa = gql(admin, create, {"a": account, "n": "bench"})["createServiceAccount"]["serviceAccount"]["id"]
+        key = gql(admin, "mutation($s: ObjectID!) { createServiceAccountKey(input: "
+                         "{serviceAccountId: $s}) { secret } }", {"s": sa})["createServiceAccountKey"]["secret"]
+        run("python3", os.path.join(here, "grant.py"), f"http://127.0.0.1:{port}", admin, account, sa)
+        filler = gql(admin, create, {"a": account, "n": "filler"})["createServiceAccount"]["serviceAccount"]["id"]
+    finally:
+        stop(server)
+    # A global id is base64 of "N", the type name's length in three digits,
+    # the type name and the number.
+    raw = base64.b64decode(filler + "=" * (-len(filler) % 4)).decode()
+    filler_id = int(raw[4 + int(raw[1:4]):])
+    fill = key_count - 1
+    if backend == "sqlite":
+        run("sqlite3", os.path.join(work, "cold.db"),
+            f"PRAGMA busy_timeout = 30000; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {fill}) "
+            f"INSERT INTO service_account_keys (service_account_id, digest, pepper_id, created_at) "
+            f"SELECT {filler_id}, randomblob(32), 'filler', 0 FROM n;")
+    else:
+        run("psql", url, "-qc",
+            f"INSERT INTO service_account_keys (service_account_id, digest, pepper_id, created_at) "
+            f"SELECT {filler_id}, decode(md5(i::text) || md5((i + 1000000000)::text), 'hex'), 'filler', 0 "
+            f"FROM generate_series(1, {fill}) i", "-qc", "ANALYZE")
+    return url, common, key
+
+
+def sqlite_reads(path):
+    """Point reads of keys by digest, one after another on core 0, for
+    `duration` seconds: reads/s."""
+    os.sched_setaffinity(0, {0})
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        digests = [r[0] for r in db.execute(
+            "SELECT digest FROM service_account_keys ORDER BY random() LIMIT 10000")]
+        query = ("SELECT id, service_account_id, revoked_at, expires_at "
+                 "FROM service_account_keys WHERE digest = ?")
+        done = 0
+        started = time.monotonic()
+        deadline = started + duration
+        while time.monotonic() < deadline:
+            for d in digests[done % len(digests):][:1000]:
+                db.execute(query, (d,)).fetchone()
+                done += 1
+        elapsed = time.monotonic() - started
+        db.close()
+        return done / elapsed
+    finally:
+        os.sched_setaffinity(0, {1})
+
+
+def pgbench_reads():
+    """`pgbench -S` with as many clients as wrk has connections: reads/s."""
+    db = "kw_bench_pgbench"
+    run("psql", f"{pg_server}/postgres", "-qc", f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
+        "-qc", f"CREATE DATABASE {db}")
+    run("pgbench", "-i", "-q", "-s", "10", f"{pg_server}/{db}")
+    out = run("taskset", "-c", "1", "pgbench", "-S", "-n", "-c", str(connections), "-j", "1",
+              "-T", str(duration), f"{pg_server}/{db}")
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+VERIFY = "/v1/verify?permission=jobs:run&project=web"
+TYPENAME = '{"query":"{ __typename }"}'
+
+
+def measure(backend):
+    url, common, key = setup(backend)
+    builds = [("this build", binary)] + ([("earlier build", old_binary)] if old_binary else [])
+    cold = {name: {"graphql": [], "verify": []} for name, _ in builds}
+    statements = reads = 0
+    for _ in range(rounds):
+        for name, bin_path in builds:
+            server = serve(bin_path, common, "--auth-cache-capacity", "0")
+            try:
+                before = (metric("keywarden_verification_statements_total"),
+                          metric("keywarden_verification_reads_total"))
+                cold[name]["graphql"].append(wrk("/graphql", key, TYPENAME))
+                cold[name]["verify"].append(wrk(VERIFY, key))
+                if name == "this build":
+                    statements += metric("keywarden_verification_statements_total") - before[0]
+                    reads += metric("keywarden_verification_reads_total") - before[1]
+            finally:
+                stop(server)
+    server = serve(binary, common)
+    try:
+        healthz = median([wrk("/healthz") for _ in range(rounds)])
+    finally:
+        stop(server)
+    if backend == "sqlite":
+        raw = statistics.median(sqlite_reads(os.path.join(work, "cold.db")) for _ in range(rounds))
+        raw_label = "SQLite point reads by digest (one core)"
+    else:
+        raw = statistics.median(pgbench_reads() for _ in range(rounds))
+        raw_label = f"`pgbench -S`, {connections} clients"
+    return {
+        "cold": {name: {kind: median(runs) for kind, runs in kinds.items()} for name, kinds in cold.items()},
+        "healthz": healthz,
+        "raw": raw,
+        "raw_label": raw_label,
+        "statements": statements / max(reads, 1),
+    }
+
+
+def fmt(rps, p50, p99, errors):
+    return f"{rps:,.0f}/s, p50 {p50:.2f} ms, p99 {p99:.2f} ms, {errors} errors"
+
+
+def main():
+    os.sched_setaffinity(0, {1})
+    results = {backend: measure(backend) for backend in backends}
+    lines = [
+        "## The cold path",
+        "",
+        f"`BENCH_PARTS=cold just bench` (bench/cold.py): {key_count:,} keys in the database, "
+        f"the benchmark's key in a group granted a permission on a project, the cache off "
+        f"(`--auth-cache-capacity 0`: every request reads the database), {connections} connections, "
+        f"{duration} s runs, the median of {rounds}; the server on core 0, the load on core 1. "
+        f"The ratio is the cold rate over the lesser of `/healthz` and the database's own point reads, "
+        f"measured in the same run.",
+        "",
+        "| | " + " | ".join(backends) + " |",
+        "|---|" + "---|" * len(backends),
+    ]
+
+    def row(label, cell):
+        lines.append(f"| {label} | " + " | ".join(cell(results[b]) for b in backends) + " |")
+
+    row("cold `{ __typename }` with the key", lambda r: fmt(*r["cold"]["this build"]["graphql"]))
+    row("cold `/v1/verify?permission=jobs:run&project=web`", lambda r: fmt(*r["cold"]["this build"]["verify"]))
+    row("statements per cold verification", lambda r: f"{r['statements']:.2f}")
+    if old_binary:
+        row("earlier build, cold `{ __typename }`", lambda r: fmt(*r["cold"]["earlier build"]["graphql"]))
+        row("earlier build, cold `/v1/verify`", lambda r: fmt(*r["cold"]["earlier build"]["verify"]))
+        row("this build over the earlier, `{ __typename }`",
+            lambda r: f"{r['cold']['this build']['graphql'][0] / r['cold']['earlier build']['graphql'][0]:.1f}x")
+        row("this build over the earlier, `/v1/verify`",
+            lambda r: f"{r['cold']['this build']['verify'][0] / r['cold']['earlier build']['verify'][0]:.1f}x")
+    row("`/healthz`", lambda r: fmt(*r["healthz"]))
+    row("the database's point reads", lambda r: f"{r['raw']:,.0f}/s ({r['raw_label']})")
+    row("cold `/v1/verify` over the lesser",
+        lambda r: f"{r['cold']['this build']['verify'][0] / min(r['raw'], r['healthz'][0]):.2f}x")
+    if old_binary:
+        lines += ["", f"The earlier build: `{old_binary}` ({run(old_binary, '--version').strip()})."]
+    replace_section(out_path, "## The cold path", "\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+main()

@@ -1,0 +1,152 @@
+//! What a member's groups grant, read in one statement: the groups it is in
+//! (with their account), their grants, the permissions of each granted set and
+//! the projects of each listing grant, as the parts of one `UNION ALL`. A
+//! verification that misses the cache makes this read only when its principal
+//! is in a group (see [`crate::credentials::lookup`]), so a cold verification
+//! costs one or two statements whatever the principal's groups hold.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+
+use crate::base::ids::GroupMember;
+use crate::base::ids::{AccountId, GrantId, GroupId, PermissionSetId, ProjectId};
+use crate::coherence::Scope;
+use crate::policy::grant::{Coverage, Grant};
+
+/// The four parts, told apart by the first column.
+const MEMBERSHIP: i32 = 0;
+const GRANT: i32 = 1;
+const PERMISSION: i32 = 2;
+const PROJECT: i32 = 3;
+
+/// The statement for a member in `column` of `group_members`, `$1` (or `?1`)
+/// being its id. Every part filters by the member's own index first.
+fn statement(column: &str, placeholder: &str) -> String {
+    format!(
+        "SELECT {MEMBERSHIP} AS part, m.group_id AS a, g.account_id AS b, 0 AS c, '' AS name \
+           FROM group_members m JOIN groups g ON g.id = m.group_id \
+          WHERE m.{column} = {placeholder} \
+         UNION ALL \
+         SELECT {GRANT}, gg.id, gg.group_id, gg.permission_set_id, \
+                CASE WHEN gg.all_projects THEN 'all' ELSE '' END \
+           FROM group_members m JOIN group_grants gg ON gg.group_id = m.group_id \
+          WHERE m.{column} = {placeholder} \
+         UNION ALL \
+         SELECT {PERMISSION}, gg.permission_set_id, 0, 0, p.name \
+           FROM group_members m JOIN group_grants gg ON gg.group_id = m.group_id \
+           JOIN permission_set_permissions sp ON sp.permission_set_id = gg.permission_set_id \
+           JOIN permissions p ON p.id = sp.permission_id \
+          WHERE m.{column} = {placeholder} \
+         UNION ALL \
+         SELECT {PROJECT}, gp.grant_id, gp.project_id, 0, '' \
+           FROM group_members m JOIN group_grants gg ON gg.group_id = m.group_id \
+           JOIN group_grant_projects gp ON gp.grant_id = gg.id \
+          WHERE m.{column} = {placeholder} AND NOT gg.all_projects"
+    )
+}
+
+/// The statement's text for each backend and kind of member, made once.
+fn sql(backend: DbBackend, member: GroupMember) -> &'static str {
+    use std::sync::OnceLock;
+    static TEXTS: OnceLock<[String; 4]> = OnceLock::new();
+    let texts = TEXTS.get_or_init(|| {
+        [
+            statement("user_id", "?1"),
+            statement("service_account_id", "?1"),
+            statement("user_id", "$1"),
+            statement("service_account_id", "$1"),
+        ]
+    });
+    let postgres = usize::from(backend == DbBackend::Postgres) * 2;
+    match member {
+        GroupMember::User(_) => &texts[postgres],
+        GroupMember::ServiceAccount(_) => &texts[postgres + 1],
+    }
+}
+
+/// What `member`'s groups grant, with the scopes whose change would alter it:
+/// each group, and each permission set granted. Grants come in the order of
+/// their ids, each set's permissions and each grant's projects sorted.
+pub(crate) async fn grants_of<C: ConnectionTrait>(
+    conn: &C,
+    member: GroupMember,
+) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
+    let backend = conn.get_database_backend();
+    let id = match member {
+        GroupMember::User(id) => id.0,
+        GroupMember::ServiceAccount(id) => id.0,
+    };
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql(backend, member),
+            [id.into()],
+        ))
+        .await?;
+    let mut accounts: BTreeMap<i64, i64> = BTreeMap::new();
+    let mut grants: BTreeMap<i64, (i64, i64, bool)> = BTreeMap::new();
+    let mut permissions: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+    let mut projects: BTreeMap<i64, Vec<ProjectId>> = BTreeMap::new();
+    for row in rows {
+        let part: i32 = row.try_get("", "part")?;
+        let a: i64 = row.try_get("", "a")?;
+        let b: i64 = row.try_get("", "b")?;
+        match part {
+            MEMBERSHIP => {
+                accounts.insert(a, b);
+            }
+            GRANT => {
+                let name: String = row.try_get("", "name")?;
+                grants.insert(a, (b, row.try_get("", "c")?, name == "all"));
+            }
+            PERMISSION => {
+                permissions
+                    .entry(a)
+                    .or_default()
+                    .insert(row.try_get("", "name")?);
+            }
+            PROJECT => projects.entry(a).or_default().push(ProjectId(b)),
+            other => {
+                return Err(DbErr::Custom(format!("grants read a part {other}")));
+            }
+        }
+    }
+    let mut scopes: Vec<Scope> = accounts.keys().map(|g| Scope::Group(GroupId(*g))).collect();
+    let sets: BTreeSet<i64> = grants.values().map(|(_, set, _)| *set).collect();
+    scopes.extend(
+        sets.iter()
+            .map(|s| Scope::PermissionSet(PermissionSetId(*s))),
+    );
+    let shared: BTreeMap<i64, Arc<[Box<str>]>> = sets
+        .iter()
+        .map(|set| {
+            let list = permissions
+                .remove(set)
+                .unwrap_or_default()
+                .into_iter()
+                .map(String::into_boxed_str)
+                .collect();
+            (*set, list)
+        })
+        .collect();
+    let grants = grants
+        .into_iter()
+        .map(|(id, (group, set, all))| Grant {
+            id: GrantId(id),
+            account_id: AccountId(accounts.get(&group).copied().unwrap_or_default()),
+            group_id: GroupId(group),
+            permission_set_id: PermissionSetId(set),
+            permissions: shared.get(&set).cloned().unwrap_or_else(|| Arc::new([])),
+            coverage: if all {
+                Coverage::All
+            } else {
+                let mut listed = projects.remove(&id).unwrap_or_default();
+                listed.sort_unstable();
+                Coverage::Listed(listed.into_boxed_slice())
+            },
+        })
+        .collect();
+    Ok((grants, scopes))
+}
