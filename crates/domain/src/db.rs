@@ -449,3 +449,236 @@ mod queue_tests {
         assert!(two.is_ok_and(|t| t.is_ok()));
     }
 }
+
+/// The columns of a row by name, whichever driver read it: a row of the
+/// pool's ([`sea_orm::QueryResult`]) or one of [`Direct`]'s.
+pub(crate) trait Columns {
+    fn int(&self, name: &str) -> Result<i64, DbErr>;
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr>;
+    fn text(&self, name: &str) -> Result<String, DbErr>;
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr>;
+    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr>;
+    fn flag(&self, name: &str) -> Result<bool, DbErr>;
+}
+
+impl Columns for sea_orm::QueryResult {
+    fn int(&self, name: &str) -> Result<i64, DbErr> {
+        self.try_get("", name)
+    }
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr> {
+        self.try_get("", name)
+    }
+    fn text(&self, name: &str) -> Result<String, DbErr> {
+        self.try_get("", name)
+    }
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr> {
+        self.try_get("", name)
+    }
+    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr> {
+        self.try_get("", name)
+    }
+    fn flag(&self, name: &str) -> Result<bool, DbErr> {
+        self.try_get("", name)
+    }
+}
+
+fn direct_err(e: rusqlite::Error) -> DbErr {
+    DbErr::Custom(format!("reading SQLite directly: {e}"))
+}
+
+impl Columns for rusqlite::Row<'_> {
+    fn int(&self, name: &str) -> Result<i64, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+    fn text(&self, name: &str) -> Result<String, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+    fn flag(&self, name: &str) -> Result<bool, DbErr> {
+        self.get(name).map_err(direct_err)
+    }
+}
+
+/// Where verification reads: its pool, and on a SQLite file the direct
+/// connections tried first (see [`Direct`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Reads<'a> {
+    pub pool: &'a DatabaseConnection,
+    pub direct: Option<&'a Direct>,
+}
+
+/// How many of [`Direct`]'s connections are kept between reads.
+const DIRECT_KEPT: usize = 8;
+
+/// Reads of a SQLite file on the caller's own thread, through connections of
+/// SQLite's own, opened read-only.
+///
+/// The pool's driver runs each SQLite connection on a thread of its own and
+/// hands every statement and row across; on a busy server that handing over,
+/// not SQLite, is most of what a point read costs. A point read by an index
+/// in WAL mode takes microseconds and never waits for a writer, so
+/// verification makes it here, where it is asked. Such a read never waits at
+/// all: any error, a busy database included, answers `None`, and the caller
+/// reads through the pool instead, which waits as writers do.
+pub(crate) struct Direct {
+    path: std::path::PathBuf,
+    kept: std::sync::Mutex<Vec<rusqlite::Connection>>,
+    /// Counts each statement run, with the pool's.
+    statements: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl std::fmt::Debug for Direct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Direct").field("path", &self.path).finish()
+    }
+}
+
+impl Direct {
+    /// For `db` when it is a SQLite file; `None` otherwise (PostgreSQL, or a
+    /// database in memory, which no other connection can open).
+    pub(crate) fn for_db(
+        db: &DatabaseConnection,
+        statements: Arc<std::sync::atomic::AtomicU64>,
+    ) -> Option<Self> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return None;
+        }
+        let options = db.get_sqlite_connection_pool().connect_options();
+        let path = options.get_filename();
+        path.is_file().then(|| Self {
+            path: path.to_owned(),
+            kept: std::sync::Mutex::new(Vec::new()),
+            statements,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<rusqlite::Connection>> {
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn connection(&self) -> rusqlite::Result<rusqlite::Connection> {
+        if let Some(conn) = self.lock().pop() {
+            return Ok(conn);
+        }
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::ZERO)?;
+        Ok(conn)
+    }
+
+    /// The rows `sql` reads with `params`, each made into a `T` by `row`;
+    /// `None` when anything went wrong (said in the log at debug level).
+    pub(crate) fn read<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn rusqlite::ToSql],
+        row: impl Fn(&rusqlite::Row<'_>) -> Result<T, DbErr>,
+    ) -> Option<Vec<T>> {
+        let conn = match self.connection() {
+            Ok(conn) => conn,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot open SQLite directly; reading through the pool");
+                return None;
+            }
+        };
+        self.statements
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let read = (|| {
+            let mut statement = conn.prepare_cached(sql).map_err(direct_err)?;
+            let mut rows = statement.query(params).map_err(direct_err)?;
+            let mut made = Vec::new();
+            while let Some(r) = rows.next().map_err(direct_err)? {
+                made.push(row(r)?);
+            }
+            Ok::<_, DbErr>(made)
+        })();
+        match read {
+            Ok(made) => {
+                let mut kept = self.lock();
+                if kept.len() < DIRECT_KEPT {
+                    kept.push(conn);
+                }
+                Some(made)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "a direct SQLite read failed; reading through the pool");
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod direct_tests {
+    use super::*;
+
+    fn direct(path: &std::path::Path) -> Direct {
+        Direct {
+            path: path.to_owned(),
+            kept: std::sync::Mutex::new(Vec::new()),
+            statements: Arc::default(),
+        }
+    }
+
+    #[test]
+    fn a_direct_read_sees_what_was_committed_and_says_none_when_it_cannot_read() {
+        let dir = std::env::temp_dir().join(format!("kw-direct-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.db");
+        let _ = std::fs::remove_file(&path);
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);",
+            )
+            .unwrap();
+        let reader = direct(&path);
+        let read = |id: i64| reader.read("SELECT v FROM t WHERE id = ?1", &[&id], |r| r.text("v"));
+        assert_eq!(read(1), Some(vec![]));
+        writer
+            .execute("INSERT INTO t (id, v) VALUES (1, 'one')", [])
+            .unwrap();
+        assert_eq!(read(1), Some(vec!["one".to_owned()]));
+        // Read while a writer holds its transaction open: the last commit.
+        writer
+            .execute_batch("BEGIN IMMEDIATE; UPDATE t SET v = 'uno' WHERE id = 1;")
+            .unwrap();
+        assert_eq!(read(1), Some(vec!["one".to_owned()]));
+        writer.execute_batch("COMMIT").unwrap();
+        assert_eq!(read(1), Some(vec!["uno".to_owned()]));
+        // The connection was kept and reused.
+        assert_eq!(reader.lock().len(), 1);
+        // A statement it cannot run, or a row it cannot make: none, so that
+        // the pool is asked instead. The connection is not kept.
+        assert_eq!(
+            reader.read("SELECT nothing FROM nowhere", &[], |r| r.text("v")),
+            None
+        );
+        assert_eq!(read(1).map(|v| v.len()), Some(1));
+        assert_eq!(reader.read("SELECT v FROM t", &[], |r| r.int("v")), None);
+        assert_eq!(
+            reader.statements.load(std::sync::atomic::Ordering::Relaxed),
+            7
+        );
+        // A database it cannot open.
+        assert_eq!(
+            direct(&dir.join("missing.db")).read("SELECT 1", &[], |r| r.int("1")),
+            None
+        );
+        drop(writer);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -142,9 +142,10 @@ impl Keywarden {
         let named = ProjectRef::parse(text);
         let found = cache
             .read_through(key, now_ms, || async {
-                let row = projects::find(&self.db, account, &named).await?;
+                let id =
+                    projects::find_id(&self.verification_reads_from(), account, &named).await?;
                 Ok::<_, DbErr>(Read {
-                    value: Lookup(row.map(|r| Located::new(ProjectId(r.id)))),
+                    value: Lookup(id.map(|id| Located::new(ProjectId(id)))),
                     scopes: vec![Scope::Projects(account)],
                 })
             })

@@ -13,6 +13,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, GrantId, GroupId, PermissionSetId, ProjectId};
 use crate::coherence::Scope;
+use crate::db::{Columns, Reads};
 use crate::policy::grant::{Coverage, Grant};
 
 /// The four parts, told apart by the first column.
@@ -25,7 +26,7 @@ const PROJECT: i32 = 3;
 /// being its id. Every part filters by the member's own index first.
 fn statement(column: &str, placeholder: &str) -> String {
     format!(
-        "SELECT {MEMBERSHIP} AS part, m.group_id AS a, g.account_id AS b, 0 AS c, '' AS name \
+        "SELECT CAST({MEMBERSHIP} AS BIGINT) AS part, m.group_id AS a, g.account_id AS b, 0 AS c, '' AS name \
            FROM group_members m JOIN groups g ON g.id = m.group_id \
           WHERE m.{column} = {placeholder} \
          UNION ALL \
@@ -66,6 +67,48 @@ fn sql(backend: DbBackend, member: GroupMember) -> &'static str {
     }
 }
 
+/// One row of the statement.
+struct Part {
+    part: i32,
+    a: i64,
+    b: i64,
+    c: i64,
+    name: String,
+}
+
+fn part(row: &impl Columns) -> Result<Part, DbErr> {
+    Ok(Part {
+        part: i32::try_from(row.int("part")?)
+            .map_err(|_| DbErr::Custom("grants read a part out of range".to_owned()))?,
+        a: row.int("a")?,
+        b: row.int("b")?,
+        c: row.int("c")?,
+        name: row.text("name")?,
+    })
+}
+
+fn member_id(member: GroupMember) -> i64 {
+    match member {
+        GroupMember::User(id) => id.0,
+        GroupMember::ServiceAccount(id) => id.0,
+    }
+}
+
+/// What `member`'s groups grant, read for verification: directly when it can
+/// be (see [`crate::db::Direct`]), else through the pool.
+pub(crate) async fn grants_read(
+    reads: &Reads<'_>,
+    member: GroupMember,
+) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
+    if let Some(direct) = reads.direct {
+        let id = member_id(member);
+        if let Some(parts) = direct.read(sql(DbBackend::Sqlite, member), &[&id], |r| part(r)) {
+            return assemble(parts);
+        }
+    }
+    grants_of(reads.pool, member).await
+}
+
 /// What `member`'s groups grant, with the scopes whose change would alter it:
 /// each group, and each permission set granted. Grants come in the order of
 /// their ids, each set's permissions and each grant's projects sorted.
@@ -74,38 +117,38 @@ pub(crate) async fn grants_of<C: ConnectionTrait>(
     member: GroupMember,
 ) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
     let backend = conn.get_database_backend();
-    let id = match member {
-        GroupMember::User(id) => id.0,
-        GroupMember::ServiceAccount(id) => id.0,
-    };
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
             sql(backend, member),
-            [id.into()],
+            [member_id(member).into()],
         ))
         .await?;
+    assemble(rows.iter().map(part).collect::<Result<_, _>>()?)
+}
+
+fn assemble(parts: Vec<Part>) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
     let mut accounts: BTreeMap<i64, i64> = BTreeMap::new();
     let mut grants: BTreeMap<i64, (i64, i64, bool)> = BTreeMap::new();
     let mut permissions: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
     let mut projects: BTreeMap<i64, Vec<ProjectId>> = BTreeMap::new();
-    for row in rows {
-        let part: i32 = row.try_get("", "part")?;
-        let a: i64 = row.try_get("", "a")?;
-        let b: i64 = row.try_get("", "b")?;
+    for Part {
+        part,
+        a,
+        b,
+        c,
+        name,
+    } in parts
+    {
         match part {
             MEMBERSHIP => {
                 accounts.insert(a, b);
             }
             GRANT => {
-                let name: String = row.try_get("", "name")?;
-                grants.insert(a, (b, row.try_get("", "c")?, name == "all"));
+                grants.insert(a, (b, c, name == "all"));
             }
             PERMISSION => {
-                permissions
-                    .entry(a)
-                    .or_default()
-                    .insert(row.try_get("", "name")?);
+                permissions.entry(a).or_default().insert(name);
             }
             PROJECT => projects.entry(a).or_default().push(ProjectId(b)),
             other => {

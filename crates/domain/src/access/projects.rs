@@ -18,6 +18,7 @@ use crate::base::names::{Description, ProjectName, SAME_NAME, name_key};
 use crate::base::page::Page;
 use crate::base::time::from_millis;
 use crate::coherence::Scope;
+use crate::db::{Columns, Reads};
 use crate::policy::principal::Principal;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
@@ -101,6 +102,33 @@ pub(crate) async fn find<C: ConnectionTrait>(
     }
     .one(conn)
     .await
+}
+
+/// The id of the project `named` names in `account`, read for a gateway's
+/// question: on a SQLite file directly (see [`crate::db::Direct`]), else
+/// through the verification pool.
+pub(crate) async fn find_id(
+    reads: &Reads<'_>,
+    account: AccountId,
+    named: &ProjectRef,
+) -> Result<Option<i64>, sea_orm::DbErr> {
+    let (sql, value) = match named {
+        ProjectRef::Id(id) => (
+            "SELECT id FROM projects WHERE account_id = ?1 AND id = ?2",
+            rusqlite::types::Value::Integer(id.0),
+        ),
+        ProjectRef::Name(name) if ProjectName::parse(name).is_err() => return Ok(None),
+        ProjectRef::Name(name) => (
+            "SELECT id FROM projects WHERE account_id = ?1 AND name = ?2",
+            rusqlite::types::Value::Text(name.clone()),
+        ),
+    };
+    if let Some(direct) = reads.direct
+        && let Some(ids) = direct.read(sql, &[&account.0, &value], |r| r.int("id"))
+    {
+        return Ok(ids.first().copied());
+    }
+    Ok(find(reads.pool, account, named).await?.map(|row| row.id))
 }
 
 /// How a project is named in a question.

@@ -7,12 +7,16 @@
 //! principal in a group costs a second statement, for what its groups grant
 //! (see [`crate::access::grants`]).
 //!
+//! On a SQLite file the statement is first tried on the request's own thread
+//! (see [`crate::db::Direct`]), then, if that fails, through the pool.
+//!
 //! The statements are plain SQL, the same on both backends but for how a
 //! parameter is written, so that each is prepared once per connection and
 //! nothing is built per request but its parameters.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
+use crate::db::{Columns, Reads};
 use crate::warden::keyring::StoredDigest;
 
 /// Statements prepared for this many candidate digests (one per pepper); more
@@ -109,56 +113,59 @@ fn statement(sql: &str, backend: DbBackend, candidates: &[StoredDigest]) -> Stat
 }
 
 /// The keys stored under one of `candidates` (at most one each).
-pub(crate) async fn keys<C: ConnectionTrait>(
-    conn: &C,
+pub(crate) async fn keys(
+    reads: &Reads<'_>,
     candidates: &[StoredDigest],
 ) -> Result<Vec<KeyRow>, DbErr> {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let backend = conn.get_database_backend();
+    let backend = reads.pool.get_database_backend();
     let sql = text(&TEXTS, KEY, "", backend, candidates.len());
-    let rows = conn
+    if let Some(rows) = direct(reads, &sql, candidates, |r| key_row(r)) {
+        return rows;
+    }
+    let rows = reads
+        .pool
         .query_all_raw(statement(&sql, backend, candidates))
         .await?;
     rows.iter().map(key_row).collect()
 }
 
-fn key_row(row: &QueryResult) -> Result<KeyRow, DbErr> {
-    let sa_id: Option<i64> = row.try_get("", "sa_id")?;
-    let service_account = match sa_id {
+fn key_row(row: &impl Columns) -> Result<KeyRow, DbErr> {
+    let service_account = match row.maybe_int("sa_id")? {
         None => None,
         Some(id) => Some(entity::service_account::Model {
             id,
-            account_id: row.try_get("", "account_id")?,
-            name: row.try_get("", "name")?,
-            description: row.try_get("", "description")?,
-            role: row.try_get("", "role")?,
-            enabled: row.try_get("", "enabled")?,
-            created_by_user_id: row.try_get("", "created_by_user_id")?,
-            created_at: row.try_get("", "created_at")?,
-            updated_at: row.try_get("", "updated_at")?,
+            account_id: row.int("account_id")?,
+            name: row.text("name")?,
+            description: row.maybe_text("description")?,
+            role: row.text("role")?,
+            enabled: row.flag("enabled")?,
+            created_by_user_id: row.maybe_int("created_by_user_id")?,
+            created_at: row.int("created_at")?,
+            updated_at: row.int("updated_at")?,
         }),
     };
     Ok(KeyRow {
-        id: row.try_get("", "key_id")?,
-        pepper_id: row.try_get("", "pepper_id")?,
-        digest: row.try_get("", "digest")?,
-        role_ceiling: row.try_get("", "role_ceiling")?,
-        expires_at: row.try_get("", "expires_at")?,
-        last_used_at: row.try_get("", "last_used_at")?,
-        revoked_at: row.try_get("", "revoked_at")?,
-        grouped: service_account.is_some() && row.try_get("", "grouped")?,
+        id: row.int("key_id")?,
+        pepper_id: row.text("pepper_id")?,
+        digest: row.bytes("digest")?,
+        role_ceiling: row.maybe_text("role_ceiling")?,
+        expires_at: row.maybe_int("expires_at")?,
+        last_used_at: row.maybe_int("last_used_at")?,
+        revoked_at: row.maybe_int("revoked_at")?,
+        grouped: service_account.is_some() && row.flag("grouped")?,
         service_account,
     })
 }
 
 /// The personal access tokens stored under one of `candidates`, each with
 /// its memberships in the order of their accounts.
-pub(crate) async fn tokens<C: ConnectionTrait>(
-    conn: &C,
+pub(crate) async fn tokens(
+    reads: &Reads<'_>,
     candidates: &[StoredDigest],
 ) -> Result<Vec<TokenRow>, DbErr> {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let backend = conn.get_database_backend();
+    let backend = reads.pool.get_database_backend();
     let sql = text(
         &TEXTS,
         TOKEN,
@@ -166,34 +173,63 @@ pub(crate) async fn tokens<C: ConnectionTrait>(
         backend,
         candidates.len(),
     );
-    let rows = conn
-        .query_all_raw(statement(&sql, backend, candidates))
-        .await?;
+    let rows = match direct(reads, &sql, candidates, |r| token_part(r)) {
+        Some(rows) => rows?,
+        None => reads
+            .pool
+            .query_all_raw(statement(&sql, backend, candidates))
+            .await?
+            .iter()
+            .map(token_part)
+            .collect::<Result<_, _>>()?,
+    };
     let mut tokens: Vec<TokenRow> = Vec::new();
-    for row in &rows {
-        let id: i64 = row.try_get("", "token_id")?;
-        let membership: Option<i64> = row.try_get("", "account_id")?;
-        let membership = match membership {
-            Some(account) => Some((account, row.try_get::<String>("", "role")?)),
-            None => None,
-        };
-        if let Some(last) = tokens.last_mut().filter(|t| t.id == id) {
-            last.memberships.extend(membership);
-            continue;
+    for (row, membership) in rows {
+        match tokens.last_mut() {
+            Some(last) if last.id == row.id => last.memberships.extend(membership),
+            _ => tokens.push(TokenRow {
+                memberships: membership.into_iter().collect(),
+                ..row
+            }),
         }
-        let username: Option<String> = row.try_get("", "username")?;
-        tokens.push(TokenRow {
-            id,
-            pepper_id: row.try_get("", "pepper_id")?,
-            digest: row.try_get("", "digest")?,
-            user_id: row.try_get("", "user_id")?,
-            expires_at: row.try_get("", "expires_at")?,
-            last_used_at: row.try_get("", "last_used_at")?,
-            revoked_at: row.try_get("", "revoked_at")?,
-            grouped: username.is_some() && row.try_get("", "grouped")?,
-            username,
-            memberships: membership.into_iter().collect(),
-        });
     }
     Ok(tokens)
+}
+
+/// One row of the token statement: the token (with no memberships) and the
+/// membership it carries, if any.
+fn token_part(row: &impl Columns) -> Result<(TokenRow, Option<(i64, String)>), DbErr> {
+    let membership = match row.maybe_int("account_id")? {
+        Some(account) => Some((account, row.text("role")?)),
+        None => None,
+    };
+    let username = row.maybe_text("username")?;
+    let token = TokenRow {
+        id: row.int("token_id")?,
+        pepper_id: row.text("pepper_id")?,
+        digest: row.bytes("digest")?,
+        user_id: row.int("user_id")?,
+        expires_at: row.maybe_int("expires_at")?,
+        last_used_at: row.maybe_int("last_used_at")?,
+        revoked_at: row.maybe_int("revoked_at")?,
+        grouped: username.is_some() && row.flag("grouped")?,
+        username,
+        memberships: Vec::new(),
+    };
+    Ok((token, membership))
+}
+
+/// The rows of `sql` for `candidates` read directly, or `None` to read
+/// through the pool.
+fn direct<T>(
+    reads: &Reads<'_>,
+    sql: &str,
+    candidates: &[StoredDigest],
+    row: impl Fn(&rusqlite::Row<'_>) -> Result<T, DbErr>,
+) -> Option<Result<Vec<T>, DbErr>> {
+    let direct = reads.direct?;
+    let digests: Vec<&[u8]> = candidates.iter().map(|c| c.digest.as_slice()).collect();
+    let params: Vec<&dyn rusqlite::ToSql> =
+        digests.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
+    direct.read(sql, &params, row).map(Ok)
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 
-use crate::access::grants::grants_of;
+use crate::access::grants::grants_read;
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::base::time::to_millis;
@@ -161,7 +161,7 @@ impl Keywarden {
         digest: [u8; 32],
         now_ms: i64,
     ) -> Result<Read<Verdict>, AuthError> {
-        let found = lookup::keys(&self.reads, candidates)
+        let found = lookup::keys(&self.verification_reads_from(), candidates)
             .await?
             .into_iter()
             .find(|row| Keyring::matches(candidates, &row.pepper_id, &row.digest));
@@ -187,8 +187,11 @@ impl Keywarden {
         let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
         let grants = if row.grouped {
-            let (grants, depends) =
-                grants_of(&self.reads, GroupMember::ServiceAccount(record.id)).await?;
+            let (grants, depends) = grants_read(
+                &self.verification_reads_from(),
+                GroupMember::ServiceAccount(record.id),
+            )
+            .await?;
             scopes.extend(depends);
             grants
         } else {
@@ -219,7 +222,7 @@ impl Keywarden {
         digest: [u8; 32],
         now_ms: i64,
     ) -> Result<Read<Verdict>, AuthError> {
-        let found = lookup::tokens(&self.reads, candidates)
+        let found = lookup::tokens(&self.verification_reads_from(), candidates)
             .await?
             .into_iter()
             .find(|row| Keyring::matches(candidates, &row.pepper_id, &row.digest));
@@ -245,7 +248,8 @@ impl Keywarden {
             })
             .collect::<Result<_, AuthError>>()?;
         let grants = if row.grouped {
-            let (grants, depends) = grants_of(&self.reads, GroupMember::User(user_id)).await?;
+            let (grants, depends) =
+                grants_read(&self.verification_reads_from(), GroupMember::User(user_id)).await?;
             scopes.extend(depends);
             grants
         } else {

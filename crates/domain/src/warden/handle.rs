@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::coherence::{Coherence, Stats, UsageTracker};
-use crate::db::{VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
+use crate::db::{Direct, Reads, VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
 use crate::warden::keyring::Keyring;
 use crate::warden::verdict::Verdict;
 
@@ -22,6 +22,8 @@ pub struct Keywarden {
     pub(crate) reads: DatabaseConnection,
     /// Statements run on it.
     statements: Arc<AtomicU64>,
+    /// On a SQLite file: reads on the request's own thread, tried first.
+    pub(crate) direct: Option<Arc<Direct>>,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) usage: Arc<UsageTracker>,
     pub(crate) coherence: Arc<Coherence<Verdict>>,
@@ -61,6 +63,7 @@ impl Keywarden {
             counted.fetch_add(1, Ordering::Relaxed);
         });
         Ok(Self {
+            direct: Direct::for_db(&db, statements.clone()).map(Arc::new),
             reads,
             statements,
             keyring: Arc::new(keyring),
@@ -73,6 +76,14 @@ impl Keywarden {
 
     pub fn db(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Where verification reads.
+    pub(crate) fn verification_reads_from(&self) -> Reads<'_> {
+        Reads {
+            pool: &self.reads,
+            direct: self.direct.as_deref(),
+        }
     }
 
     /// The pool verification reads on.
