@@ -69,7 +69,7 @@ pub fn install() -> Option<PrometheusHandle> {
     );
     describe_counter!(
         STATEMENTS,
-        "Statements those reads ran: one each, two for a principal in a group."
+        "Statements verification's reads ran (one a credential, two for a principal in a group), with gateways' project lookups."
     );
     describe_counter!(
         CACHE_HITS,

@@ -306,6 +306,21 @@ mod tests {
     }
 
     #[test]
+    fn a_filter_of_few_credentials_still_tells_others_apart() {
+        let stored: Vec<[u8; 32]> = (0..10).map(digest).collect();
+        let mut filter = Filter::for_count(stored.len(), Board::local().stamp());
+        assert_eq!(filter.words.len(), MIN_WORDS);
+        for d in &stored {
+            filter.insert(d);
+        }
+        assert!(stored.iter().all(|d| filter.may_hold(d)));
+        let others = (10..10_010)
+            .filter(|n| filter.may_hold(&digest(*n)))
+            .count();
+        assert!(others < 5, "{others} of 10,000 others said perhaps");
+    }
+
+    #[test]
     fn nothing_is_surely_unknown_before_the_first_build() {
         let known = Known::new(Arc::new(Board::local()), None);
         assert!(!known.surely_unknown([digest(1)].iter()));
