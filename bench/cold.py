@@ -241,7 +241,8 @@ def main():
     lines = [
         "## The cold path",
         "",
-        f"`BENCH_PARTS=cold just bench` (bench/cold.py): {key_count:,} keys in the database, "
+        f"`BENCH_PARTS=cold{' BENCH_OLD_BIN=<an earlier release build>' if old_binary else ''} just bench` "
+        f"(bench/cold.py): {key_count:,} keys in the database, "
         f"the benchmark's key in a group granted a permission on a project, the cache off "
         f"(`--auth-cache-capacity 0`: every request reads the database), {connections} connections, "
         f"{duration} s runs, the median of {rounds}; the server on core 0, the load on core 1. "
@@ -271,7 +272,7 @@ def main():
     row("cold `/v1/verify` over the lesser",
         lambda r: f"{r['cold']['this build']['verify'][0] / min(r['raw'], r['healthz'][0]):.2f}x")
     if old_binary:
-        lines += ["", f"The earlier build: `{old_binary}` ({run(old_binary, '--version').strip()})."]
+        lines += ["", f"The earlier build: `BENCH_OLD_BIN`, a release build of {run(old_binary, '--version').strip()}."]
     replace_section(out_path, "## The cold path", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
