@@ -1,7 +1,9 @@
 """What the benchmark scripts share: running a command, waiting for a server,
-reading wrk's report and writing a section of BENCHMARKS.md."""
+a GraphQL client, making keys, reading wrk's report and writing a section of
+BENCHMARKS.md."""
 
 import http.client
+import json
 import re
 import subprocess
 import time
@@ -24,6 +26,64 @@ def wait_healthy(p):
             pass
         time.sleep(0.05)
     raise RuntimeError(f"the server on port {p} did not start")
+
+
+class Client:
+    """One keep-alive connection to a server's GraphQL endpoint."""
+
+    def __init__(self, base_port):
+        self.conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=30)
+
+    def gql(self, token, query, variables=None):
+        body = json.dumps({"query": query, "variables": variables or {}})
+        self.conn.request(
+            "POST",
+            "/graphql",
+            body=body,
+            headers={"content-type": "application/json", "x-api-key": token},
+        )
+        response = self.conn.getresponse()
+        answer = json.loads(response.read())
+        if response.status != 200 or answer.get("errors"):
+            raise RuntimeError(f"{response.status}: {answer}")
+        return answer["data"]
+
+    def first_account(self, token):
+        """The id of the first account the user of `token` belongs to."""
+        return self.gql(token, "{ me { ... on User { accounts { id } } } }")["me"]["accounts"][0]["id"]
+
+    def service_account(self, token, account, name):
+        """A new Editor service account's id."""
+        made = self.gql(
+            token,
+            "mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
+            "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }",
+            {"a": account, "n": name},
+        )
+        return made["createServiceAccount"]["serviceAccount"]["id"]
+
+    def keys(self, token, sa, n):
+        """`n` new keys of the service account `sa`, as {id, secret}."""
+        made = []
+        while len(made) < n:
+            # A document may hold 30 aliases.
+            batch = min(25, n - len(made))
+            document = "mutation($s: ObjectID!) { " + " ".join(
+                f"k{i}: createServiceAccountKey(input: {{serviceAccountId: $s}}) {{ id secret }}"
+                for i in range(batch)
+            ) + " }"
+            answer = self.gql(token, document, {"s": sa})
+            made += [answer[f"k{i}"] for i in range(batch)]
+        return made
+
+
+def metric(p, name):
+    """The value of an unlabelled counter or gauge on the server on port `p`."""
+    conn = http.client.HTTPConnection("127.0.0.1", p, timeout=10)
+    conn.request("GET", "/metrics")
+    text = conn.getresponse().read().decode()
+    match = re.search(rf"^{name} ([\d.e+]+)", text, re.M)
+    return float(match.group(1)) if match else 0.0
 
 
 def to_ms(text):
@@ -62,8 +122,10 @@ def replace_section(path, heading, text):
             current = f.read()
     except FileNotFoundError:
         current = "# Benchmarks\n"
-    if heading in current:
-        before, rest = current.split(heading, 1)
+    # The heading as a whole line: one heading may begin another.
+    line = re.search(rf"^{re.escape(heading)}$", current, re.M)
+    if line:
+        before, rest = current[:line.start()], current[line.end():]
         after = rest[rest.find("\n## "):] if "\n## " in rest else ""
         current = before.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + after
     else:

@@ -33,6 +33,7 @@ import subprocess
 import sys
 import time
 
+import benchlib
 from benchlib import replace_section, run, wait_healthy, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
@@ -60,11 +61,7 @@ def gql(token, query, variables=None):
 
 
 def metric(name):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    conn.request("GET", "/metrics")
-    text = conn.getresponse().read().decode()
-    match = re.search(rf"^{name} (\d+)", text, re.M)
-    return int(match.group(1)) if match else 0
+    return int(benchlib.metric(port, name))
 
 
 def serve(bin_path, common, *extra):
@@ -151,6 +148,9 @@ def setup(backend):
             f"INSERT INTO service_account_keys (service_account_id, digest, pepper_id, created_at) "
             f"SELECT {filler_id}, decode(md5(i::text) || md5((i + 1000000000)::text), 'hex'), 'filler', 0 "
             f"FROM generate_series(1, {fill}) i", "-qc", "ANALYZE")
+    # Kept for profiling by hand beside the benchmark.
+    with open(os.path.join(work, f"cold-key-{backend}.txt"), "w") as f:
+        f.write(key + "\n")
     return url, common, key
 
 

@@ -29,7 +29,7 @@ import sys
 import threading
 import time
 
-from benchlib import replace_section, run, wait_healthy, wrk_report
+from benchlib import Client, replace_section, run, wait_healthy, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
@@ -44,27 +44,6 @@ KEYS_EACH = 50
 
 # The load (wrk and the writers in this process) runs on core 1.
 os.sched_setaffinity(0, {1})
-
-
-class Client:
-    """One keep-alive connection to a server's GraphQL endpoint."""
-
-    def __init__(self, base_port):
-        self.conn = http.client.HTTPConnection("127.0.0.1", base_port, timeout=30)
-
-    def gql(self, token, query, variables=None):
-        body = json.dumps({"query": query, "variables": variables or {}})
-        self.conn.request(
-            "POST",
-            "/graphql",
-            body=body,
-            headers={"content-type": "application/json", "x-api-key": token},
-        )
-        response = self.conn.getresponse()
-        answer = json.loads(response.read())
-        if response.status != 200 or answer.get("errors"):
-            raise RuntimeError(f"{response.status}: {answer}")
-        return answer["data"]
 
 
 def reads(ports):
@@ -215,31 +194,10 @@ def setup(backend):
 
 def seed(servers, ports, admin_a, admin_b):
     client = Client(ports[0])
-    me = lambda token: client.gql(token, "{ me { ... on User { accounts { id } } } }")  # noqa: E731
-    account_a = me(admin_a)["me"]["accounts"][0]["id"]
-    account_b = me(admin_b)["me"]["accounts"][0]["id"]
-
-    def service_account(name):
-        made = client.gql(
-            admin_a,
-            "mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
-            "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }",
-            {"a": account_a, "n": name},
-        )
-        return made["createServiceAccount"]["serviceAccount"]["id"]
-
-    def keys(sa, n):
-        made = []
-        while len(made) < n:
-            # A document may hold 30 aliases.
-            batch = min(25, n - len(made))
-            document = "mutation($s: ObjectID!) { " + " ".join(
-                f"k{i}: createServiceAccountKey(input: {{serviceAccountId: $s}}) {{ id secret }}"
-                for i in range(batch)
-            ) + " }"
-            answer = client.gql(admin_a, document, {"s": sa})
-            made += [answer[f"k{i}"] for i in range(batch)]
-        return made
+    account_a = client.first_account(admin_a)
+    account_b = client.first_account(admin_b)
+    service_account = lambda name: client.service_account(admin_a, account_a, name)  # noqa: E731
+    keys = lambda sa, n: client.keys(admin_a, sa, n)  # noqa: E731
 
     secrets = []
     for i in range(SERVICE_ACCOUNTS):

@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DbErr, Statement};
 
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, GrantId, GroupId, PermissionSetId, ProjectId};
@@ -22,9 +22,11 @@ const GRANT: i32 = 1;
 const PERMISSION: i32 = 2;
 const PROJECT: i32 = 3;
 
-/// The statement for a member in `column` of `group_members`, `$1` (or `?1`)
-/// being its id. Every part filters by the member's own index first.
-fn statement(column: &str, placeholder: &str) -> String {
+/// The statement for a member in `column` of `group_members`, `$1` being its
+/// id (SQLite reads `$1` as PostgreSQL does). Every part filters by the
+/// member's own index first.
+fn statement(column: &str) -> String {
+    let placeholder = "$1";
     format!(
         "SELECT CAST({MEMBERSHIP} AS BIGINT) AS part, m.group_id AS a, g.account_id AS b, 0 AS c, '' AS name \
            FROM group_members m JOIN groups g ON g.id = m.group_id \
@@ -48,22 +50,15 @@ fn statement(column: &str, placeholder: &str) -> String {
     )
 }
 
-/// The statement's text for each backend and kind of member, made once.
-fn sql(backend: DbBackend, member: GroupMember) -> &'static str {
+/// The statement's text for each kind of member, made once.
+fn sql(member: GroupMember) -> &'static str {
     use std::sync::OnceLock;
-    static TEXTS: OnceLock<[String; 4]> = OnceLock::new();
-    let texts = TEXTS.get_or_init(|| {
-        [
-            statement("user_id", "?1"),
-            statement("service_account_id", "?1"),
-            statement("user_id", "$1"),
-            statement("service_account_id", "$1"),
-        ]
-    });
-    let postgres = usize::from(backend == DbBackend::Postgres) * 2;
+    static TEXTS: OnceLock<[String; 2]> = OnceLock::new();
+    let [users, service_accounts] =
+        TEXTS.get_or_init(|| [statement("user_id"), statement("service_account_id")]);
     match member {
-        GroupMember::User(_) => &texts[postgres],
-        GroupMember::ServiceAccount(_) => &texts[postgres + 1],
+        GroupMember::User(_) => users,
+        GroupMember::ServiceAccount(_) => service_accounts,
     }
 }
 
@@ -102,7 +97,7 @@ pub(crate) async fn grants_read(
 ) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
     if let Some(direct) = reads.direct {
         let id = member_id(member);
-        if let Some(parts) = direct.read(sql(DbBackend::Sqlite, member), &[&id], |r| part(r)) {
+        if let Some(parts) = direct.read(sql(member), &[&id], |r| part(r)) {
             return assemble(parts);
         }
     }
@@ -120,7 +115,7 @@ pub(crate) async fn grants_of<C: ConnectionTrait>(
     let rows = conn
         .query_all_raw(Statement::from_sql_and_values(
             backend,
-            sql(backend, member),
+            sql(member),
             [member_id(member).into()],
         ))
         .await?;

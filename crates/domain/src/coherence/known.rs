@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement};
 
 use super::board::{Board, Scope, Slot, Stamp};
 use super::cache::Lease;
@@ -39,7 +39,7 @@ const PROBES: u64 = 7;
 /// The smallest filter, in 64-bit words.
 const MIN_WORDS: usize = 1 << 10;
 /// Rows read per statement while building.
-const PAGE: i64 = 10_000;
+const PAGE: usize = 10_000;
 /// How often the keeper looks whether to build again.
 const TICK: Duration = Duration::from_millis(100);
 /// Tokens absent from the filter but read anyway (their slot changed) after
@@ -179,8 +179,19 @@ impl Known {
         }
     }
 
-    /// Scans every stored digest into a new filter and puts it in place.
+    /// Whether to build now: the filter wants it and the last build (ended
+    /// at `at` after taking `took`) is far enough behind.
+    fn build_due(&self, last: Option<(Instant, Duration)>, now: Instant) -> bool {
+        due(last, now) && self.wants_build()
+    }
+
+    /// Scans every stored digest into a new filter and puts it in place;
+    /// says how many credentials were counted for its size.
     pub(crate) async fn build(&self, db: &DatabaseConnection) -> Result<usize, DbErr> {
+        self.build_in_pages(db, PAGE).await
+    }
+
+    async fn build_in_pages(&self, db: &DatabaseConnection, page: usize) -> Result<usize, DbErr> {
         // Noted before the first row is read: whatever is issued from here on
         // marks its slot later than this.
         let stamp = self.board.stamp();
@@ -196,21 +207,18 @@ impl Known {
             Some(row) => row.try_get("", "n")?,
             None => 0,
         };
-        let mut filter = Filter::for_count(usize::try_from(count).unwrap_or(0), stamp);
-        let mut stored = 0;
+        let count = usize::try_from(count).unwrap_or(0);
+        let mut filter = Filter::for_count(count, stamp);
         for table in ["service_account_keys", "personal_access_tokens"] {
             let mut after = i64::MIN;
             loop {
-                let sql = match backend {
-                    DbBackend::Postgres => format!(
-                        "SELECT id, digest FROM {table} WHERE id > $1 ORDER BY id LIMIT {PAGE}"
-                    ),
-                    _ => format!(
-                        "SELECT id, digest FROM {table} WHERE id > ?1 ORDER BY id LIMIT {PAGE}"
-                    ),
-                };
+                // `after` is an id this scan read, written out as a number:
+                // the same text on both backends, with nothing to bind.
+                let sql = format!(
+                    "SELECT id, digest FROM {table} WHERE id > {after} ORDER BY id LIMIT {page}"
+                );
                 let rows = db
-                    .query_all_raw(Statement::from_sql_and_values(backend, sql, [after.into()]))
+                    .query_all_raw(Statement::from_string(backend, sql))
                     .await?;
                 for row in &rows {
                     after = row.try_get("", "id")?;
@@ -219,10 +227,9 @@ impl Known {
                     // presented token's: it needs no bit.
                     if let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()) {
                         filter.insert(&digest);
-                        stored += 1;
                     }
                 }
-                if rows.len() < usize::try_from(PAGE).unwrap_or(usize::MAX) {
+                if rows.len() < page {
                     break;
                 }
             }
@@ -233,7 +240,7 @@ impl Known {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(filter));
         self.stale_reads.store(0, Ordering::Relaxed);
         self.builds.fetch_add(1, Ordering::Relaxed);
-        Ok(stored)
+        Ok(count)
     }
 }
 
@@ -247,17 +254,24 @@ pub(crate) fn kept(known: Known, db: &DatabaseConnection, capacity: u64) -> Arc<
     known
 }
 
+/// Whether a build may start at `now`, the last having ended at `at` after
+/// taking `took`: at once if there was none, else once both the least
+/// interval and ten times the last build's duration have passed.
+fn due(last: Option<(Instant, Duration)>, now: Instant) -> bool {
+    last.is_none_or(|(at, took)| {
+        now.saturating_duration_since(at) >= MIN_INTERVAL.max(took * INTERVAL_PER_BUILD)
+    })
+}
+
 /// Keeps `known` built for as long as the process runs.
 async fn keep(known: Arc<Known>, db: DatabaseConnection) {
     let mut last: Option<(Instant, Duration)> = None;
     loop {
-        let due = last
-            .is_none_or(|(at, took)| at.elapsed() >= MIN_INTERVAL.max(took * INTERVAL_PER_BUILD));
-        if due && known.wants_build() {
+        if known.build_due(last, Instant::now()) {
             let started = Instant::now();
             match known.build(&db).await {
-                Ok(stored) => {
-                    tracing::debug!(stored, took = ?started.elapsed(), "built the filter of stored credentials");
+                Ok(counted) => {
+                    tracing::debug!(counted, took = ?started.elapsed(), "built the filter of stored credentials");
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot build the filter of stored credentials; unknown tokens are read");
@@ -387,5 +401,103 @@ mod tests {
             assert!(!known.surely_unknown([d].iter()));
             assert_eq!(known.wants_build(), n + 1 >= STALE_READS);
         }
+    }
+
+    #[test]
+    fn each_digest_sets_as_many_bits_as_there_are_probes() {
+        // A digest whose second word is 1 (or 0): the probes still step
+        // through distinct bits, since the step is made odd.
+        for second in [0u8, 1] {
+            let mut d = [0u8; 32];
+            d[8] = 3;
+            d[16] = second;
+            let mut filter = Filter::for_count(0, Board::local().stamp());
+            filter.insert(&d);
+            let set: u32 = filter.words.iter().map(|w| w.count_ones()).sum();
+            assert_eq!(u64::from(set), PROBES);
+            assert!(filter.may_hold(&d));
+        }
+    }
+
+    #[test]
+    fn a_build_waits_for_the_least_interval_and_ten_times_the_last_build() {
+        let now = Instant::now();
+        let ago = |ms: u64| now.checked_sub(Duration::from_millis(ms)).unwrap();
+        let quick = Duration::from_millis(10);
+        let slow = Duration::from_millis(300);
+        assert!(due(None, now));
+        assert!(!due(Some((now, quick)), now));
+        assert!(!due(Some((ago(999), quick)), now));
+        assert!(due(Some((ago(1_000), quick)), now));
+        // Ten times 300 ms: three seconds, not one, nor 1.3.
+        assert!(!due(Some((ago(1_400), slow)), now));
+        assert!(!due(Some((ago(2_999), slow)), now));
+        assert!(due(Some((ago(3_000), slow)), now));
+    }
+
+    #[test]
+    fn a_build_is_made_only_when_wanted_and_far_enough_behind_the_last() {
+        let board = Arc::new(Board::local());
+        let known = Known::new(board.clone(), None);
+        let now = Instant::now();
+        let long_ago = now.checked_sub(Duration::from_secs(60)).unwrap();
+        // None yet: at once.
+        assert!(known.build_due(None, now));
+        built(&known, &[], board.stamp());
+        // Built and nothing changed: not even long after the last build.
+        assert!(!known.build_due(None, now));
+        assert!(!known.build_due(Some((long_ago, Duration::ZERO)), now));
+        // Everything made stale: wanted, but not within the interval.
+        board.forget_all();
+        assert!(!known.build_due(Some((now, Duration::ZERO)), now));
+        assert!(known.build_due(Some((long_ago, Duration::ZERO)), now));
+    }
+
+    #[tokio::test]
+    async fn a_build_reads_every_page_of_both_tables() {
+        let db = crate::db::connect("sqlite::memory:", &crate::db::DbOptions::default())
+            .await
+            .unwrap();
+        for table in ["service_account_keys", "personal_access_tokens"] {
+            db.execute_unprepared(&format!(
+                "CREATE TABLE {table} (id INTEGER PRIMARY KEY, digest BLOB NOT NULL)"
+            ))
+            .await
+            .unwrap();
+        }
+        let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+        for n in 0..5u64 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO service_account_keys (id, digest) VALUES ({}, x'{}')",
+                n * 3 + 1,
+                hex(&digest(n))
+            ))
+            .await
+            .unwrap();
+        }
+        for n in 5..8u64 {
+            db.execute_unprepared(&format!(
+                "INSERT INTO personal_access_tokens (digest) VALUES (x'{}')",
+                hex(&digest(n))
+            ))
+            .await
+            .unwrap();
+        }
+        // A digest of another length is counted but needs no bit.
+        db.execute_unprepared("INSERT INTO personal_access_tokens (digest) VALUES (x'0102')")
+            .await
+            .unwrap();
+        let board = Arc::new(Board::local());
+        let known = Known::new(board.clone(), None);
+        // Two rows a page, so that each table takes more than one.
+        assert_eq!(known.build_in_pages(&db, 2).await.unwrap(), 9);
+        for n in 0..8 {
+            assert!(!known.surely_unknown([digest(n)].iter()), "digest {n}");
+        }
+        assert!(known.surely_unknown([digest(100)].iter()));
+        assert_eq!(known.counts().1, 1);
+        // The filter's clock is the one noted before the scan.
+        board.mark([Scope::issued(&digest(100))]);
+        assert!(!known.surely_unknown([digest(100)].iter()));
     }
 }

@@ -10,9 +10,9 @@
 //! On a SQLite file the statement is first tried on the request's own thread
 //! (see [`crate::db::Direct`]), then, if that fails, through the pool.
 //!
-//! The statements are plain SQL, the same on both backends but for how a
-//! parameter is written, so that each is prepared once per connection and
-//! nothing is built per request but its parameters.
+//! The statements are plain SQL, the same text on both backends (SQLite reads
+//! `$1` as the first parameter, as PostgreSQL does), so that each is prepared
+//! once per connection and nothing is built per request but its parameters.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
@@ -71,36 +71,27 @@ const TOKEN: &str = "SELECT t.id AS token_id, t.pepper_id, t.digest, t.user_id, 
   LEFT JOIN memberships ms ON ms.user_id = u.id \
  WHERE t.digest IN";
 
-/// `head` and an `IN` list of `n` parameters, as `backend` writes them.
-fn with_list(head: &str, backend: DbBackend, n: usize, order: &str) -> String {
-    let list: Vec<String> = (1..=n)
-        .map(|i| match backend {
-            DbBackend::Postgres => format!("${i}"),
-            _ => format!("?{i}"),
-        })
-        .collect();
+/// `head` and an `IN` list of `n` parameters.
+fn with_list(head: &str, n: usize, order: &str) -> String {
+    let list: Vec<String> = (1..=n).map(|i| format!("${i}")).collect();
     format!("{head} ({}){order}", list.join(", "))
 }
 
-/// The text of `head` for `n` candidates on `backend`: made once for the
-/// usual counts.
+/// The text of `head` for `n` candidates: made once for the usual counts.
 fn text(
     texts: &'static std::sync::OnceLock<Vec<String>>,
     head: &str,
     order: &str,
-    backend: DbBackend,
     n: usize,
 ) -> std::borrow::Cow<'static, str> {
     let made = texts.get_or_init(|| {
-        [DbBackend::Sqlite, DbBackend::Postgres]
-            .into_iter()
-            .flat_map(|b| (1..=PREPARED_CANDIDATES).map(move |n| with_list(head, b, n, order)))
+        (1..=PREPARED_CANDIDATES)
+            .map(|n| with_list(head, n, order))
             .collect()
     });
-    let at = usize::from(backend == DbBackend::Postgres) * PREPARED_CANDIDATES + n.wrapping_sub(1);
-    match made.get(at) {
-        Some(text) if (1..=PREPARED_CANDIDATES).contains(&n) => text.as_str().into(),
-        _ => with_list(head, backend, n, order).into(),
+    match n.checked_sub(1).and_then(|at| made.get(at)) {
+        Some(text) => text.as_str().into(),
+        None => with_list(head, n, order).into(),
     }
 }
 
@@ -119,7 +110,7 @@ pub(crate) async fn keys(
 ) -> Result<Vec<KeyRow>, DbErr> {
     static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
     let backend = reads.pool.get_database_backend();
-    let sql = text(&TEXTS, KEY, "", backend, candidates.len());
+    let sql = text(&TEXTS, KEY, "", candidates.len());
     if let Some(rows) = direct(reads, &sql, candidates, |r| key_row(r)) {
         return rows;
     }
@@ -170,7 +161,6 @@ pub(crate) async fn tokens(
         &TEXTS,
         TOKEN,
         " ORDER BY t.id, ms.account_id",
-        backend,
         candidates.len(),
     );
     let rows = match direct(reads, &sql, candidates, |r| token_part(r)) {

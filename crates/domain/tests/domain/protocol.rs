@@ -130,12 +130,14 @@ async fn a_listener_that_never_says_what_it_speaks_stops_every_process_serving_f
         return;
     };
     let mut mute = raw(&w).await;
-    mute.execute("LISTEN keywarden").await.unwrap();
+    // Named before it listens: a notification that arrives while a plain
+    // connection waits for its query's answer fails that query.
     sea_orm::sqlx::query("SELECT set_config('application_name', $1, false)")
         .bind(LISTENER_NAME)
         .execute(&mut mute)
         .await
         .unwrap();
+    mute.execute("LISTEN keywarden").await.unwrap();
     // Each process looks at who listens on its own beat: both must have seen
     // it before either is asked.
     until("the mute listener is seen by both processes", async || {

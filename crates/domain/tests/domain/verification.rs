@@ -426,3 +426,66 @@ async fn a_ceiling_above_the_service_accounts_role_is_refused_and_nothing_is_wri
     assert_eq!(keys.len(), 2);
     assert_eq!(w.audit_count().await, before + 2);
 }
+
+/// HMAC-SHA256 of `token` under a pepper of 32 `byte`s, as keywarden stores it.
+fn digest_under(byte: u8, token: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&[byte; 32]).unwrap();
+    mac.update(token.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_token_verifies_whatever_row_of_another_digest_is_read_before_it() {
+    let keyring = || Keyring::new(pepper(1), vec![pepper(2)]);
+    let w = World::with_keyring(keyring()).await;
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, token) = w.member(&acme, "bob", Role::Viewer).await;
+    // A row with a lower id, stored under the token's digest by the retired
+    // pepper but named for the current one: the statement reads it first
+    // (it reads every candidate's digest), and it matches no candidate.
+    w.kw.db()
+        .execute_unprepared(&format!(
+            "INSERT INTO personal_access_tokens (id, user_id, digest, pepper_id, created_at) \
+             SELECT -1, user_id, {}, pepper_id, created_at FROM personal_access_tokens \
+              WHERE digest = {}",
+            hex_literal(&w, &digest_under(2, &token)),
+            hex_literal(&w, &digest_under(1, &token)),
+        ))
+        .await
+        .unwrap();
+    let cold = World::open_with_capacity(&w.url, keyring(), 0).await;
+    assert!(cold.authenticate(&token, t0()).await.is_ok());
+    assert_eq!(cold.verification_statements(), 1);
+}
+
+/// A byte string literal of `hex` on `w`'s backend.
+fn hex_literal(w: &World, hex: &str) -> String {
+    if w.is_postgres() {
+        format!("decode('{hex}', 'hex')")
+    } else {
+        format!("x'{hex}'")
+    }
+}
+
+#[tokio::test]
+async fn on_a_sqlite_file_a_cold_verification_reads_without_the_pool() {
+    let w = World::new().await;
+    if w.is_postgres() {
+        return;
+    }
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, key) = w.robot(&acme, Role::Viewer).await;
+    let (_, token) = w.member(&acme, "bob", Role::Viewer).await;
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    // With the pool closed, only the direct reads can answer.
+    cold.verification_db().close_by_ref().await.unwrap();
+    for credential in [&key, &token] {
+        assert!(cold.authenticate(credential, t0()).await.is_ok());
+    }
+    assert_eq!(cold.verification_statements(), 2);
+}
