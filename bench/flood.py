@@ -320,6 +320,7 @@ def main():
         row(f"{label}: database reads a second, quiet and during the flood",
             lambda r, q=q, f=f: f"{q(r)[5]:,.0f}/s, {f(r)[5]:,.0f}/s")
         row(f"{label}: unknown tokens refused unread a second", lambda r, f=f: f"{f(r)[6]:,.0f}/s")
+    lines += ["", f"Measured with {run(binary, '--version').strip()}."]
     replace_section(out_path, "## The cold path under load", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
