@@ -4,9 +4,12 @@ BENCHMARKS.md."""
 
 import http.client
 import json
+import os
 import re
 import subprocess
 import time
+
+PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
 
 def run(*args, **kwargs):
@@ -26,6 +29,46 @@ def wait_healthy(p):
             pass
         time.sleep(0.05)
     raise RuntimeError(f"the server on port {p} did not start")
+
+
+def fresh_database(backend, work, name):
+    """The URL of an empty database called `name`: a SQLite file in `work`
+    (with none of its side files left), or a PostgreSQL database made anew."""
+    if backend == "sqlite":
+        path = os.path.join(work, f"{name}.db")
+        for suffix in ("", "-wal", "-shm", ".changes", ".pepper"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
+        return f"sqlite://{path}?mode=rwc"
+    run("psql", f"{PG_SERVER}/postgres", "-qc", f"DROP DATABASE IF EXISTS kw_bench_{name} WITH (FORCE)",
+        "-qc", f"CREATE DATABASE kw_bench_{name}")
+    return f"{PG_SERVER}/kw_bench_{name}"
+
+
+def serve(binary, args, p, log):
+    """`binary serve ARGS` on core 0, listening on port `p`, its log appended
+    to the file `log`; returns once it answers `/healthz`."""
+    server = subprocess.Popen(
+        ["taskset", "-c", "0", binary, "serve", *args, "--listen", f"127.0.0.1:{p}"],
+        stdout=subprocess.DEVNULL,
+        stderr=open(log, "a"),
+    )
+    try:
+        wait_healthy(p)
+    except BaseException:
+        server.kill()
+        raise
+    return server
+
+
+def stop(server):
+    server.terminate()
+    server.wait()
+
+
+def table_head(columns):
+    """The first two lines of a markdown table with an empty first header."""
+    return ["| | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
 
 
 class Client:

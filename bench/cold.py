@@ -34,7 +34,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import replace_section, run, wait_healthy, wrk_report
+from benchlib import PG_SERVER as pg_server, fresh_database, replace_section, run, stop, table_head, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 old_binary = os.environ.get("BENCH_OLD_BIN") or None
@@ -44,7 +44,6 @@ connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
 key_count = int(os.environ.get("BENCH_COLD_KEYS", "100000"))
 pepper = "a pepper for the benchmark, long enough to be accepted"
-pg_server = "postgres://postgres@127.0.0.1:5432"
 port = 18299
 here = os.path.dirname(os.path.abspath(__file__))
 
@@ -65,23 +64,8 @@ def metric(name):
 
 
 def serve(bin_path, common, *extra):
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", bin_path, "serve", *common, "--listen", f"127.0.0.1:{port}",
-         "--auth-failures-per-minute", "1000000", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.path.join(work, "cold-server.log"), "a"),
-    )
-    try:
-        wait_healthy(port)
-    except BaseException:
-        server.kill()
-        raise
-    return server
-
-
-def stop(server):
-    server.terminate()
-    server.wait()
+    return benchlib.serve(bin_path, [*common, "--auth-failures-per-minute", "1000000", *extra], port,
+                          os.path.join(work, "cold-server.log"))
 
 
 def wrk(path, key=None, body=None):
@@ -108,16 +92,7 @@ def median(runs):
 
 def setup(backend):
     """A database with the key and the filler keys; returns (url, common, key)."""
-    if backend == "sqlite":
-        path = os.path.join(work, "cold.db")
-        for suffix in ("", "-wal", "-shm", ".changes", ".pepper"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-        url = f"sqlite://{path}?mode=rwc"
-    else:
-        run("psql", f"{pg_server}/postgres", "-qc", "DROP DATABASE IF EXISTS kw_bench_cold WITH (FORCE)",
-            "-qc", "CREATE DATABASE kw_bench_cold")
-        url = f"{pg_server}/kw_bench_cold"
+    url = fresh_database(backend, work, "cold")
     common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
     run(binary, "migrate", "--create-database", *common)
     admin = run(binary, "bootstrap", "--account", "Bench", "--admin", "bench", *common).strip()
@@ -249,8 +224,7 @@ def main():
         f"The ratio is the cold rate over the lesser of `/healthz` and the database's own point reads, "
         f"measured in the same run.",
         "",
-        "| | " + " | ".join(backends) + " |",
-        "|---|" + "---|" * len(backends),
+        *table_head(backends),
     ]
 
     def row(label, cell):

@@ -41,7 +41,8 @@ import threading
 import time
 import zlib
 
-from benchlib import Client, metric, replace_section, run, wait_healthy, wrk_report
+import benchlib
+from benchlib import Client, fresh_database, metric, replace_section, run, stop, table_head, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
@@ -53,7 +54,6 @@ restart_seconds = int(os.environ.get("BENCH_RESTART_SECONDS", "10"))
 known_rate = int(os.environ.get("BENCH_KNOWN_RATE", "5000"))
 known_delay_ms = max(1, round(connections * 1000 / known_rate))
 pepper = "a pepper for the benchmark, long enough to be accepted"
-pg_server = "postgres://postgres@127.0.0.1:5432"
 port = 18399
 here = os.path.dirname(os.path.abspath(__file__))
 SERVICE_ACCOUNTS = 100
@@ -85,23 +85,8 @@ def unknown_tokens(n):
 
 
 def serve(common):
-    server = subprocess.Popen(
-        ["taskset", "-c", "0", binary, "serve", *common, "--listen", f"127.0.0.1:{port}",
-         "--trusted-proxies", "127.0.0.1"],
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.path.join(work, "flood-server.log"), "a"),
-    )
-    try:
-        wait_healthy(port)
-    except BaseException:
-        server.kill()
-        raise
-    return server
-
-
-def stop(server):
-    server.terminate()
-    server.wait()
+    return benchlib.serve(binary, [*common, "--trusted-proxies", "127.0.0.1"], port,
+                          os.path.join(work, "flood-server.log"))
 
 
 def wrk_args(conns, seconds, lua):
@@ -121,16 +106,7 @@ def known(keys_file, seconds, paced=False):
 
 
 def setup(backend):
-    if backend == "sqlite":
-        path = os.path.join(work, "flood.db")
-        for suffix in ("", "-wal", "-shm", ".changes", ".pepper"):
-            if os.path.exists(path + suffix):
-                os.remove(path + suffix)
-        url = f"sqlite://{path}?mode=rwc"
-    else:
-        run("psql", f"{pg_server}/postgres", "-qc", "DROP DATABASE IF EXISTS kw_bench_flood WITH (FORCE)",
-            "-qc", "CREATE DATABASE kw_bench_flood")
-        url = f"{pg_server}/kw_bench_flood"
+    url = fresh_database(backend, work, "flood")
     common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
     run(binary, "migrate", "--create-database", *common)
     admin = run(binary, "bootstrap", "--account", "A", "--admin", "alice", *common).strip()
@@ -274,8 +250,7 @@ def main():
         f"for {restart_seconds} s, then the warm rate on the same server (the median of five one-second runs). Each second's "
         f"rate over the warm rate, in every round:",
         "",
-        "| | " + " | ".join(backends) + " |",
-        "|---|" + "---|" * len(backends),
+        *table_head(backends),
     ]
 
     def row(label, cell):
@@ -302,8 +277,7 @@ def main():
         f"`X-Forwarded-For`; the throttle of refused credentials at its default (30 a minute an address). "
         f"Both wrk processes share core 1. Median of {rounds}, {duration} s runs:",
         "",
-        "| | " + " | ".join(backends) + " |",
-        "|---|" + "---|" * len(backends),
+        *table_head(backends),
     ]
 
     def fmt(r):

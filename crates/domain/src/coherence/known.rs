@@ -210,18 +210,20 @@ impl Known {
         let count = usize::try_from(count).unwrap_or(0);
         let mut filter = Filter::for_count(count, stamp);
         for table in ["service_account_keys", "personal_access_tokens"] {
-            let mut after = i64::MIN;
+            let mut after: Option<i64> = None;
             loop {
-                // `after` is an id this scan read, written out as a number:
-                // the same text on both backends, with nothing to bind.
-                let sql = format!(
-                    "SELECT id, digest FROM {table} WHERE id > {after} ORDER BY id LIMIT {page}"
-                );
+                // After the first page, the last id this scan read, written
+                // out as a number: the same text on both backends, nothing
+                // to bind.
+                let past = after
+                    .map(|id| format!("WHERE id > {id} "))
+                    .unwrap_or_default();
+                let sql = format!("SELECT id, digest FROM {table} {past}ORDER BY id LIMIT {page}");
                 let rows = db
                     .query_all_raw(Statement::from_string(backend, sql))
                     .await?;
                 for row in &rows {
-                    after = row.try_get("", "id")?;
+                    after = Some(row.try_get("", "id")?);
                     let digest: Vec<u8> = row.try_get("", "digest")?;
                     // A stored digest of another length can never match a
                     // presented token's: it needs no bit.
