@@ -114,7 +114,9 @@ pub struct CommonArgs {
     pub db_max_connections: u32,
 
     /// Pooled database connections kept apart for verification's reads, so
-    /// that a credential that misses the cache never waits behind writers.
+    /// that a credential that misses the cache never waits behind writers. On
+    /// PostgreSQL, also the most connections of verification's own, which it
+    /// reads on first.
     #[arg(
         long,
         env = "KEYWARDEN_DB_VERIFICATION_CONNECTIONS",

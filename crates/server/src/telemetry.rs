@@ -27,6 +27,7 @@ const CACHE_MISSES: &str = "keywarden_verification_cache_misses_total";
 const INVALIDATIONS: &str = "keywarden_verification_cache_invalidations_total";
 const POOL: &str = "keywarden_db_pool_connections";
 const VERIFICATION_POOL: &str = "keywarden_db_verification_pool_connections";
+const VERIFICATION_OWN: &str = "keywarden_db_verification_connections";
 const LISTENER_UP: &str = "keywarden_change_listener_up";
 const LISTENER_HEARD: &str = "keywarden_change_listener_last_heard_seconds";
 const LISTENER_PEERS: &str = "keywarden_change_listener_peers";
@@ -87,6 +88,10 @@ pub fn install() -> Option<PrometheusHandle> {
     describe_gauge!(
         VERIFICATION_POOL,
         "Connections of the pool kept for verification's reads, by state: in_use or idle."
+    );
+    describe_gauge!(
+        VERIFICATION_OWN,
+        "PostgreSQL only: verification's connections of its own, tried before that pool, by state: in_use or idle."
     );
     describe_gauge!(
         LISTENER_UP,
@@ -307,6 +312,10 @@ pub fn render(handle: &PrometheusHandle, kw: &domain::Keywarden) -> String {
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);
     gauge!(VERIFICATION_POOL, "state" => "in_use").set(f64::from(open.saturating_sub(idle)));
     gauge!(VERIFICATION_POOL, "state" => "idle").set(f64::from(idle));
+    if let Some((reading, idle)) = kw.verification_connections() {
+        gauge!(VERIFICATION_OWN, "state" => "in_use").set(reading as f64);
+        gauge!(VERIFICATION_OWN, "state" => "idle").set(idle as f64);
+    }
     if let Some(listener) = stats.listener {
         gauge!(LISTENER_UP).set(if listener.up { 1.0 } else { 0.0 });
         // Never heard: as old as can be said, rather than fresh.

@@ -1,9 +1,15 @@
 //! What a member's groups grant, read in one statement: the groups it is in
 //! (with their account), their grants, the permissions of each granted set and
-//! the projects of each listing grant, as the parts of one `UNION ALL`. A
-//! verification that misses the cache makes this read only when its principal
-//! is in a group (see [`crate::credentials::lookup`]), so a cold verification
-//! costs one or two statements whatever the principal's groups hold.
+//! the projects of each listing grant, as the parts of one `UNION ALL`.
+//!
+//! A verification that misses the cache needs these parts only when its
+//! principal is in a group (see [`crate::credentials::lookup`]). On
+//! PostgreSQL, where every statement is a round trip, the credential's own
+//! statement carries them as one more column ([`folded`]), so a cold
+//! verification is one statement whatever the principal's groups hold. On
+//! SQLite, where a statement is a few microseconds on the request's own thread,
+//! the credential's statement says only whether there are groups and a second
+//! statement reads them ([`grants_read`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -22,11 +28,11 @@ const GRANT: i32 = 1;
 const PERMISSION: i32 = 2;
 const PROJECT: i32 = 3;
 
-/// The statement for a member in `column` of `group_members`, `$1` being its
-/// id (SQLite reads `$1` as PostgreSQL does). Every part filters by the
-/// member's own index first.
-fn statement(column: &str) -> String {
-    let placeholder = "$1";
+/// The parts for a member in `column` of `group_members` whose id is `id`:
+/// a parameter, or a column of an enclosing statement. Every part filters by
+/// the member's own index first.
+fn union(column: &str, id: &str) -> String {
+    let placeholder = id;
     format!(
         "SELECT CAST({MEMBERSHIP} AS BIGINT) AS part, m.group_id AS a, g.account_id AS b, 0 AS c, '' AS name \
            FROM group_members m JOIN groups g ON g.id = m.group_id \
@@ -48,6 +54,72 @@ fn statement(column: &str) -> String {
            JOIN group_grant_projects gp ON gp.grant_id = gg.id \
           WHERE m.{column} = {placeholder} AND NOT gg.all_projects"
     )
+}
+
+/// The statement for a member in `column`, `$1` being its id (SQLite reads
+/// `$1` as PostgreSQL does).
+fn statement(column: &str) -> String {
+    union(column, "$1")
+}
+
+/// On PostgreSQL, a scalar subquery for the credential's statement: the parts
+/// for the member in `column` whose id is the enclosing statement's column
+/// `id`, as the text of one JSON array of `[part, a, b, c, name]` arrays, or
+/// NULL when the member is in no group (a member of a group always has its
+/// membership part). [`unfold`] reads it.
+pub(crate) fn folded(column: &str, id: &str) -> String {
+    format!(
+        "(SELECT json_agg(json_build_array(x.part, x.a, x.b, x.c, x.name))::text FROM ({}) x)",
+        union(column, id)
+    )
+}
+
+/// What a principal's groups grant, as its credential's statement found it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Groups {
+    /// In no group: nothing is granted, and nothing more is read.
+    None,
+    /// In a group, whose grants are yet to be read ([`grants_read`]).
+    Unread,
+    /// In a group, whose grants came with the credential ([`folded`]).
+    Folded(String),
+}
+
+/// What `member`'s groups grant, from what its credential's statement found:
+/// nothing, the folded parts, or a read of its own.
+pub(crate) async fn grants_found(
+    reads: &Reads<'_>,
+    member: GroupMember,
+    groups: &Groups,
+) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
+    match groups {
+        Groups::None => Ok((Vec::new(), Vec::new())),
+        Groups::Unread => grants_read(reads, member).await,
+        Groups::Folded(text) => unfold(text),
+    }
+}
+
+/// The parts of a [`folded`] column, assembled.
+fn unfold(text: &str) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
+    let rows: Vec<(i64, i64, i64, i64, String)> = serde_json::from_str(text)
+        .map_err(|e| DbErr::Custom(format!("grants read unreadable parts: {e}")))?;
+    let parts = rows
+        .into_iter()
+        .map(|(part, a, b, c, name)| {
+            Ok(Part {
+                part: numbered(part)?,
+                a,
+                b,
+                c,
+                name,
+            })
+        })
+        .collect::<Result<_, DbErr>>()?;
+    assemble(parts)
+}
+
+fn numbered(part: i64) -> Result<i32, DbErr> {
+    i32::try_from(part).map_err(|_| DbErr::Custom("grants read a part out of range".to_owned()))
 }
 
 /// The statement's text for each kind of member, made once.
@@ -73,8 +145,7 @@ struct Part {
 
 fn part(row: &impl Columns) -> Result<Part, DbErr> {
     Ok(Part {
-        part: i32::try_from(row.int("part")?)
-            .map_err(|_| DbErr::Custom("grants read a part out of range".to_owned()))?,
+        part: numbered(row.int("part")?)?,
         a: row.int("a")?,
         b: row.int("b")?,
         c: row.int("c")?,
@@ -91,7 +162,7 @@ fn member_id(member: GroupMember) -> i64 {
 
 /// What `member`'s groups grant, read for verification: directly when it can
 /// be (see [`crate::db::Direct`]), else through the pool.
-pub(crate) async fn grants_read(
+async fn grants_read(
     reads: &Reads<'_>,
     member: GroupMember,
 ) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
@@ -187,4 +258,83 @@ fn assemble(parts: Vec<Part>) -> Result<(Vec<Grant>, Vec<Scope>), DbErr> {
         })
         .collect();
     Ok((grants, scopes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A folded column as PostgreSQL writes it: one group (7, of account
+    /// 3) with a grant of set 5 on every project and a grant of the same set
+    /// listing projects 42 and 41, the set holding two permissions.
+    const FOLDED: &str = r#"[[0, 7, 3, 0, ""], [1, 11, 7, 5, "all"], [1, 12, 7, 5, ""],
+        [2, 5, 0, 0, "jobs:run"], [2, 5, 0, 0, "docs:read"], [2, 5, 0, 0, "jobs:run"],
+        [3, 12, 42, 0, ""], [3, 12, 41, 0, ""]]"#;
+
+    #[test]
+    fn folded_parts_are_the_grants_a_read_of_their_own_gives() {
+        let (grants, scopes) = unfold(FOLDED).unwrap();
+        assert_eq!(
+            scopes,
+            vec![
+                Scope::Group(GroupId(7)),
+                Scope::PermissionSet(PermissionSetId(5))
+            ]
+        );
+        let read: Vec<_> = grants
+            .iter()
+            .map(|g| {
+                let permissions: Vec<&str> = g.permissions.iter().map(|p| &**p).collect();
+                (
+                    g.id,
+                    g.account_id,
+                    g.group_id,
+                    g.permission_set_id,
+                    permissions,
+                    g.coverage.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            read,
+            vec![
+                (
+                    GrantId(11),
+                    AccountId(3),
+                    GroupId(7),
+                    PermissionSetId(5),
+                    vec!["docs:read", "jobs:run"],
+                    Coverage::All
+                ),
+                (
+                    GrantId(12),
+                    AccountId(3),
+                    GroupId(7),
+                    PermissionSetId(5),
+                    vec!["docs:read", "jobs:run"],
+                    Coverage::Listed(vec![ProjectId(41), ProjectId(42)].into_boxed_slice())
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_group_that_grants_nothing_is_still_a_scope() {
+        let (grants, scopes) = unfold(r#"[[0, 7, 3, 0, ""]]"#).unwrap();
+        assert!(grants.is_empty());
+        assert_eq!(scopes, vec![Scope::Group(GroupId(7))]);
+    }
+
+    #[test]
+    fn folded_parts_that_cannot_be_read_are_an_error_not_fewer_grants() {
+        for text in [
+            "",
+            "null",
+            "[[0, 7, 3, 0]]",
+            r#"[[9, 7, 3, 0, ""]]"#,
+            r#"[[4294967296, 7, 3, 0, ""]]"#,
+        ] {
+            assert!(unfold(text).is_err(), "{text:?}");
+        }
+    }
 }

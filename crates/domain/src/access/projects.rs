@@ -18,7 +18,7 @@ use crate::base::names::{Description, ProjectName, SAME_NAME, name_key};
 use crate::base::page::Page;
 use crate::base::time::from_millis;
 use crate::coherence::Scope;
-use crate::db::{Columns, Reads};
+use crate::db::{Columns, Param, Reads};
 use crate::policy::principal::Principal;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
@@ -105,8 +105,9 @@ pub(crate) async fn find<C: ConnectionTrait>(
 }
 
 /// The id of the project `named` names in `account`, read for a gateway's
-/// question: on a SQLite file directly (see [`crate::db::Direct`]), else
-/// through the verification pool.
+/// question: on a SQLite file directly (see [`crate::db::Direct`]), on
+/// PostgreSQL on verification's own connections ([`crate::db::PgDirect`]),
+/// else through the verification pool.
 pub(crate) async fn find_id(
     reads: &Reads<'_>,
     account: AccountId,
@@ -114,12 +115,12 @@ pub(crate) async fn find_id(
 ) -> Result<Option<i64>, sea_orm::DbErr> {
     let (sql, value) = match named {
         ProjectRef::Id(id) => (
-            "SELECT id FROM projects WHERE account_id = ?1 AND id = ?2",
+            "SELECT id FROM projects WHERE account_id = $1 AND id = $2",
             rusqlite::types::Value::Integer(id.0),
         ),
         ProjectRef::Name(name) if ProjectName::parse(name).is_err() => return Ok(None),
         ProjectRef::Name(name) => (
-            "SELECT id FROM projects WHERE account_id = ?1 AND name = ?2",
+            "SELECT id FROM projects WHERE account_id = $1 AND name = $2",
             rusqlite::types::Value::Text(name.clone()),
         ),
     };
@@ -127,6 +128,18 @@ pub(crate) async fn find_id(
         && let Some(ids) = direct.read(sql, &[&account.0, &value], |r| r.int("id"))
     {
         return Ok(ids.first().copied());
+    }
+    if let Some(pg) = reads.pg {
+        let second = match named {
+            ProjectRef::Id(id) => Param::Int(id.0),
+            ProjectRef::Name(name) => Param::Text(name),
+        };
+        if let Some(ids) = pg
+            .read(sql, &[Param::Int(account.0), second], |r| r.int("id"))
+            .await
+        {
+            return Ok(ids.first().copied());
+        }
     }
     Ok(find(reads.pool, account, named).await?.map(|row| row.id))
 }

@@ -1,22 +1,24 @@
 //! The cold read of a presented credential: one statement, by the digest's
 //! index, made on the verification pool with no transaction around it.
 //!
-//! For a key it reads the key, its service account and whether that service
-//! account is in any group; for a personal access token, the token, its user,
-//! the user's memberships and whether the user is in any group. Only a
-//! principal in a group costs a second statement, for what its groups grant
+//! For a key it reads the key, its service account and its groups; for a
+//! personal access token, the token, its user, the user's memberships and the
+//! user's groups. On PostgreSQL "its groups" is what they grant, folded into
+//! one column, so every cold read is this one statement. On SQLite it is only
+//! whether there are any, and a principal in a group costs a second statement
 //! (see [`crate::access::grants`]).
 //!
 //! On a SQLite file the statement is first tried on the request's own thread
 //! (see [`crate::db::Direct`]), then, if that fails, through the pool.
 //!
-//! The statements are plain SQL, the same text on both backends (SQLite reads
-//! `$1` as the first parameter, as PostgreSQL does), so that each is prepared
-//! once per connection and nothing is built per request but its parameters.
+//! The statements are plain SQL, made once (SQLite reads `$1` as the first
+//! parameter, as PostgreSQL does), so that each is prepared once per
+//! connection and nothing is built per request but its parameters.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
-use crate::db::{Columns, Reads};
+use crate::access::grants::{Groups, folded};
+use crate::db::{Columns, Param, Reads};
 use crate::warden::keyring::StoredDigest;
 
 /// Statements prepared for this many candidate digests (one per pepper); more
@@ -35,8 +37,8 @@ pub(crate) struct KeyRow {
     pub revoked_at: Option<i64>,
     /// `None` when the service account is gone.
     pub service_account: Option<entity::service_account::Model>,
-    /// Whether the service account is in any group.
-    pub grouped: bool,
+    /// The service account's groups (none when it is gone).
+    pub groups: Groups,
 }
 
 /// A personal access token row, joined with its user and memberships.
@@ -53,23 +55,71 @@ pub(crate) struct TokenRow {
     pub username: Option<String>,
     /// The user's accounts and stored roles, by account id.
     pub memberships: Vec<(i64, String)>,
-    /// Whether the user is in any group.
-    pub grouped: bool,
+    /// The user's groups (none when the user is gone).
+    pub groups: Groups,
 }
 
-const KEY: &str = "SELECT k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
+/// The key statement, up to its list of digests; `groups` is its last
+/// column, what it reads of the service account's groups.
+fn key_head(groups: &str) -> String {
+    format!(
+        "SELECT k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
        k.last_used_at, k.revoked_at, s.id AS sa_id, s.account_id, s.name, s.description, s.role, \
-       s.enabled, s.created_by_user_id, s.created_at, s.updated_at, \
-       EXISTS (SELECT 1 FROM group_members m WHERE m.service_account_id = s.id) AS grouped \
+       s.enabled, s.created_by_user_id, s.created_at, s.updated_at, {groups} \
   FROM service_account_keys k LEFT JOIN service_accounts s ON s.id = k.service_account_id \
- WHERE k.digest IN";
+ WHERE k.digest IN"
+    )
+}
 
-const TOKEN: &str = "SELECT t.id AS token_id, t.pepper_id, t.digest, t.user_id, t.expires_at, \
-       t.last_used_at, t.revoked_at, u.username, ms.account_id, ms.role, \
-       EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = t.user_id) AS grouped \
+/// The token statement, up to its list of digests, `groups` as for keys.
+fn token_head(groups: &str) -> String {
+    format!(
+        "SELECT t.id AS token_id, t.pepper_id, t.digest, t.user_id, t.expires_at, \
+       t.last_used_at, t.revoked_at, u.username, ms.account_id, ms.role, {groups} \
   FROM personal_access_tokens t LEFT JOIN users u ON u.id = t.user_id \
   LEFT JOIN memberships ms ON ms.user_id = u.id \
- WHERE t.digest IN";
+ WHERE t.digest IN"
+    )
+}
+
+/// What a statement reads of the groups of the member whose id is the
+/// column `id`: on PostgreSQL what they grant (`grants`), on SQLite whether
+/// there are any (`grouped`).
+fn groups_column(folds: bool, column: &str, id: &str) -> String {
+    if folds {
+        format!("{} AS grants", folded(column, id))
+    } else {
+        format!("EXISTS (SELECT 1 FROM group_members m WHERE m.{column} = {id}) AS grouped")
+    }
+}
+
+/// Whether the statements fold a principal's grants into their own (see
+/// [`crate::access::grants`]).
+fn folds(backend: DbBackend) -> bool {
+    backend == DbBackend::Postgres
+}
+
+/// The groups a row read, as its statement wrote them: `exists` is whether
+/// the principal itself was found.
+fn groups(row: &impl Columns, folds: bool, exists: bool) -> Result<Groups, DbErr> {
+    if !exists {
+        return Ok(Groups::None);
+    }
+    if folds {
+        return Ok(row
+            .maybe_text("grants")?
+            .map_or(Groups::None, Groups::Folded));
+    }
+    Ok(if row.flag("grouped")? {
+        Groups::Unread
+    } else {
+        Groups::None
+    })
+}
+
+/// The texts of one statement for each way of reading groups, each for the
+/// usual counts of candidates.
+type Texts = [std::sync::OnceLock<Vec<String>>; 2];
 
 /// `head` and an `IN` list of `n` parameters.
 fn with_list(head: &str, n: usize, order: &str) -> String {
@@ -77,21 +127,24 @@ fn with_list(head: &str, n: usize, order: &str) -> String {
     format!("{head} ({}){order}", list.join(", "))
 }
 
-/// The text of `head` for `n` candidates: made once for the usual counts.
+/// The text of `head(folds)` for `n` candidates: made once for the usual
+/// counts.
 fn text(
-    texts: &'static std::sync::OnceLock<Vec<String>>,
-    head: &str,
+    texts: &'static Texts,
+    head: impl Fn(bool) -> String,
+    folds: bool,
     order: &str,
     n: usize,
 ) -> std::borrow::Cow<'static, str> {
-    let made = texts.get_or_init(|| {
+    let made = texts[usize::from(folds)].get_or_init(|| {
+        let head = head(folds);
         (1..=PREPARED_CANDIDATES)
-            .map(|n| with_list(head, n, order))
+            .map(|n| with_list(&head, n, order))
             .collect()
     });
     match n.checked_sub(1).and_then(|at| made.get(at)) {
         Some(text) => text.as_str().into(),
-        None => with_list(head, n, order).into(),
+        None => with_list(&head(folds), n, order).into(),
     }
 }
 
@@ -108,20 +161,28 @@ pub(crate) async fn keys(
     reads: &Reads<'_>,
     candidates: &[StoredDigest],
 ) -> Result<Vec<KeyRow>, DbErr> {
-    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    static TEXTS: Texts = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    let head = |folds| key_head(&groups_column(folds, "service_account_id", "s.id"));
+    if reads.direct.is_some() {
+        let sql = text(&TEXTS, head, false, "", candidates.len());
+        if let Some(rows) = direct(reads, &sql, candidates, |r| key_row(r, false)) {
+            return rows;
+        }
+    }
     let backend = reads.pool.get_database_backend();
-    let sql = text(&TEXTS, KEY, "", candidates.len());
-    if let Some(rows) = direct(reads, &sql, candidates, |r| key_row(r)) {
-        return rows;
+    let folds = folds(backend);
+    let sql = text(&TEXTS, head, folds, "", candidates.len());
+    if let Some(rows) = own_connection(reads, &sql, candidates, |r| key_row(r, folds)).await {
+        return Ok(rows);
     }
     let rows = reads
         .pool
         .query_all_raw(statement(&sql, backend, candidates))
         .await?;
-    rows.iter().map(key_row).collect()
+    rows.iter().map(|r| key_row(r, folds)).collect()
 }
 
-fn key_row(row: &impl Columns) -> Result<KeyRow, DbErr> {
+fn key_row(row: &impl Columns, folds: bool) -> Result<KeyRow, DbErr> {
     let service_account = match row.maybe_int("sa_id")? {
         None => None,
         Some(id) => Some(entity::service_account::Model {
@@ -144,7 +205,7 @@ fn key_row(row: &impl Columns) -> Result<KeyRow, DbErr> {
         expires_at: row.maybe_int("expires_at")?,
         last_used_at: row.maybe_int("last_used_at")?,
         revoked_at: row.maybe_int("revoked_at")?,
-        grouped: service_account.is_some() && row.flag("grouped")?,
+        groups: groups(row, folds, service_account.is_some())?,
         service_account,
     })
 }
@@ -155,23 +216,33 @@ pub(crate) async fn tokens(
     reads: &Reads<'_>,
     candidates: &[StoredDigest],
 ) -> Result<Vec<TokenRow>, DbErr> {
-    static TEXTS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let backend = reads.pool.get_database_backend();
-    let sql = text(
-        &TEXTS,
-        TOKEN,
-        " ORDER BY t.id, ms.account_id",
-        candidates.len(),
-    );
-    let rows = match direct(reads, &sql, candidates, |r| token_part(r)) {
+    static TEXTS: Texts = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    const ORDER: &str = " ORDER BY t.id, ms.account_id";
+    let head = |folds| token_head(&groups_column(folds, "user_id", "t.user_id"));
+    let read_directly = match reads.direct {
+        None => None,
+        Some(_) => {
+            let sql = text(&TEXTS, head, false, ORDER, candidates.len());
+            direct(reads, &sql, candidates, |r| token_part(r, false))
+        }
+    };
+    let rows = match read_directly {
         Some(rows) => rows?,
-        None => reads
-            .pool
-            .query_all_raw(statement(&sql, backend, candidates))
-            .await?
-            .iter()
-            .map(token_part)
-            .collect::<Result<_, _>>()?,
+        None => {
+            let backend = reads.pool.get_database_backend();
+            let folds = folds(backend);
+            let sql = text(&TEXTS, head, folds, ORDER, candidates.len());
+            match own_connection(reads, &sql, candidates, |r| token_part(r, folds)).await {
+                Some(rows) => rows,
+                None => reads
+                    .pool
+                    .query_all_raw(statement(&sql, backend, candidates))
+                    .await?
+                    .iter()
+                    .map(|r| token_part(r, folds))
+                    .collect::<Result<_, _>>()?,
+            }
+        }
     };
     let mut tokens: Vec<TokenRow> = Vec::new();
     for (row, membership) in rows {
@@ -187,8 +258,9 @@ pub(crate) async fn tokens(
 }
 
 /// One row of the token statement: the token (with no memberships) and the
-/// membership it carries, if any.
-fn token_part(row: &impl Columns) -> Result<(TokenRow, Option<(i64, String)>), DbErr> {
+/// membership it carries, if any. Each of a token's rows carries its groups;
+/// the first is kept.
+fn token_part(row: &impl Columns, folds: bool) -> Result<(TokenRow, Option<(i64, String)>), DbErr> {
     let membership = match row.maybe_int("account_id")? {
         Some(account) => Some((account, row.text("role")?)),
         None => None,
@@ -202,11 +274,28 @@ fn token_part(row: &impl Columns) -> Result<(TokenRow, Option<(i64, String)>), D
         expires_at: row.maybe_int("expires_at")?,
         last_used_at: row.maybe_int("last_used_at")?,
         revoked_at: row.maybe_int("revoked_at")?,
-        grouped: username.is_some() && row.flag("grouped")?,
+        groups: groups(row, folds, username.is_some())?,
         username,
         memberships: Vec::new(),
     };
     Ok((token, membership))
+}
+
+/// On PostgreSQL, the rows of `sql` for `candidates` read on verification's
+/// own connections (see [`crate::db::PgDirect`]), or `None` to read through
+/// the pool.
+async fn own_connection<T>(
+    reads: &Reads<'_>,
+    sql: &str,
+    candidates: &[StoredDigest],
+    row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
+) -> Option<Vec<T>> {
+    let pg = reads.pg?;
+    let params: Vec<Param<'_>> = candidates
+        .iter()
+        .map(|c| Param::Bytes(c.digest.as_slice()))
+        .collect();
+    pg.read(sql, &params, row).await
 }
 
 /// The rows of `sql` for `candidates` read directly, or `None` to read
@@ -222,4 +311,29 @@ fn direct<T>(
     let params: Vec<&dyn rusqlite::ToSql> =
         digests.iter().map(|d| d as &dyn rusqlite::ToSql).collect();
     direct.read(sql, &params, row).map(Ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_postgresql_folds_the_grants_into_the_credentials_statement() {
+        assert!(folds(DbBackend::Postgres));
+        assert!(!folds(DbBackend::Sqlite));
+        let folded = key_head(&groups_column(true, "service_account_id", "s.id"));
+        assert!(
+            folded.contains("WHERE m.service_account_id = s.id")
+                && folded.contains(" AS grants ")
+                && !folded.contains("grouped"),
+            "{folded}"
+        );
+        let separate = token_head(&groups_column(false, "user_id", "t.user_id"));
+        assert!(
+            separate.contains(
+                "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = t.user_id) AS grouped"
+            ) && !separate.contains("json"),
+            "{separate}"
+        );
+    }
 }

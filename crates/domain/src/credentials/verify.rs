@@ -19,7 +19,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 
-use crate::access::grants::grants_read;
+use crate::access::grants::grants_found;
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::base::time::to_millis;
@@ -186,17 +186,13 @@ impl Keywarden {
         let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;
         let effective = sa_role.capped(ceiling);
         let record = ServiceAccount::try_from(sa).map_err(|e| AuthError::Corrupt(e.to_string()))?;
-        let grants = if row.grouped {
-            let (grants, depends) = grants_read(
-                &self.verification_reads_from(),
-                GroupMember::ServiceAccount(record.id),
-            )
-            .await?;
-            scopes.extend(depends);
-            grants
-        } else {
-            Vec::new()
-        };
+        let (grants, depends) = grants_found(
+            &self.verification_reads_from(),
+            GroupMember::ServiceAccount(record.id),
+            &row.groups,
+        )
+        .await?;
+        scopes.extend(depends);
         let verified = Verified {
             principal: Principal::ServiceAccount(ServiceAccountPrincipal {
                 service_account_id: record.id,
@@ -247,14 +243,13 @@ impl Keywarden {
                 })
             })
             .collect::<Result<_, AuthError>>()?;
-        let grants = if row.grouped {
-            let (grants, depends) =
-                grants_read(&self.verification_reads_from(), GroupMember::User(user_id)).await?;
-            scopes.extend(depends);
-            grants
-        } else {
-            Vec::new()
-        };
+        let (grants, depends) = grants_found(
+            &self.verification_reads_from(),
+            GroupMember::User(user_id),
+            &row.groups,
+        )
+        .await?;
+        scopes.extend(depends);
         let verified = Verified {
             principal: Principal::User(UserPrincipal {
                 user_id,

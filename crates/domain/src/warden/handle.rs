@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::coherence::{Coherence, Stats, UsageTracker};
-use crate::db::{Direct, Reads, VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
+use crate::db::{Direct, PgDirect, Reads, VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
 use crate::warden::keyring::Keyring;
 use crate::warden::verdict::Verdict;
 
@@ -24,6 +24,8 @@ pub struct Keywarden {
     statements: Arc<AtomicU64>,
     /// On a SQLite file: reads on the request's own thread, tried first.
     pub(crate) direct: Option<Arc<Direct>>,
+    /// On PostgreSQL, verification's connections of its own.
+    pub(crate) pg: Option<Arc<PgDirect>>,
     pub(crate) keyring: Arc<Keyring>,
     pub(crate) usage: Arc<UsageTracker>,
     pub(crate) coherence: Arc<Coherence<Verdict>>,
@@ -64,6 +66,7 @@ impl Keywarden {
         });
         Ok(Self {
             direct: Direct::for_db(&db, statements.clone()).map(Arc::new),
+            pg: PgDirect::for_db(&db, verification_connections, statements.clone()).map(Arc::new),
             reads,
             statements,
             keyring: Arc::new(keyring),
@@ -83,6 +86,7 @@ impl Keywarden {
         Reads {
             pool: &self.reads,
             direct: self.direct.as_deref(),
+            pg: self.pg.as_deref(),
         }
     }
 
@@ -101,6 +105,12 @@ impl Keywarden {
     /// credential (the rest were answered from memory).
     pub fn verification_reads(&self) -> u64 {
         self.coherence.cache.reads()
+    }
+
+    /// On PostgreSQL, verification's connections of its own
+    /// ([`crate::db::PgDirect`]): reading now, and idle.
+    pub fn verification_connections(&self) -> Option<(usize, usize)> {
+        self.pg.as_deref().map(PgDirect::connections)
     }
 
     /// How many statements verification's reads have run (one or two a

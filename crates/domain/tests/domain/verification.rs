@@ -489,3 +489,44 @@ async fn on_a_sqlite_file_a_cold_verification_reads_without_the_pool() {
     }
     assert_eq!(cold.verification_statements(), 2);
 }
+
+#[tokio::test]
+async fn on_postgresql_a_verification_connection_the_server_closed_is_read_past_and_never_used_again()
+ {
+    let w = World::new().await;
+    if !w.is_postgres() {
+        return;
+    }
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, key) = w.robot(&acme, Role::Viewer).await;
+    let (_, token) = w.member(&acme, "bob", Role::Viewer).await;
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    let count = async |credential: &str| {
+        let before = cold.verification_statements();
+        assert!(cold.authenticate(credential, t0()).await.is_ok());
+        cold.verification_statements() - before
+    };
+    // One statement each, on verification's own connection.
+    assert_eq!(count(&key).await, 1);
+    assert_eq!(count(&token).await, 1);
+    let close = || async {
+        w.kw.db()
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                  WHERE datname = current_database() AND application_name = '{}'",
+                domain::db::PG_DIRECT_NAME
+            ))
+            .await
+            .unwrap()
+            .rows_affected()
+    };
+    // Every such connection to this database, the setup's process's too.
+    assert!(close().await >= 1, "a connection of verification's own");
+    // The closed connection fails its statement; the pool answers.
+    assert_eq!(count(&key).await, 2);
+    // It was dropped: the next read opens a connection of its own again.
+    assert_eq!(count(&token).await, 1);
+    assert!(close().await >= 1);
+    assert_eq!(count(&token).await, 2);
+    assert_eq!(count(&key).await, 1);
+}
