@@ -495,20 +495,23 @@ async fn on_postgresql_a_verification_connection_the_server_closed_is_read_past_
  {
     let w = World::new().await;
     if !w.is_postgres() {
+        assert_eq!(w.kw.verification_connections(), None);
         return;
     }
     let acme = w.tenant("Acme", "alice").await;
     let (_, _, key) = w.robot(&acme, Role::Viewer).await;
     let (_, token) = w.member(&acme, "bob", Role::Viewer).await;
     let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    assert_eq!(cold.verification_connections(), Some((0, 0)));
     let count = async |credential: &str| {
         let before = cold.verification_statements();
         assert!(cold.authenticate(credential, t0()).await.is_ok());
         cold.verification_statements() - before
     };
-    // One statement each, on verification's own connection.
+    // One statement each, on verification's own connection, kept idle after.
     assert_eq!(count(&key).await, 1);
     assert_eq!(count(&token).await, 1);
+    assert_eq!(cold.verification_connections(), Some((0, 1)));
     let close = || async {
         w.kw.db()
             .execute_unprepared(&format!(
