@@ -63,10 +63,32 @@ async fn pair(second_url: impl FnOnce(&str) -> String) -> Option<Pair> {
         secret,
     };
     pair.second_serves_from_its_cache().await;
+    pair.first_hears_second().await;
     Some(pair)
 }
 
 impl Pair {
+    /// Waits until `first` listens and has heard `second` speak: a writer that
+    /// does not listen yet has nobody to wait for, and one that has not seen
+    /// `second` listen would not wait for it.
+    async fn first_hears_second(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.first.metrics().await;
+            let line = |wanted: &str| text.lines().any(|l| l == wanted);
+            if line("keywarden_change_listener_up 1")
+                && line("keywarden_change_listener_peers{protocol=\"2\"} 1")
+            {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the first server never heard the second: {text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Shows that `second` answers the key from memory: revoked behind
     /// keywarden's back, it is still accepted there. (Then un-revoked.)
     async fn second_serves_from_its_cache(&self) {
