@@ -462,6 +462,29 @@ async fn metrics_say_what_happened_and_pass_promtool() {
         );
         let age = sample(&text, "keywarden_change_listener_last_heard_seconds").unwrap();
         assert!(age < 2.0, "heartbeats keep it fresh: {age}");
+        // The reads were made on verification's own connections, each kept
+        // for the next once done.
+        assert_eq!(
+            sample(
+                &text,
+                "keywarden_db_verification_connections{state=\"in_use\"}"
+            ),
+            Some(0.0),
+            "{text}"
+        );
+        assert!(
+            sample(
+                &text,
+                "keywarden_db_verification_connections{state=\"idle\"}"
+            )
+            .is_some_and(|idle| idle >= 1.0),
+            "{text}"
+        );
+    } else {
+        assert!(
+            !text.contains("keywarden_db_verification_connections{"),
+            "SQLite has no such connections\n{text}"
+        );
     }
     // Every metric has its HELP and TYPE, and no label holds a secret or id.
     for name in [

@@ -703,7 +703,7 @@ impl PgDirect {
     /// `None` when anything went wrong (said in the log at debug level).
     pub(crate) async fn read<T>(
         &self,
-        sql: &str,
+        sql: std::borrow::Cow<'static, str>,
         params: &[Param<'_>],
         row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
     ) -> Option<Vec<T>> {
@@ -737,9 +737,16 @@ impl PgDirect {
         };
         self.statements
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // Every text read here is keywarden's own, with numbered parameters:
-        // nothing a client sent is in it.
-        let mut query = sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(sql));
+        // A text made once is passed on as it is; one made for this read
+        // (more peppers than the texts made once) is handed over. Either way
+        // it is keywarden's own, with numbered parameters: nothing a client
+        // sent is in it.
+        let mut query = match sql {
+            std::borrow::Cow::Borrowed(text) => sea_orm::sqlx::query(text),
+            std::borrow::Cow::Owned(text) => {
+                sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(text))
+            }
+        };
         for param in params {
             query = match *param {
                 Param::Int(v) => query.bind(v),

@@ -135,7 +135,9 @@ pub(crate) async fn find_id(
             ProjectRef::Name(name) => Param::Text(name),
         };
         if let Some(ids) = pg
-            .read(sql, &[Param::Int(account.0), second], |r| r.int("id"))
+            .read(sql.into(), &[Param::Int(account.0), second], |r| {
+                r.int("id")
+            })
             .await
         {
             return Ok(ids.first().copied());

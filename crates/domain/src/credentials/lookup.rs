@@ -172,7 +172,8 @@ pub(crate) async fn keys(
     let backend = reads.pool.get_database_backend();
     let folds = folds(backend);
     let sql = text(&TEXTS, head, folds, "", candidates.len());
-    if let Some(rows) = own_connection(reads, &sql, candidates, |r| key_row(r, folds)).await {
+    if let Some(rows) = own_connection(reads, sql.clone(), candidates, |r| key_row(r, folds)).await
+    {
         return Ok(rows);
     }
     let rows = reads
@@ -232,7 +233,7 @@ pub(crate) async fn tokens(
             let backend = reads.pool.get_database_backend();
             let folds = folds(backend);
             let sql = text(&TEXTS, head, folds, ORDER, candidates.len());
-            match own_connection(reads, &sql, candidates, |r| token_part(r, folds)).await {
+            match own_connection(reads, sql.clone(), candidates, |r| token_part(r, folds)).await {
                 Some(rows) => rows,
                 None => reads
                     .pool
@@ -286,7 +287,7 @@ fn token_part(row: &impl Columns, folds: bool) -> Result<(TokenRow, Option<(i64,
 /// the pool.
 async fn own_connection<T>(
     reads: &Reads<'_>,
-    sql: &str,
+    sql: std::borrow::Cow<'static, str>,
     candidates: &[StoredDigest],
     row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
 ) -> Option<Vec<T>> {
