@@ -1,13 +1,16 @@
 """The cold path: verification with the cache off, beside what the database
 itself answers in the same run.
 
-On each backend, one account with the benchmark's key (its service account in
-a group granted `jobs:run` on project `web`, so that a cold verification reads
-the grants too) and BENCH_COLD_KEYS keys in all. Measured, the server on core 0
-and the load on core 1, 32 connections (BENCH_CONNECTIONS):
+On each backend, one account with the benchmark's 50 keys (the most one
+service account may have, its service account in a group granted `jobs:run`
+on project `web`, so that a cold verification reads the grants too) and
+BENCH_COLD_KEYS keys in all. Measured, the server on core 0 and the load on
+core 1, 32 connections (BENCH_CONNECTIONS):
 
-- `{ __typename }` over GraphQL with the key, and `/v1/verify?permission=
-  jobs:run&project=web`, by a server started with `--auth-cache-capacity 0`:
+- `{ __typename }` over GraphQL, and `/v1/verify?permission=jobs:run&project=
+  web`, with the 50 keys in turn (so that the verifications in flight at once
+  are of as many different keys, as they are when a server misses its cache
+  in earnest), by a server started with `--auth-cache-capacity 0`:
   every request reads the database. By this build, and by BENCH_OLD_BIN (an
   earlier build, when given) on the same database, in turns;
 - `/healthz`, which reads nothing;
@@ -34,7 +37,7 @@ import sys
 import time
 
 import benchlib
-from benchlib import PG_SERVER as pg_server, fresh_database, replace_section, run, stop, table_head, wrk_report
+from benchlib import PG_SERVER as pg_server, Client, fresh_database, replace_section, run, stop, table_head, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 old_binary = os.environ.get("BENCH_OLD_BIN") or None
@@ -68,15 +71,15 @@ def serve(bin_path, common, *extra):
                           os.path.join(work, "cold-server.log"))
 
 
-def wrk(path, key=None, body=None):
-    """(requests/s, p50 ms, p99 ms, errors) of one wrk run on core 1."""
+def wrk(path, keys_file=None, body=None):
+    """(requests/s, p50 ms, p99 ms, errors) of one wrk run on core 1, with
+    the keys of `keys_file` in turn when it is given."""
     args = ["taskset", "-c", "1", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
     env = dict(os.environ)
-    if body is not None:
-        args += ["-s", os.path.join(here, "post.lua")]
-        env.update(KW_BODY=body, KW_KEY=key or "")
-    elif key:
-        args += ["-H", f"x-api-key: {key}"]
+    if keys_file:
+        args += ["-s", os.path.join(here, "keys.lua")]
+        env.update(KW_KEYS=keys_file, KW_PATH=path, KW_METHOD="POST" if body else "GET",
+                   KW_BODY=body or "")
     args.append(f"http://127.0.0.1:{port}{path}")
     out = subprocess.run(args, env=env, capture_output=True, text=True, check=True).stdout
     rps, p50, p99, _, errors = wrk_report(out)
@@ -91,7 +94,8 @@ def median(runs):
 
 
 def setup(backend):
-    """A database with the key and the filler keys; returns (url, common, key)."""
+    """A database with the keys and the filler keys; returns (url, common,
+    the file of the keys)."""
     url = fresh_database(backend, work, "cold")
     common = ["--database-url", url, "--pepper", pepper, "--log", "warn"]
     run(binary, "migrate", "--create-database", *common)
@@ -102,8 +106,7 @@ def setup(backend):
         create = ("mutation($a: ObjectID!, $n: String!) { createServiceAccount(input: "
                   "{accountId: $a, name: $n, roleCode: Editor}) { serviceAccount { id } } }")
         sa = gql(admin, create, {"a": account, "n": "bench"})["createServiceAccount"]["serviceAccount"]["id"]
-        key = gql(admin, "mutation($s: ObjectID!) { createServiceAccountKey(input: "
-                         "{serviceAccountId: $s}) { secret } }", {"s": sa})["createServiceAccountKey"]["secret"]
+        keys = [k["secret"] for k in Client(port).keys(admin, sa, 50)]
         run("python3", os.path.join(here, "grant.py"), f"http://127.0.0.1:{port}", admin, account, sa)
         filler = gql(admin, create, {"a": account, "n": "filler"})["createServiceAccount"]["serviceAccount"]["id"]
     finally:
@@ -112,7 +115,7 @@ def setup(backend):
     # the type name and the number.
     raw = base64.b64decode(filler + "=" * (-len(filler) % 4)).decode()
     filler_id = int(raw[4 + int(raw[1:4]):])
-    fill = key_count - 1
+    fill = key_count - len(keys)
     if backend == "sqlite":
         run("sqlite3", os.path.join(work, "cold.db"),
             f"PRAGMA busy_timeout = 30000; WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {fill}) "
@@ -124,9 +127,10 @@ def setup(backend):
             f"SELECT {filler_id}, decode(md5(i::text) || md5((i + 1000000000)::text), 'hex'), 'filler', 0 "
             f"FROM generate_series(1, {fill}) i", "-qc", "ANALYZE")
     # Kept for profiling by hand beside the benchmark.
-    with open(os.path.join(work, f"cold-key-{backend}.txt"), "w") as f:
-        f.write(key + "\n")
-    return url, common, key
+    keys_file = os.path.join(work, f"cold-keys-{backend}.txt")
+    with open(keys_file, "w") as f:
+        f.write("\n".join(keys) + "\n")
+    return url, common, keys_file
 
 
 def sqlite_reads(path):
@@ -169,7 +173,7 @@ TYPENAME = '{"query":"{ __typename }"}'
 
 
 def measure(backend):
-    url, common, key = setup(backend)
+    url, common, keys_file = setup(backend)
     builds = [("this build", binary)] + ([("earlier build", old_binary)] if old_binary else [])
     cold = {name: {"graphql": [], "verify": []} for name, _ in builds}
     statements = reads = 0
@@ -179,8 +183,8 @@ def measure(backend):
             try:
                 before = (metric("keywarden_verification_statements_total"),
                           metric("keywarden_verification_reads_total"))
-                cold[name]["graphql"].append(wrk("/graphql", key, TYPENAME))
-                cold[name]["verify"].append(wrk(VERIFY, key))
+                cold[name]["graphql"].append(wrk("/graphql", keys_file, TYPENAME))
+                cold[name]["verify"].append(wrk(VERIFY, keys_file))
                 if name == "this build":
                     statements += metric("keywarden_verification_statements_total") - before[0]
                     reads += metric("keywarden_verification_reads_total") - before[1]
@@ -218,7 +222,8 @@ def main():
         "",
         f"`BENCH_PARTS=cold{' BENCH_OLD_BIN=<an earlier release build>' if old_binary else ''} just bench` "
         f"(bench/cold.py): {key_count:,} keys in the database, "
-        f"the benchmark's key in a group granted a permission on a project, the cache off "
+        f"the benchmark's 50 keys of one service account in a group granted a permission on a project, "
+        f"each request with the next of them, the cache off "
         f"(`--auth-cache-capacity 0`: every request reads the database), {connections} connections, "
         f"{duration} s runs, the median of {rounds}; the server on core 0, the load on core 1. "
         f"The ratio is the cold rate over the lesser of `/healthz` and the database's own point reads, "
@@ -230,7 +235,7 @@ def main():
     def row(label, cell):
         lines.append(f"| {label} | " + " | ".join(cell(results[b]) for b in backends) + " |")
 
-    row("cold `{ __typename }` with the key", lambda r: fmt(*r["cold"]["this build"]["graphql"]))
+    row("cold `{ __typename }` with the keys", lambda r: fmt(*r["cold"]["this build"]["graphql"]))
     row("cold `/v1/verify?permission=jobs:run&project=web`", lambda r: fmt(*r["cold"]["this build"]["verify"]))
     row("statements per credential read (over both kinds: `/v1/verify` adds its project's lookup)",
         lambda r: f"{r['statements']:.2f}")

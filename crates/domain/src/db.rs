@@ -13,6 +13,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+mod columns;
+mod pg;
+pub(crate) use columns::Columns;
+use columns::direct_err;
+pub use pg::PG_DIRECT_NAME;
+pub(crate) use pg::{Param, PgDirect};
+
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use migration::MigratorTrait;
@@ -450,63 +457,6 @@ mod queue_tests {
     }
 }
 
-/// The columns of a row by name, whichever driver read it: a row of the
-/// pool's ([`sea_orm::QueryResult`]) or one of [`Direct`]'s.
-pub(crate) trait Columns {
-    fn int(&self, name: &str) -> Result<i64, DbErr>;
-    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr>;
-    fn text(&self, name: &str) -> Result<String, DbErr>;
-    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr>;
-    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr>;
-    fn flag(&self, name: &str) -> Result<bool, DbErr>;
-}
-
-impl Columns for sea_orm::QueryResult {
-    fn int(&self, name: &str) -> Result<i64, DbErr> {
-        self.try_get("", name)
-    }
-    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr> {
-        self.try_get("", name)
-    }
-    fn text(&self, name: &str) -> Result<String, DbErr> {
-        self.try_get("", name)
-    }
-    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr> {
-        self.try_get("", name)
-    }
-    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr> {
-        self.try_get("", name)
-    }
-    fn flag(&self, name: &str) -> Result<bool, DbErr> {
-        self.try_get("", name)
-    }
-}
-
-fn direct_err(e: rusqlite::Error) -> DbErr {
-    DbErr::Custom(format!("reading SQLite directly: {e}"))
-}
-
-impl Columns for rusqlite::Row<'_> {
-    fn int(&self, name: &str) -> Result<i64, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-    fn text(&self, name: &str) -> Result<String, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-    fn flag(&self, name: &str) -> Result<bool, DbErr> {
-        self.get(name).map_err(direct_err)
-    }
-}
-
 /// Where verification reads: its pool, and the connections of its own tried
 /// first: on a SQLite file [`Direct`]'s, on PostgreSQL [`PgDirect`]'s.
 #[derive(Clone, Copy, Debug)]
@@ -619,183 +569,6 @@ impl Direct {
                 None
             }
         }
-    }
-}
-
-/// The `application_name` of [`PgDirect`]'s connections, as
-/// `pg_stat_activity` shows them.
-pub const PG_DIRECT_NAME: &str = "keywarden-verification";
-
-/// A parameter of a statement that [`PgDirect`] runs.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum Param<'a> {
-    Int(i64),
-    Text(&'a str),
-    Bytes(&'a [u8]),
-}
-
-/// Reads of PostgreSQL for verification, on connections of its own that go
-/// back and forth with no check.
-///
-/// The pool tests a connection with a round trip when it hands out one that
-/// was idle, and again with another whenever it takes one back. For a
-/// statement that is itself one round trip, that is three waits where one
-/// would do: most of what a cold verification cost. These connections are
-/// taken and put back as they are, and a connection is trusted only as long as
-/// it answers: any error (a connection the server closed, a statement that
-/// failed) drops it and answers `None`, and the caller reads through the pool,
-/// whose checks stand. So is a read cancelled midway: the connection goes with
-/// it, never back.
-pub(crate) struct PgDirect {
-    options: sea_orm::sqlx::postgres::PgConnectOptions,
-    kept: std::sync::Mutex<Vec<sea_orm::sqlx::PgConnection>>,
-    /// As many reads at once as the verification pool has connections.
-    slots: tokio::sync::Semaphore,
-    size: usize,
-    /// How long a read waits for a slot or a new connection.
-    patience: Duration,
-    /// Counts each statement run, with the pool's.
-    statements: Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl std::fmt::Debug for PgDirect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgDirect").finish_non_exhaustive()
-    }
-}
-
-impl PgDirect {
-    /// For `db` when it is PostgreSQL, with `connections` at most; `None`
-    /// otherwise.
-    pub(crate) fn for_db(
-        db: &DatabaseConnection,
-        connections: u32,
-        statements: Arc<std::sync::atomic::AtomicU64>,
-    ) -> Option<Self> {
-        if db.get_database_backend() != DbBackend::Postgres {
-            return None;
-        }
-        let pool = db.get_postgres_connection_pool();
-        let size = connections.max(1) as usize;
-        Some(Self {
-            options: (*pool.connect_options())
-                .clone()
-                .application_name(PG_DIRECT_NAME),
-            kept: std::sync::Mutex::new(Vec::new()),
-            slots: tokio::sync::Semaphore::new(size),
-            size,
-            patience: pool.options().get_acquire_timeout(),
-            statements,
-        })
-    }
-
-    /// Reads running now, and connections kept idle.
-    pub(crate) fn connections(&self) -> (usize, usize) {
-        let idle = self
-            .kept
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len();
-        (self.size - self.slots.available_permits(), idle)
-    }
-
-    /// The rows `sql` reads with `params`, each made into a `T` by `row`;
-    /// `None` when anything went wrong (said in the log at debug level).
-    pub(crate) async fn read<T>(
-        &self,
-        sql: std::borrow::Cow<'static, str>,
-        params: &[Param<'_>],
-        row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
-    ) -> Option<Vec<T>> {
-        use sea_orm::sqlx::Connection as _;
-        let _slot = tokio::time::timeout(self.patience, self.slots.acquire())
-            .await
-            .ok()?
-            .ok()?;
-        let kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .pop();
-        let mut conn = match kept {
-            Some(conn) => conn,
-            None => {
-                let opened = tokio::time::timeout(
-                    self.patience,
-                    sea_orm::sqlx::PgConnection::connect_with(&self.options),
-                )
-                .await;
-                match opened {
-                    Ok(Ok(conn)) => conn,
-                    Ok(Err(e)) => {
-                        tracing::debug!(error = %e, "cannot open a verification connection; reading through the pool");
-                        return None;
-                    }
-                    Err(_) => return None,
-                }
-            }
-        };
-        self.statements
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        // A text made once is passed on as it is; one made for this read
-        // (more peppers than the texts made once) is handed over. Either way
-        // it is keywarden's own, with numbered parameters: nothing a client
-        // sent is in it.
-        let mut query = match sql {
-            std::borrow::Cow::Borrowed(text) => sea_orm::sqlx::query(text),
-            std::borrow::Cow::Owned(text) => {
-                sea_orm::sqlx::query(sea_orm::sqlx::AssertSqlSafe(text))
-            }
-        };
-        for param in params {
-            query = match *param {
-                Param::Int(v) => query.bind(v),
-                Param::Text(v) => query.bind(v),
-                Param::Bytes(v) => query.bind(v),
-            };
-        }
-        let read = match query.fetch_all(&mut conn).await {
-            Ok(rows) => rows.iter().map(row).collect::<Result<Vec<T>, DbErr>>(),
-            Err(e) => Err(pg_err(e)),
-        };
-        match read {
-            Ok(made) => {
-                self.kept
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .push(conn);
-                Some(made)
-            }
-            Err(e) => {
-                tracing::debug!(error = %e, "a verification read failed; reading through the pool");
-                None
-            }
-        }
-    }
-}
-
-fn pg_err(e: sea_orm::sqlx::Error) -> DbErr {
-    DbErr::Custom(format!("reading PostgreSQL directly: {e}"))
-}
-
-impl Columns for sea_orm::sqlx::postgres::PgRow {
-    fn int(&self, name: &str) -> Result<i64, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
-    }
-    fn maybe_int(&self, name: &str) -> Result<Option<i64>, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
-    }
-    fn text(&self, name: &str) -> Result<String, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
-    }
-    fn maybe_text(&self, name: &str) -> Result<Option<String>, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
-    }
-    fn bytes(&self, name: &str) -> Result<Vec<u8>, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
-    }
-    fn flag(&self, name: &str) -> Result<bool, DbErr> {
-        sea_orm::sqlx::Row::try_get(self, name).map_err(pg_err)
     }
 }
 

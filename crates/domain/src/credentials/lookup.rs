@@ -9,7 +9,11 @@
 //! (see [`crate::access::grants`]).
 //!
 //! On a SQLite file the statement is first tried on the request's own thread
-//! (see [`crate::db::Direct`]), then, if that fails, through the pool.
+//! (see [`crate::db::Direct`]), then, if that fails, through the pool. On
+//! PostgreSQL the verifications that miss at the same moment share one
+//! statement over the array of their digests, on verification's own
+//! connections (see [`crate::db::PgDirect::gathered`]); if that fails, each
+//! reads through the pool with a list of its own.
 //!
 //! The statements are plain SQL, made once (SQLite reads `$1` as the first
 //! parameter, as PostgreSQL does), so that each is prepared once per
@@ -18,7 +22,7 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::access::grants::{Groups, folded};
-use crate::db::{Columns, Param, Reads};
+use crate::db::{Columns, PgDirect, Reads};
 use crate::warden::keyring::StoredDigest;
 
 /// Statements prepared for this many candidate digests (one per pepper); more
@@ -59,26 +63,65 @@ pub(crate) struct TokenRow {
     pub groups: Groups,
 }
 
-/// The key statement, up to its list of digests; `groups` is its last
-/// column, what it reads of the service account's groups.
-fn key_head(groups: &str) -> String {
+/// How a statement is given its digests: as a list, or gathered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Asked {
+    /// Its text ends with `IN` and is followed by a list of parameters.
+    Listed,
+    /// One parameter, `$1`, the digests of many verifications as a `bytea[]`;
+    /// each row says by the column `at` which of them it was found by (see
+    /// [`crate::db::PgDirect::gathered`]).
+    Gathered,
+}
+
+/// What a statement selects first, and the table `table` (named `alias`)
+/// that it finds by `digest`, as `asked` says.
+fn found_by(asked: Asked, table: &str, alias: &str) -> (&'static str, String) {
+    match asked {
+        Asked::Listed => ("", format!("{table} {alias}")),
+        Asked::Gathered => (
+            "asked.at, ",
+            format!(
+                "unnest($1::bytea[]) WITH ORDINALITY AS asked(digest, at) \
+  JOIN {table} {alias} ON {alias}.digest = asked.digest"
+            ),
+        ),
+    }
+}
+
+/// What ends a statement before its list of digests, if it has one.
+fn listed_tail(asked: Asked, alias: &str) -> String {
+    match asked {
+        Asked::Listed => format!(
+            " \
+ WHERE {alias}.digest IN"
+        ),
+        Asked::Gathered => String::new(),
+    }
+}
+
+/// The key statement, up to its list of digests if `asked` has one; `groups`
+/// is its last column, what it reads of the service account's groups.
+fn key_head(groups: &str, asked: Asked) -> String {
+    let (at, from) = found_by(asked, "service_account_keys", "k");
+    let tail = listed_tail(asked, "k");
     format!(
-        "SELECT k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
+        "SELECT {at}k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
        k.last_used_at, k.revoked_at, s.id AS sa_id, s.account_id, s.name, s.description, s.role, \
        s.enabled, s.created_by_user_id, s.created_at, s.updated_at, {groups} \
-  FROM service_account_keys k LEFT JOIN service_accounts s ON s.id = k.service_account_id \
- WHERE k.digest IN"
+  FROM {from} LEFT JOIN service_accounts s ON s.id = k.service_account_id{tail}"
     )
 }
 
-/// The token statement, up to its list of digests, `groups` as for keys.
-fn token_head(groups: &str) -> String {
+/// The token statement, as for keys.
+fn token_head(groups: &str, asked: Asked) -> String {
+    let (at, from) = found_by(asked, "personal_access_tokens", "t");
+    let tail = listed_tail(asked, "t");
     format!(
-        "SELECT t.id AS token_id, t.pepper_id, t.digest, t.user_id, t.expires_at, \
+        "SELECT {at}t.id AS token_id, t.pepper_id, t.digest, t.user_id, t.expires_at, \
        t.last_used_at, t.revoked_at, u.username, ms.account_id, ms.role, {groups} \
-  FROM personal_access_tokens t LEFT JOIN users u ON u.id = t.user_id \
-  LEFT JOIN memberships ms ON ms.user_id = u.id \
- WHERE t.digest IN"
+  FROM {from} LEFT JOIN users u ON u.id = t.user_id \
+  LEFT JOIN memberships ms ON ms.user_id = u.id{tail}"
     )
 }
 
@@ -162,7 +205,9 @@ pub(crate) async fn keys(
     candidates: &[StoredDigest],
 ) -> Result<Vec<KeyRow>, DbErr> {
     static TEXTS: Texts = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
-    let head = |folds| key_head(&groups_column(folds, "service_account_id", "s.id"));
+    static GATHERED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let groups = |folds| groups_column(folds, "service_account_id", "s.id");
+    let head = |folds| key_head(&groups(folds), Asked::Listed);
     if reads.direct.is_some() {
         let sql = text(&TEXTS, head, false, "", candidates.len());
         if let Some(rows) = direct(reads, &sql, candidates, |r| key_row(r, false)) {
@@ -171,11 +216,14 @@ pub(crate) async fn keys(
     }
     let backend = reads.pool.get_database_backend();
     let folds = folds(backend);
-    let sql = text(&TEXTS, head, folds, "", candidates.len());
-    if let Some(rows) = own_connection(reads, sql.clone(), candidates, |r| key_row(r, folds)).await
-    {
-        return Ok(rows);
+    if let Some(pg) = reads.pg {
+        let sql = GATHERED
+            .get_or_init(|| key_head(&groups(true), Asked::Gathered) + " ORDER BY asked.at");
+        if let Some(rows) = gathered(pg, sql, candidates, |r| key_row(r, true)).await {
+            return Ok(rows);
+        }
     }
+    let sql = text(&TEXTS, head, folds, "", candidates.len());
     let rows = reads
         .pool
         .query_all_raw(statement(&sql, backend, candidates))
@@ -218,14 +266,25 @@ pub(crate) async fn tokens(
     candidates: &[StoredDigest],
 ) -> Result<Vec<TokenRow>, DbErr> {
     static TEXTS: Texts = [std::sync::OnceLock::new(), std::sync::OnceLock::new()];
+    static GATHERED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     const ORDER: &str = " ORDER BY t.id, ms.account_id";
-    let head = |folds| token_head(&groups_column(folds, "user_id", "t.user_id"));
-    let read_directly = match reads.direct {
-        None => None,
-        Some(_) => {
+    let groups = |folds| groups_column(folds, "user_id", "t.user_id");
+    let head = |folds| token_head(&groups(folds), Asked::Listed);
+    let read_directly = match (reads.direct, reads.pg) {
+        (Some(_), _) => {
             let sql = text(&TEXTS, head, false, ORDER, candidates.len());
             direct(reads, &sql, candidates, |r| token_part(r, false))
         }
+        (None, Some(pg)) => {
+            let sql = GATHERED.get_or_init(|| {
+                token_head(&groups(true), Asked::Gathered)
+                    + " ORDER BY asked.at, t.id, ms.account_id"
+            });
+            gathered(pg, sql, candidates, |r| token_part(r, true))
+                .await
+                .map(Ok)
+        }
+        (None, None) => None,
     };
     let rows = match read_directly {
         Some(rows) => rows?,
@@ -233,16 +292,13 @@ pub(crate) async fn tokens(
             let backend = reads.pool.get_database_backend();
             let folds = folds(backend);
             let sql = text(&TEXTS, head, folds, ORDER, candidates.len());
-            match own_connection(reads, sql.clone(), candidates, |r| token_part(r, folds)).await {
-                Some(rows) => rows,
-                None => reads
-                    .pool
-                    .query_all_raw(statement(&sql, backend, candidates))
-                    .await?
-                    .iter()
-                    .map(|r| token_part(r, folds))
-                    .collect::<Result<_, _>>()?,
-            }
+            reads
+                .pool
+                .query_all_raw(statement(&sql, backend, candidates))
+                .await?
+                .iter()
+                .map(|r| token_part(r, folds))
+                .collect::<Result<_, _>>()?
         }
     };
     let mut tokens: Vec<TokenRow> = Vec::new();
@@ -282,21 +338,25 @@ fn token_part(row: &impl Columns, folds: bool) -> Result<(TokenRow, Option<(i64,
     Ok((token, membership))
 }
 
-/// On PostgreSQL, the rows of `sql` for `candidates` read on verification's
-/// own connections (see [`crate::db::PgDirect`]), or `None` to read through
-/// the pool.
-async fn own_connection<T>(
-    reads: &Reads<'_>,
-    sql: std::borrow::Cow<'static, str>,
+/// On PostgreSQL, the rows of the gathered statement `sql` for
+/// `candidates`, read on verification's own connections with what other
+/// verifications ask meanwhile (see [`crate::db::PgDirect::gathered`]), or
+/// `None` to read through the pool.
+async fn gathered<T>(
+    pg: &PgDirect,
+    sql: &'static str,
     candidates: &[StoredDigest],
     row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
 ) -> Option<Vec<T>> {
-    let pg = reads.pg?;
-    let params: Vec<Param<'_>> = candidates
-        .iter()
-        .map(|c| Param::Bytes(c.digest.as_slice()))
-        .collect();
-    pg.read(sql, &params, row).await
+    let digests: Vec<[u8; 32]> = candidates.iter().map(|c| c.digest).collect();
+    let rows = pg.gathered(sql, &digests).await?;
+    match rows.iter().map(row).collect() {
+        Ok(made) => Some(made),
+        Err(e) => {
+            tracing::debug!(error = %e, "a gathered verification read gave a row it cannot make; reading through the pool");
+            None
+        }
+    }
 }
 
 /// The rows of `sql` for `candidates` read directly, or `None` to read
@@ -322,19 +382,45 @@ mod tests {
     fn only_postgresql_folds_the_grants_into_the_credentials_statement() {
         assert!(folds(DbBackend::Postgres));
         assert!(!folds(DbBackend::Sqlite));
-        let folded = key_head(&groups_column(true, "service_account_id", "s.id"));
+        let folded = key_head(
+            &groups_column(true, "service_account_id", "s.id"),
+            Asked::Listed,
+        );
         assert!(
             folded.contains("WHERE m.service_account_id = s.id")
                 && folded.contains(" AS grants ")
                 && !folded.contains("grouped"),
             "{folded}"
         );
-        let separate = token_head(&groups_column(false, "user_id", "t.user_id"));
+        let separate = token_head(&groups_column(false, "user_id", "t.user_id"), Asked::Listed);
         assert!(
             separate.contains(
                 "EXISTS (SELECT 1 FROM group_members m WHERE m.user_id = t.user_id) AS grouped"
             ) && !separate.contains("json"),
             "{separate}"
         );
+    }
+
+    #[test]
+    fn a_listed_statement_ends_with_in_and_a_gathered_one_joins_its_array_in_order() {
+        for asked in [Asked::Listed, Asked::Gathered] {
+            let key = key_head("1 AS grants", asked);
+            let token = token_head("1 AS grants", asked);
+            for (text, alias) in [(&key, "k"), (&token, "t")] {
+                let listed = text.ends_with(&format!("WHERE {alias}.digest IN"));
+                let gathered = text.starts_with("SELECT asked.at, ")
+                    && text.contains(
+                        "unnest($1::bytea[]) WITH ORDINALITY AS asked(digest, at) \
+  JOIN ",
+                    )
+                    && text.contains(&format!(" {alias} ON {alias}.digest = asked.digest "))
+                    && !text.contains(" IN");
+                assert_eq!(
+                    (listed, gathered),
+                    (asked == Asked::Listed, asked == Asked::Gathered),
+                    "{text}"
+                );
+            }
+        }
     }
 }

@@ -490,6 +490,105 @@ async fn on_a_sqlite_file_a_cold_verification_reads_without_the_pool() {
     assert_eq!(cold.verification_statements(), 2);
 }
 
+/// On PostgreSQL, cold verifications that ask at the same time are read by
+/// one statement of each kind, and each gets the answer of its own
+/// credential: two tenants' keys, one key asked for twice, a revoked key and a
+/// key never issued in one, a user's token in the other. On SQLite each is a
+/// statement of its own.
+#[tokio::test]
+async fn verifications_that_miss_the_cache_at_once_share_one_statement_on_postgresql_each_answered_for_itself()
+ {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let globex = w.tenant("Globex", "gina").await;
+    let (acme_sa, acme_principal, acme_key) = w.robot(&acme, Role::Editor).await;
+    let (globex_sa, _, globex_key) = w.robot(&globex, Role::Viewer).await;
+    let (revoked, revoked_key) = w.key(&acme, acme_sa.id).await;
+    w.kw.revoke_key(&acme.admin, revoked.key.id, t0())
+        .await
+        .unwrap();
+    let (_, bob_token) = w.member(&acme, "bob", Role::Viewer).await;
+    let forged = issue_service_account_key(globex_sa.id);
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    let before = cold.verification_statements();
+    let (acme_1, acme_2, globex_1, revoked_1, bob, never) = tokio::join!(
+        cold.authenticate(&acme_key, t0()),
+        cold.authenticate(&acme_key, t0()),
+        cold.authenticate(&globex_key, t0()),
+        cold.authenticate(&revoked_key, t0()),
+        cold.authenticate(&bob_token, t0()),
+        cold.authenticate(forged.expose(), t0()),
+    );
+    // On PostgreSQL one statement for the five keys, one for the token.
+    let statements = cold.verification_statements() - before;
+    assert_eq!(statements, if w.is_postgres() { 2 } else { 6 });
+    let Principal::ServiceAccount(acme_expected) = &acme_principal else {
+        panic!("a key's principal");
+    };
+    for answer in [acme_1, acme_2] {
+        let Ok(Principal::ServiceAccount(p)) = answer else {
+            panic!("acme's key refused: {answer:?}");
+        };
+        assert_eq!(
+            (p.account_id, p.service_account_id, p.key_id, p.role),
+            (acme.id, acme_sa.id, acme_expected.key_id, Role::Editor)
+        );
+    }
+    let Ok(Principal::ServiceAccount(g)) = globex_1 else {
+        panic!("globex's key refused: {globex_1:?}");
+    };
+    assert_eq!(
+        (g.account_id, g.service_account_id, g.role),
+        (globex.id, globex_sa.id, Role::Viewer)
+    );
+    assert!(
+        matches!(revoked_1, Err(AuthError::Revoked)),
+        "{revoked_1:?}"
+    );
+    let Ok(Principal::User(bob)) = bob else {
+        panic!("bob's token refused: {bob:?}");
+    };
+    assert_eq!(bob.username, "bob");
+    assert_eq!(
+        bob.memberships
+            .iter()
+            .map(|m| m.account_id)
+            .collect::<Vec<_>>(),
+        vec![acme.id]
+    );
+    assert!(matches!(never, Err(AuthError::Unknown)), "{never:?}");
+}
+
+/// A verification whose client gave up before its gathered statement ran is
+/// not read for, and takes no connection with it: the next is read on the
+/// connection kept.
+#[tokio::test]
+async fn on_postgresql_a_verification_abandoned_while_it_waits_costs_no_statement_and_no_connection()
+ {
+    let w = World::new().await;
+    if !w.is_postgres() {
+        assert_eq!(w.kw.verification_connections(), None);
+        return;
+    }
+    let acme = w.tenant("Acme", "alice").await;
+    let (_, _, key) = w.robot(&acme, Role::Viewer).await;
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    assert!(cold.authenticate(&key, t0()).await.is_ok());
+    assert_eq!(cold.verification_connections(), Some((0, 1)));
+    let before = cold.verification_statements();
+    {
+        // Polled once, so that it waits for its statement, then dropped
+        // before anything else runs.
+        let mut abandoned = Box::pin(cold.authenticate(&key, t0()));
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(abandoned.as_mut().poll(cx))).await;
+        assert!(polled.is_pending(), "it waits for a reader");
+    }
+    assert!(cold.authenticate(&key, t0()).await.is_ok());
+    assert_eq!(cold.verification_statements() - before, 1);
+    assert_eq!(cold.verification_connections(), Some((0, 1)));
+}
+
 #[tokio::test]
 async fn on_postgresql_a_verification_connection_the_server_closed_is_read_past_and_never_used_again()
  {
