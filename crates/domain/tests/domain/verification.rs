@@ -589,6 +589,80 @@ async fn on_postgresql_a_verification_abandoned_while_it_waits_costs_no_statemen
     assert_eq!(cold.verification_connections(), Some((0, 1)));
 }
 
+/// One gathered statement reads at most 64 digests: 65 verifications that
+/// miss at once take two statements, and each is answered.
+#[tokio::test]
+async fn on_postgresql_one_gathered_statement_reads_at_most_64_digests() {
+    let w = World::new().await;
+    if !w.is_postgres() {
+        assert_eq!(w.kw.verification_connections(), None);
+        return;
+    }
+    let acme = w.tenant("Acme", "alice").await;
+    let mut keys = Vec::new();
+    for (name, count) in [("one", 50), ("two", 15)] {
+        let sa = w.service_account(&acme, name, Role::Viewer).await;
+        for _ in 0..count {
+            keys.push(w.key(&acme, sa.id).await.1);
+        }
+    }
+    let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+    let before = cold.verification_statements();
+    // Every verification asks before any reader runs.
+    let mut all = tokio::task::JoinSet::new();
+    for key in keys {
+        let cold = cold.clone();
+        all.spawn(async move { cold.authenticate(&key, t0()).await.is_ok() });
+    }
+    let answers = all.join_all().await;
+    assert_eq!(answers, vec![true; 65]);
+    assert_eq!(cold.verification_statements() - before, 2);
+}
+
+/// Readers lost with the runtime that started them (a test's, or a
+/// process's ending) are started again: the next verification reads through
+/// the pool, and those after it are gathered again.
+#[test]
+fn on_postgresql_readers_lost_with_their_runtime_are_started_again() {
+    let runtime = || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    let main = runtime();
+    let (w, cold, a, b) = main.block_on(async {
+        let w = World::new().await;
+        let acme = w.tenant("Acme", "alice").await;
+        let sa = w.service_account(&acme, "robot", Role::Viewer).await;
+        let (_, a) = w.key(&acme, sa.id).await;
+        let (_, b) = w.key(&acme, sa.id).await;
+        let cold = World::open_with_capacity(&w.url, Keyring::new(pepper(1), vec![]), 0).await;
+        (w, cold, a, b)
+    });
+    if !w.is_postgres() {
+        assert_eq!(cold.verification_connections(), None);
+        return;
+    }
+    let other = runtime();
+    assert!(other.block_on(cold.authenticate(&a, t0())).is_ok());
+    drop(other);
+    main.block_on(async {
+        // Its readers are gone: through the pool.
+        assert!(cold.authenticate(&a, t0()).await.is_ok());
+        // New readers; the connection opened on the other runtime fails and
+        // is dropped, and both read through the pool.
+        let (one, two) = tokio::join!(cold.authenticate(&a, t0()), cold.authenticate(&b, t0()));
+        assert!(one.is_ok() && two.is_ok());
+        // Gathered again, on a connection of this runtime.
+        let before = cold.verification_statements();
+        let (one, two) = tokio::join!(cold.authenticate(&a, t0()), cold.authenticate(&b, t0()));
+        assert!(one.is_ok() && two.is_ok());
+        assert_eq!(cold.verification_statements() - before, 1);
+        assert_eq!(cold.verification_connections(), Some((0, 1)));
+    });
+}
+
 #[tokio::test]
 async fn on_postgresql_a_verification_connection_the_server_closed_is_read_past_and_never_used_again()
  {
