@@ -349,7 +349,7 @@ async fn gathered<T>(
     row: impl Fn(&sea_orm::sqlx::postgres::PgRow) -> Result<T, DbErr>,
 ) -> Option<Vec<T>> {
     let digests: Vec<[u8; 32]> = candidates.iter().map(|c| c.digest).collect();
-    let rows = pg.gathered(sql, &digests).await?;
+    let rows = pg.gathered(sql, digests).await?;
     match rows.iter().map(row).collect() {
         Ok(made) => Some(made),
         Err(e) => {

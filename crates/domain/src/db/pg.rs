@@ -182,14 +182,11 @@ impl PgDirect {
     pub(crate) async fn gathered(
         &self,
         sql: &'static str,
-        digests: &[[u8; 32]],
+        digests: Vec<[u8; 32]>,
     ) -> Option<Vec<PgRow>> {
         let queue = self.queue(sql);
         let (reply, answer) = oneshot::channel();
-        let ask = Ask {
-            digests: digests.to_vec(),
-            reply,
-        };
+        let ask = Ask { digests, reply };
         if queue.send(ask).await.is_err() {
             // Its readers are gone (with the runtime that started them): the
             // next read starts new ones.
