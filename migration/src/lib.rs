@@ -13,6 +13,7 @@ mod m20261201_000001_audit_origin;
 mod m20261202_000001_access;
 mod m20261203_000001_key_prefix;
 mod m20261204_000001_name_keys;
+mod m20261205_000001_leaks;
 
 pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000001_access::Migration),
             Box::new(m20261203_000001_key_prefix::Migration),
             Box::new(m20261204_000001_name_keys::Migration),
+            Box::new(m20261205_000001_leaks::Migration),
         ]
     }
 }

@@ -55,6 +55,10 @@ pub use coherence::{Credential, ListenerStats, Located, PeerCount, Scope, Stats,
 pub use credentials::keys::{
     CreateKey, IssuedKey, KeyUsage, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey,
 };
+pub use credentials::leaks::{
+    HOLDER_ANSWER, Leak, LeakLabel, LeakReport, LeakResponse, MAX_LEAK_SOURCE, MAX_LEAK_URL, MAX_SCANNER_NAME,
+    Reporter,
+};
 pub use credentials::personal_tokens::{
     CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,
     ROTATION_INTERVAL,
@@ -80,3 +84,4 @@ pub use policy::table::{Action, RESERVED_RESOURCES, Standing, role_permissions};
 pub use warden::audit::{ActorKind, AuditEvent, AuditFilter, AuditPage, AuditQuery};
 pub use warden::handle::{DEFAULT_CACHE_CAPACITY, Keywarden};
 pub use warden::keyring::{Keyring, Pepper};
+pub use warden::quota::HOLDER_REPORTS_PER_MINUTE;

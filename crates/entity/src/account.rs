@@ -12,6 +12,9 @@ pub struct Model {
     /// only for a row written by a release older than the column.
     pub name_key: Option<Vec<u8>>,
     pub created_at: i64,
+    /// What a leak of one of the account's credentials does: `revoke`,
+    /// `disable` (its service account too) or `record`; `None` is `revoke`.
+    pub leak_response: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -20,6 +20,12 @@ pub struct Model {
     pub accepted_at: Option<i64>,
     pub accepted_by_user_id: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// When the invitation's secret was first reported as found in public.
+    pub leaked_at: Option<i64>,
+    pub leak_url: Option<String>,
+    pub leak_source: Option<String>,
+    /// Who reported it: `github`, `holder` or `scanner:<name>`.
+    pub leak_reporter: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

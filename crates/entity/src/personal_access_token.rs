@@ -17,6 +17,15 @@ pub struct Model {
     pub revoked_at: Option<i64>,
     pub rotated_at: Option<i64>,
     pub created_at: i64,
+    /// When the token was first reported as found in public; `None` for a token
+    /// never reported (see `credentials::leaks`).
+    pub leaked_at: Option<i64>,
+    /// Where the first report found it.
+    pub leak_url: Option<String>,
+    /// What kind of place that was (`commit`, `issue_comment`, ...).
+    pub leak_source: Option<String>,
+    /// Who reported it: `github`, `holder` or `scanner:<name>`.
+    pub leak_reporter: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,6 +24,15 @@ pub struct Model {
     pub created_at: i64,
     /// The key's start in clear (`lmr_sa_12_AbCd`), to tell keys apart.
     pub prefix: Option<String>,
+    /// When the key was first reported as found in public; `None` for a key
+    /// never reported (see `credentials::leaks`).
+    pub leaked_at: Option<i64>,
+    /// Where the first report found it.
+    pub leak_url: Option<String>,
+    /// What kind of place that was (`commit`, `issue_comment`, ...).
+    pub leak_source: Option<String>,
+    /// Who reported it: `github`, `holder` or `scanner:<name>`.
+    pub leak_reporter: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

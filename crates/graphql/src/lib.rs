@@ -32,6 +32,7 @@ pub struct Mutation(
     directory::service_accounts::ServiceAccountMutation,
     credentials::keys::KeyMutation,
     credentials::tokens::TokenMutation,
+    credentials::leaks::LeakMutation,
     directory::members::MemberMutation,
     access::projects::ProjectMutation,
     access::permissions::PermissionMutation,

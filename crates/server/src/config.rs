@@ -319,6 +319,39 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_INITIAL_ADMIN_TOKEN_FILE", global = true)]
     pub initial_admin_token_file: Option<PathBuf>,
 
+    /// GitHub's secret-scanning public keys, as GitHub publishes them
+    /// (`https://api.github.com/meta/public_keys/secret_scanning`): the
+    /// document itself. Unset (and no file): `/v1/secret-scanning/github`
+    /// takes no reports.
+    #[arg(
+        long,
+        env = "KEYWARDEN_GITHUB_SCANNING_KEYS",
+        conflicts_with = "github_scanning_keys_file",
+        global = true
+    )]
+    pub github_scanning_keys: Option<String>,
+
+    /// A file holding GitHub's secret-scanning public keys (as
+    /// `--github-scanning-keys`), read again whenever it changes.
+    #[arg(long, env = "KEYWARDEN_GITHUB_SCANNING_KEYS_FILE", global = true)]
+    pub github_scanning_keys_file: Option<PathBuf>,
+
+    /// The public keys of the organisation's own scanners, in the document
+    /// GitHub's are in; each key's identifier names its scanner. Unset (and
+    /// no file): `/v1/secret-scanning/scanner` takes no reports.
+    #[arg(
+        long,
+        env = "KEYWARDEN_SCANNER_KEYS",
+        conflicts_with = "scanner_keys_file",
+        global = true
+    )]
+    pub scanner_keys: Option<String>,
+
+    /// A file holding the scanners' public keys (as `--scanner-keys`), read
+    /// again whenever it changes.
+    #[arg(long, env = "KEYWARDEN_SCANNER_KEYS_FILE", global = true)]
+    pub scanner_keys_file: Option<PathBuf>,
+
     /// Seconds between writes of `lastUsedAt` times.
     #[arg(
         long,

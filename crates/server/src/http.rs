@@ -14,13 +14,13 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 
 use crate::gateway::verify;
 use crate::graphql_http::{graphql_get, graphql_request};
 use crate::observe::{Observer, observe};
 use crate::state::AppState;
-use crate::{origins, pages};
+use crate::{leaks, origins, pages};
 
 pub fn app(state: AppState) -> Router {
     // Shared behind one pointer: the router hands every request its own copy
@@ -59,6 +59,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/verify/", any(verify))
         .route("/v1/verify/{*path}", any(verify))
         .route("/metrics", get(render_metrics))
+        // Reports of leaked credentials (docs/secret-scanning.md).
+        .route("/v1/secret-scanning/github", post(leaks::github))
+        .route("/v1/secret-scanning/scanner", post(leaks::scanner))
+        .route("/v1/leaks", post(leaks::holder))
         .layer(axum::middleware::from_fn_with_state(observer, observe))
         .with_state(state)
 }

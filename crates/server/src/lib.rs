@@ -6,6 +6,7 @@ pub mod config;
 mod error_body;
 mod gateway;
 mod graphql_http;
+mod leaks;
 pub mod http;
 mod listener;
 pub mod location;
@@ -15,6 +16,7 @@ pub mod pages;
 mod pepper;
 mod question;
 mod request;
+pub mod scanning;
 mod secret_file;
 mod state;
 pub mod telemetry;
@@ -316,6 +318,18 @@ async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Resu
         clients: ClientResolver::new(&args.trusted_proxies, args.forwarded_header),
         telemetry: Telemetry::register(),
         origins: origins::Origins::new(&args.allowed_origins),
+        scanning: scanning::ScanningKeys {
+            github: scanning::KeySource::configure(
+                args.github_scanning_keys.as_deref(),
+                args.github_scanning_keys_file.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("GitHub's secret-scanning keys: {e}"))?,
+            scanners: scanning::KeySource::configure(
+                args.scanner_keys.as_deref(),
+                args.scanner_keys_file.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("the scanners' keys: {e}"))?,
+        },
     };
     let background = tokio::spawn(housekeeping(
         kw.clone(),
@@ -388,6 +402,7 @@ async fn housekeeping(
             Err(e) => tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry"),
         }
         throttle.prune();
+        kw.prune_holder_reports();
         if let Some(handle) = &metrics {
             handle.run_upkeep();
         }

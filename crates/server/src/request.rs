@@ -212,3 +212,33 @@ pub(crate) fn graphql_refusal(refusal: Refusal, request_id: &str) -> Response {
     };
     with_refusal_headers(graphql_error(status, code, message, request_id), &refusal)
 }
+
+/// A domain error met outside GraphQL, answered with the code and message
+/// GraphQL gives it (`graphql::error::api`, which logs what is internal) and
+/// the status that code has over HTTP.
+pub(crate) fn domain_refusal(e: domain::DomainError, request_id: &str) -> Response {
+    let error = graphql::error::api(e);
+    let code = error
+        .extensions
+        .as_ref()
+        .and_then(|x| x.get("code"))
+        .and_then(|v| match v {
+            async_graphql::Value::String(code) => Some(code.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| Code::Internal.as_str().to_owned());
+    let status = match code.as_str() {
+        c if c == Code::LimitExceeded.as_str() => StatusCode::TOO_MANY_REQUESTS,
+        c if c == Code::BadUserInput.as_str() => StatusCode::BAD_REQUEST,
+        c if c == Code::EntityNotFound.as_str() => StatusCode::NOT_FOUND,
+        c if c == Code::Unauthorized.as_str() => StatusCode::FORBIDDEN,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let mut response = graphql_error(status, &code, &error.message, request_id);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("60"));
+    }
+    response
+}

@@ -9,6 +9,7 @@ use graphql::Schemas;
 
 use crate::client::ClientResolver;
 use crate::origins::Origins;
+use crate::scanning::ScanningKeys;
 use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
 
@@ -48,4 +49,6 @@ pub struct AppState {
     pub telemetry: Telemetry,
     /// The web origins whose pages may call the API.
     pub origins: Origins,
+    /// The keys that sign secret-scanning reports.
+    pub scanning: ScanningKeys,
 }

@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use crate::base::error::{DomainError, DomainResult};
+use crate::credentials::leaks::Leak;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, UserId};
 use crate::base::kinds;
 use crate::base::names::{Description, KeyName};
@@ -49,6 +50,8 @@ pub struct ServiceAccountKey {
     /// The key's start (`lmr_sa_12_AbCd`); `None` for keys made before
     /// keywarden kept it.
     pub prefix: Option<String>,
+    /// The first report of the key as found in public, if any.
+    pub leak: Option<Leak>,
 }
 
 impl ServiceAccountKey {
@@ -109,6 +112,7 @@ impl TryFrom<key::Model> for ServiceAccountKey {
             created_by_user_id: m.created_by_user_id.map(UserId),
             created_at: from_millis(m.created_at)?,
             prefix: m.prefix,
+            leak: Leak::from_stored(m.leaked_at, m.leak_url, m.leak_source, m.leak_reporter)?,
         })
     }
 }

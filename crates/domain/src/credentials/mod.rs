@@ -1,6 +1,7 @@
 //! What an automation or a person presents: the token formats and their
 //! checksums, service-account keys (issued, rotated with an overlap,
-//! revoked), personal access tokens, and the verification of a presented
+//! revoked), personal access tokens, what a report of a leaked credential
+//! does to it, and the verification of a presented
 //! credential, through the cache, to a principal.
 //!
 //! Decides whether a presented string is a live credential, and what may be
@@ -10,6 +11,7 @@
 //! directory issues a member's first token through it.
 
 pub(crate) mod keys;
+pub(crate) mod leaks;
 pub(crate) mod lookup;
 pub(crate) mod personal_tokens;
 pub mod token;

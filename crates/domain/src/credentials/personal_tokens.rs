@@ -19,6 +19,7 @@ use crate::base::names::KeyName;
 use crate::base::page::MAX_PAGE;
 use crate::base::time::{from_millis, from_millis_opt, future, to_millis};
 use crate::coherence::Scope;
+use crate::credentials::leaks::Leak;
 use crate::credentials::token::{Secret, issue_personal_access_token};
 use crate::policy::principal::Principal;
 use crate::policy::table::require_user;
@@ -41,6 +42,8 @@ pub struct PersonalAccessToken {
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The first report of the token as found in public, if any.
+    pub leak: Option<Leak>,
 }
 
 impl PersonalAccessToken {
@@ -62,6 +65,7 @@ impl TryFrom<pat::Model> for PersonalAccessToken {
             revoked_at: from_millis_opt(m.revoked_at)?,
             rotated_at: from_millis_opt(m.rotated_at)?,
             created_at: from_millis(m.created_at)?,
+            leak: Leak::from_stored(m.leaked_at, m.leak_url, m.leak_source, m.leak_reporter)?,
         })
     }
 }

@@ -112,6 +112,8 @@ impl TryFrom<audit_event::Model> for AuditEvent {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub(crate) enum AuditAction {
     AccountCreate,
+    /// An account's settings changed (what a leak does).
+    AccountUpdate,
     MemberAdd,
     MemberUpdate,
     MemberRemove,
@@ -132,6 +134,8 @@ pub(crate) enum AuditAction {
     TokenRotate,
     /// The operator gave an Admin a new token from the server's machine.
     TokenRecover,
+    /// A credential was reported as found in public.
+    CredentialLeak,
     ProjectCreate,
     ProjectUpdate,
     ProjectDelete,
@@ -154,6 +158,7 @@ impl AuditAction {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             AuditAction::AccountCreate => "account.create",
+            AuditAction::AccountUpdate => "account.update",
             AuditAction::MemberAdd => "account_member.add",
             AuditAction::MemberUpdate => "account_member.update",
             AuditAction::MemberRemove => "account_member.remove",
@@ -173,6 +178,7 @@ impl AuditAction {
             AuditAction::TokenRevoke => "personal_access_token.revoke",
             AuditAction::TokenRotate => "personal_access_token.rotate",
             AuditAction::TokenRecover => "personal_access_token.recover",
+            AuditAction::CredentialLeak => "credential.leak",
             AuditAction::ProjectCreate => "project.create",
             AuditAction::ProjectUpdate => "project.update",
             AuditAction::ProjectDelete => "project.delete",
@@ -221,6 +227,17 @@ impl Actor {
                 attributed: attributed_user(conn, s.service_account_id).await?,
             },
         })
+    }
+
+    /// keywarden acting for someone who holds no principal, by `name` (a
+    /// leak's reporter), about `concerning`'s own credential if it is one: the
+    /// event is then in that user's own log.
+    pub(crate) fn system_for(name: String, concerning: Option<UserId>) -> Self {
+        Self {
+            name,
+            attributed: concerning,
+            ..Self::system()
+        }
     }
 
     /// keywarden itself.
@@ -433,8 +450,21 @@ pub(crate) async fn list<C: ConnectionTrait>(
         }
         Log::Own(user) => audit_event::Entity::find()
             .filter(audit_event::Column::AccountId.is_null())
-            .filter(audit_event::Column::ActorType.eq(ActorKind::User.as_str()))
-            .filter(audit_event::Column::ActorId.eq(user.0)),
+            .filter(
+                Condition::any()
+                    .add(
+                        Condition::all()
+                            .add(audit_event::Column::ActorType.eq(ActorKind::User.as_str()))
+                            .add(audit_event::Column::ActorId.eq(user.0)),
+                    )
+                    // What keywarden did to the user's own credentials (a
+                    // leak's revocation), attributed to them.
+                    .add(
+                        Condition::all()
+                            .add(audit_event::Column::ActorType.eq(ActorKind::System.as_str()))
+                            .add(audit_event::Column::AttributedUserId.eq(user.0)),
+                    ),
+            ),
     };
     let scoped = query.filter.apply(whose);
     let total = scoped.clone().count(conn).await?;
@@ -496,8 +526,10 @@ impl Keywarden {
         match event.account_id {
             Some(account) => authorize(caller, account, Action::ReadAuditLog, "AuditEvent")?,
             None => {
-                let own = matches!(caller, Principal::User(u) if event.actor_kind == ActorKind::User
-                    && event.actor_id == u.user_id.0);
+                let own = matches!(caller, Principal::User(u) if
+                    (event.actor_kind == ActorKind::User && event.actor_id == u.user_id.0)
+                    || (event.actor_kind == ActorKind::System
+                        && event.attributed_user_id == Some(u.user_id)));
                 if !own {
                     return Err(DomainError::NotFound("AuditEvent"));
                 }

@@ -10,6 +10,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 use crate::coherence::{Coherence, Stats, UsageTracker};
 use crate::db::{Direct, PgDirect, Reads, VERIFICATION_CONNECTIONS, WriteQueue, verification_pool};
 use crate::warden::keyring::Keyring;
+use crate::warden::quota::HolderQuota;
 use crate::warden::verdict::Verdict;
 
 /// How many verified credentials a process keeps by default.
@@ -31,6 +32,8 @@ pub struct Keywarden {
     pub(crate) coherence: Arc<Coherence<Verdict>>,
     /// The process's writers, in turn (SQLite).
     pub(crate) writes: WriteQueue,
+    /// Holders' reports of leaked credentials, per client address.
+    pub(crate) holder_reports: Arc<HolderQuota>,
 }
 
 impl Keywarden {
@@ -73,6 +76,7 @@ impl Keywarden {
             usage: Arc::new(UsageTracker::default()),
             coherence: Arc::new(coherence),
             writes: WriteQueue::for_db(&db),
+            holder_reports: Arc::new(HolderQuota::default()),
             db,
         })
     }

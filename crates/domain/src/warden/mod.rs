@@ -1,7 +1,8 @@
 //! The machinery every operation runs on: the handle transports hold
 //! ([`handle::Keywarden`]), the peppers credentials are digested with, the
 //! write unit through which every change commits with its audit event and the
-//! scopes it makes stale, the rows a change locks, the audit log, and what a
+//! scopes it makes stale, the rows a change locks, the audit log, the
+//! per-address quotas of what needs no credential, and what a
 //! verification concludes (the value the cache keeps).
 //!
 //! Decides how a change is made (one transaction, one event at least, the
@@ -13,5 +14,6 @@ pub(crate) mod audit;
 pub(crate) mod handle;
 pub(crate) mod keyring;
 pub(crate) mod locks;
+pub(crate) mod quota;
 pub(crate) mod verdict;
 pub(crate) mod write;

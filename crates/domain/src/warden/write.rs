@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseTransaction;
 
 use crate::base::error::DomainResult;
+use crate::base::ids::UserId;
 use crate::base::origin::Origin;
 use crate::coherence::Scope;
 use crate::db::Turn;
@@ -50,11 +51,28 @@ impl Keywarden {
 
     /// Begins a change keywarden makes itself (first start, `bootstrap`).
     pub(crate) async fn system_change(&self, now: DateTime<Utc>) -> DomainResult<Change<'_>> {
+        self.system_change_by(Actor::system(), now).await
+    }
+
+    /// Begins a change keywarden makes for someone with no principal (a
+    /// leak's reporter), named `name` in the log; about `concerning`'s own
+    /// credential, if it is one.
+    pub(crate) async fn system_change_as(
+        &self,
+        name: String,
+        concerning: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Change<'_>> {
+        self.system_change_by(Actor::system_for(name, concerning), now)
+            .await
+    }
+
+    async fn system_change_by(&self, actor: Actor, now: DateTime<Utc>) -> DomainResult<Change<'_>> {
         let (turn, txn) = self.writes.begin(&self.db).await?;
         Ok(Change {
             warden: self,
             txn,
-            actor: Actor::system(),
+            actor,
             origin: Origin::current(),
             now,
             _turn: turn,

@@ -11,6 +11,7 @@ mod coherence;
 mod concurrency;
 mod invitations;
 mod keys;
+mod leaks;
 mod migrations;
 mod names;
 mod personal_tokens;

@@ -11,6 +11,7 @@ use crate::base::error::{ApiResult, ROTATION_SECRET_MESSAGE, SECRET_MESSAGE, bad
 use crate::base::inputs::{description, key_id, key_name, service_account_id};
 use crate::base::roles::RoleCode;
 use crate::base::scalars::{DateTime, ObjectId};
+use crate::credentials::leaks::CredentialLeak;
 use crate::objects::{ServiceAccount, ServiceAccountKey, User, user_seen_from};
 
 /// An API key of a service account.
@@ -66,6 +67,12 @@ impl ServiceAccountKey {
 
     async fn revoked_at(&self) -> Option<DateTime> {
         self.key.revoked_at.map(DateTime)
+    }
+
+    /// The first report of this key as found in public, if any: when, where
+    /// and by whom.
+    async fn leak(&self) -> Option<CredentialLeak> {
+        self.key.leak.as_ref().map(CredentialLeak::from)
     }
 
     async fn created_at(&self) -> DateTime {

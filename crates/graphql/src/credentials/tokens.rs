@@ -8,6 +8,7 @@ use crate::base::context::{HumanOnly, caller, kw, now, require_selected};
 use crate::base::error::ApiResult;
 use crate::base::inputs::{key_name, token_id};
 use crate::base::scalars::{DateTime, ObjectId};
+use crate::credentials::leaks::CredentialLeak;
 use crate::objects::PersonalAccessToken;
 
 /// A user's own credential.
@@ -36,6 +37,12 @@ impl PersonalAccessToken {
 
     async fn revoked_at(&self) -> Option<DateTime> {
         self.token.revoked_at.map(DateTime)
+    }
+
+    /// The first report of this token as found in public, if any: when, where
+    /// and by whom.
+    async fn leak(&self) -> Option<CredentialLeak> {
+        self.token.leak.as_ref().map(CredentialLeak::from)
     }
 
     async fn rotated_at(&self) -> Option<DateTime> {

@@ -11,6 +11,7 @@ use crate::base::error::ApiResult;
 use crate::base::page::{LIST_PAGE, page};
 use crate::base::roles::RoleCode;
 use crate::base::scalars::{DateTime, ObjectId};
+use crate::credentials::leaks::LeakResponse;
 use crate::objects::{
     Account, AccountInvitation, AccountMember, Group, Permission, PermissionSet, Project,
     ServiceAccount,
@@ -29,6 +30,17 @@ impl Account {
 
     async fn created_at(&self) -> DateTime {
         self.0.created_at.into()
+    }
+
+    /// What a leak of one of this account's credentials does. Admins only
+    /// (`null`, with an error, for anyone else).
+    async fn leak_response(&self, ctx: &Context<'_>) -> Option<LeakResponse> {
+        let found = async {
+            let response = kw(ctx).leak_response(caller(ctx)?, self.0.id).await.api()?;
+            Ok(Some(response.into()))
+        }
+        .await;
+        or_null(ctx, found)
     }
 
     /// The caller's role in this account.

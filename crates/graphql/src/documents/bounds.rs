@@ -68,6 +68,7 @@ pub(crate) const BOUNDS: &[(&str, Bound)] = &[
     ("User.auditEvents(after)", CURSOR),
     ("User.auditEvents(before)", CURSOR),
     ("AcceptAccountInvitationInput.secret", chars(200)),
+    ("Mutation.reportLeakedCredential(token)", chars(200)),
     ("AddAccountMemberInput.username", chars(64)),
     ("AddAccountMemberInput.email", chars(254)),
     ("AuditEventFilter.action", chars(100)),

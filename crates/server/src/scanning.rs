@@ -1,0 +1,315 @@
+//! The keys that sign secret-scanning reports: GitHub's, as GitHub publishes
+//! them (`https://api.github.com/meta/public_keys/secret_scanning`), and the
+//! organisation's own scanners', in the same document. A report is accepted
+//! only with an ECDSA P-256 signature (SHA-256, ASN.1 DER, base64) over its
+//! raw body by one of the keys, named by its identifier.
+//!
+//! Keys come from a file, read again whenever it changes (so an operator
+//! replaces it with GitHub's newest document and nothing restarts), or from a
+//! setting, fixed for the process's life. A file that no longer reads keeps
+//! the keys it last held, and the log says why.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use p256::ecdsa::signature::Verifier;
+use p256::ecdsa::{Signature, VerifyingKey};
+use p256::pkcs8::DecodePublicKey;
+use serde::Deserialize;
+
+/// The longest key identifier kept; GitHub's are 64 hexadecimal digits.
+const MAX_KEY_IDENTIFIER: usize = 128;
+/// More keys than any published document holds.
+const MAX_KEYS: usize = 64;
+
+/// One document of public keys, read.
+#[derive(Clone, Debug, Default)]
+pub struct KeySet {
+    keys: Vec<(String, VerifyingKey)>,
+}
+
+#[derive(Deserialize)]
+struct Document {
+    public_keys: Vec<PublishedKey>,
+}
+
+#[derive(Deserialize)]
+struct PublishedKey {
+    key_identifier: String,
+    key: String,
+    // `is_current` says which key GitHub signs with now; a key that is no
+    // longer current still verifies what was signed with it, so it is read
+    // and not needed.
+}
+
+impl KeySet {
+    /// Reads GitHub's document: `{"public_keys": [{"key_identifier", "key",
+    /// "is_current"}]}`, each `key` a PEM public key of P-256.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let document: Document = serde_json::from_str(text)
+            .map_err(|e| format!("not a document of public keys ({{\"public_keys\": [...]}}): {e}"))?;
+        if document.public_keys.len() > MAX_KEYS {
+            return Err(format!("more than {MAX_KEYS} keys"));
+        }
+        let mut keys = Vec::with_capacity(document.public_keys.len());
+        for published in document.public_keys {
+            let id = published.key_identifier;
+            if id.is_empty() || id.len() > MAX_KEY_IDENTIFIER {
+                return Err(format!(
+                    "a key_identifier must have 1 to {MAX_KEY_IDENTIFIER} characters"
+                ));
+            }
+            let key = VerifyingKey::from_public_key_pem(published.key.trim())
+                .map_err(|e| format!("key {id}: not a PEM public key of P-256: {e}"))?;
+            keys.push((id, key));
+        }
+        Ok(Self { keys })
+    }
+
+    fn key(&self, identifier: &str) -> Option<&VerifyingKey> {
+        self.keys
+            .iter()
+            .find(|(id, _)| id == identifier)
+            .map(|(_, key)| key)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Whether `signature` (base64 of DER) is `identifier`'s over `body`.
+    pub fn check(&self, identifier: &str, signature: &str, body: &[u8]) -> Result<(), Refused> {
+        let key = self.key(identifier).ok_or(Refused::UnknownKey)?;
+        let der = STANDARD
+            .decode(signature.trim())
+            .map_err(|_| Refused::Malformed)?;
+        let signature = Signature::from_der(&der).map_err(|_| Refused::Malformed)?;
+        key.verify(body, &signature).map_err(|_| Refused::Wrong)
+    }
+}
+
+/// Why a report's signature is refused.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Refused {
+    /// No identifier or no signature header.
+    Missing,
+    /// The identifier names no key of the set.
+    UnknownKey,
+    /// The signature is not base64 of a DER ECDSA signature.
+    Malformed,
+    /// The signature does not verify.
+    Wrong,
+}
+
+impl Refused {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Missing => {
+                "The report is not signed: send Github-Public-Key-Identifier and Github-Public-Key-Signature"
+            }
+            Self::UnknownKey => "The report is signed with a key this server does not know",
+            Self::Malformed => "The report's signature is not base64 of a DER ECDSA signature",
+            Self::Wrong => "The report's signature does not match its body",
+        }
+    }
+}
+
+/// The signing keys of each route of reports.
+#[derive(Clone, Debug)]
+pub struct ScanningKeys {
+    /// GitHub's, for the partner program.
+    pub github: KeySource,
+    /// The organisation's own scanners'.
+    pub scanners: KeySource,
+}
+
+impl Default for ScanningKeys {
+    fn default() -> Self {
+        Self {
+            github: KeySource::None,
+            scanners: KeySource::None,
+        }
+    }
+}
+
+/// Where a set of keys comes from.
+#[derive(Clone, Debug)]
+pub enum KeySource {
+    /// None configured: reports of this kind are not accepted.
+    None,
+    /// Given in a setting, for the process's life.
+    Fixed(Arc<KeySet>),
+    /// A file, read again when it changes.
+    File(Arc<WatchedFile>),
+}
+
+#[derive(Debug)]
+pub struct WatchedFile {
+    path: PathBuf,
+    read: Mutex<Read>,
+}
+
+#[derive(Debug)]
+struct Read {
+    /// When the file was last changed, and its length, as last read.
+    stamp: Option<(SystemTime, u64)>,
+    keys: Arc<KeySet>,
+}
+
+impl KeySource {
+    /// A source from the settings: the document itself, or a file holding it
+    /// (not both). A file or document that does not read is an error here,
+    /// at start.
+    pub fn configure(document: Option<&str>, file: Option<PathBuf>) -> Result<Self, String> {
+        match (document, file) {
+            (Some(_), Some(_)) => Err("give the keys or their file, not both".to_owned()),
+            (Some(text), None) => Ok(Self::Fixed(Arc::new(KeySet::parse(text)?))),
+            (None, Some(path)) => {
+                let watched = WatchedFile {
+                    path,
+                    read: Mutex::new(Read {
+                        stamp: None,
+                        keys: Arc::new(KeySet::default()),
+                    }),
+                };
+                watched.reread(true)?;
+                Ok(Self::File(Arc::new(watched)))
+            }
+            (None, None) => Ok(Self::None),
+        }
+    }
+
+    /// The keys now, or `None` when none are configured.
+    pub fn keys(&self) -> Option<Arc<KeySet>> {
+        match self {
+            Self::None => None,
+            Self::Fixed(keys) => Some(keys.clone()),
+            Self::File(watched) => {
+                if let Err(e) = watched.reread(false) {
+                    tracing::warn!(
+                        file = %watched.path.display(),
+                        error = %e,
+                        "the file of secret-scanning keys does not read: the keys it held before stay"
+                    );
+                }
+                watched.read.lock().ok().map(|read| read.keys.clone())
+            }
+        }
+    }
+}
+
+impl WatchedFile {
+    /// Reads the file again if it changed since it was last read (or
+    /// always, with `force`).
+    fn reread(&self, force: bool) -> Result<(), String> {
+        let shown = self.path.display();
+        let meta = std::fs::metadata(&self.path).map_err(|e| format!("{shown}: {e}"))?;
+        let stamp = Some((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len()));
+        let mut read = self.read.lock().map_err(|_| "poisoned".to_owned())?;
+        if !force && read.stamp == stamp {
+            return Ok(());
+        }
+        // Marked read even if it fails, so that a broken file is complained
+        // of once a change, not once a report.
+        read.stamp = stamp;
+        let text = std::fs::read_to_string(&self.path).map_err(|e| format!("{shown}: {e}"))?;
+        let keys = KeySet::parse(&text).map_err(|e| format!("{shown}: {e}"))?;
+        tracing::info!(file = %shown, keys = keys.keys.len(), "read the secret-scanning keys");
+        read.keys = Arc::new(keys);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use p256::ecdsa::SigningKey;
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::{EncodePublicKey, LineEnding};
+
+    fn signing_key() -> SigningKey {
+        // A random scalar is a valid key but for odds of about 2^-128.
+        SigningKey::from_slice(&rand::random::<[u8; 32]>()).unwrap()
+    }
+
+    fn document(keys: &[(&str, &SigningKey)]) -> String {
+        let public_keys: Vec<serde_json::Value> = keys
+            .iter()
+            .map(|(id, key)| {
+                serde_json::json!({
+                    "key_identifier": id,
+                    "key": key.verifying_key().to_public_key_pem(LineEnding::LF).unwrap(),
+                    "is_current": true,
+                })
+            })
+            .collect();
+        serde_json::json!({ "public_keys": public_keys }).to_string()
+    }
+
+    fn sign(key: &SigningKey, body: &[u8]) -> String {
+        let signature: Signature = key.sign(body);
+        STANDARD.encode(signature.to_der().as_bytes())
+    }
+
+    #[test]
+    fn a_body_signed_by_a_key_of_the_set_is_accepted_and_any_change_refused() {
+        let (one, two) = (signing_key(), signing_key());
+        let set = KeySet::parse(&document(&[("one", &one), ("two", &two)])).unwrap();
+        let body = br#"[{"token":"t","type":"x","url":"u","source":"content"}]"#;
+        let signature = sign(&two, body);
+        assert_eq!(set.check("two", &signature, body), Ok(()));
+        // Another key's name, a changed byte, another key's signature.
+        assert_eq!(set.check("one", &signature, body), Err(Refused::Wrong));
+        let mut tampered = body.to_vec();
+        tampered[3] ^= 1;
+        assert_eq!(set.check("two", &signature, &tampered), Err(Refused::Wrong));
+        assert_eq!(set.check("two", &sign(&one, body), body), Err(Refused::Wrong));
+        assert_eq!(set.check("three", &signature, body), Err(Refused::UnknownKey));
+        assert_eq!(set.check("two", "not base64!", body), Err(Refused::Malformed));
+        assert_eq!(set.check("two", &STANDARD.encode(b"not der"), body), Err(Refused::Malformed));
+    }
+
+    #[test]
+    fn a_document_that_is_not_one_of_keys_is_refused_saying_why() {
+        for (text, says) in [
+            ("[]", "not a document"),
+            (r#"{"public_keys": [{"key_identifier": "a", "key": "nope", "is_current": true}]}"#, "key a"),
+            (r#"{"public_keys": [{"key_identifier": "", "key": "x", "is_current": true}]}"#, "1 to 128"),
+        ] {
+            let e = KeySet::parse(text).unwrap_err();
+            assert!(e.contains(says), "{text}: {e}");
+        }
+        assert!(KeySet::parse(r#"{"public_keys": []}"#).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_watched_file_is_read_again_when_it_changes_and_keeps_its_keys_when_it_breaks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let (old, new) = (signing_key(), signing_key());
+        std::fs::write(&path, document(&[("old", &old)])).unwrap();
+        let source = KeySource::configure(None, Some(path.clone())).unwrap();
+        let body = b"[]";
+        assert_eq!(source.keys().unwrap().check("old", &sign(&old, body), body), Ok(()));
+        // A rotated set: a longer document, so the change shows even within
+        // the file system's clock's resolution.
+        std::fs::write(&path, document(&[("new", &new), ("newer", &new)])).unwrap();
+        let keys = source.keys().unwrap();
+        assert_eq!(keys.check("new", &sign(&new, body), body), Ok(()));
+        assert_eq!(keys.check("old", &sign(&old, body), body), Err(Refused::UnknownKey));
+        // A broken file keeps what it held.
+        std::fs::write(&path, "{ not json").unwrap();
+        assert_eq!(source.keys().unwrap().check("new", &sign(&new, body), body), Ok(()));
+    }
+
+    #[test]
+    fn keys_are_given_one_way_and_a_bad_file_stops_the_start() {
+        assert!(matches!(KeySource::configure(None, None), Ok(KeySource::None)));
+        assert!(KeySource::configure(Some("{}"), Some("x".into())).is_err());
+        assert!(KeySource::configure(Some("{}"), None).is_err());
+        assert!(KeySource::configure(None, Some("/nonexistent/keys.json".into())).is_err());
+    }
+}
