@@ -109,6 +109,7 @@ export const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
     groups { id name }
     keys(first: 100) {
       id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
+      leak { reportedAt url source reporter }
     }
   }
 }`;
@@ -239,7 +240,7 @@ export const HELD_PERMISSIONS = `query Held($input: HeldPermissionsInput!) {
 export const MY_TOKENS = `query MyTokens {
   me {
     ... on User {
-      personalAccessTokens { id name createdAt expiresAt lastUsedAt revokedAt rotatedAt }
+      personalAccessTokens { id name createdAt expiresAt lastUsedAt revokedAt rotatedAt leak { reportedAt url source reporter } }
       auditEvents(last: 10) { nodes { id action targetName createdAt clientAddress } }
     }
   }

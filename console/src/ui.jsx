@@ -304,6 +304,40 @@ export function Badge({ children, tone = 'plain' }) {
   return <span class={`badge ${tone}`}>{children}</span>;
 }
 
+const REPORTERS = {
+  github: 'GitHub secret scanning',
+  github_webhook: 'a GitHub custom pattern',
+  holder: 'someone holding it',
+};
+
+// A credential's first report as found in public: by whom, when, and where,
+// linked only when the place is a web address.
+export function Leaked({ leak }) {
+  const by =
+    REPORTERS[leak.reporter] ??
+    (leak.reporter.startsWith('scanner:') ? `scanner ${leak.reporter.slice('scanner:'.length)}` : leak.reporter);
+  const linked = leak.url && /^https?:\/\//i.test(leak.url);
+  return (
+    <div class="leak small">
+      <Badge tone="bad">Leaked</Badge>{' '}
+      <span class="muted">
+        reported by {by}, <When at={leak.reportedAt} />
+        {leak.source && ` (${leak.source})`}
+      </span>
+      {leak.url &&
+        (linked ? (
+          <div>
+            <a href={leak.url} rel="noopener noreferrer nofollow" target="_blank">
+              Where it was found
+            </a>
+          </div>
+        ) : (
+          <div class="muted">{leak.url}</div>
+        ))}
+    </div>
+  );
+}
+
 // A key's or token's state, from its dates.
 export function credentialState({ revokedAt, expiresAt }) {
   if (revokedAt) return ['Revoked', 'bad'];

@@ -34,7 +34,7 @@ enum Accounts {
 }
 
 #[derive(DeriveIden, Clone, Copy)]
-enum Leak {
+enum LeakColumns {
     LeakedAt,
     LeakUrl,
     LeakSource,
@@ -59,13 +59,22 @@ impl MigrationTrait for Migration {
             PersonalAccessTokens::Table.into_iden(),
             AccountInvitations::Table.into_iden(),
         ] {
-            for column in [Leak::LeakedAt, Leak::LeakUrl, Leak::LeakSource, Leak::LeakReporter] {
+            for column in [
+                LeakColumns::LeakedAt,
+                LeakColumns::LeakUrl,
+                LeakColumns::LeakSource,
+                LeakColumns::LeakReporter,
+            ] {
                 let mut alter = Table::alter().table(table.clone()).to_owned();
                 match column {
-                    Leak::LeakedAt => alter.add_column(big_integer_null(column)),
-                    Leak::LeakUrl => alter.add_column(string_len_null(column, URL_LEN)),
-                    Leak::LeakSource => alter.add_column(string_len_null(column, SOURCE_LEN)),
-                    Leak::LeakReporter => alter.add_column(string_len_null(column, REPORTER_LEN)),
+                    LeakColumns::LeakedAt => alter.add_column(big_integer_null(column)),
+                    LeakColumns::LeakUrl => alter.add_column(string_len_null(column, URL_LEN)),
+                    LeakColumns::LeakSource => {
+                        alter.add_column(string_len_null(column, SOURCE_LEN))
+                    }
+                    LeakColumns::LeakReporter => {
+                        alter.add_column(string_len_null(column, REPORTER_LEN))
+                    }
                 };
                 manager.alter_table(alter).await?;
             }
@@ -94,9 +103,19 @@ impl MigrationTrait for Migration {
             PersonalAccessTokens::Table.into_iden(),
             AccountInvitations::Table.into_iden(),
         ] {
-            for column in [Leak::LeakedAt, Leak::LeakUrl, Leak::LeakSource, Leak::LeakReporter] {
+            for column in [
+                LeakColumns::LeakedAt,
+                LeakColumns::LeakUrl,
+                LeakColumns::LeakSource,
+                LeakColumns::LeakReporter,
+            ] {
                 manager
-                    .alter_table(Table::alter().table(table.clone()).drop_column(column).to_owned())
+                    .alter_table(
+                        Table::alter()
+                            .table(table.clone())
+                            .drop_column(column)
+                            .to_owned(),
+                    )
                     .await?;
             }
         }

@@ -225,6 +225,7 @@ def service_account_and_keys(b: Browser) -> dict:
     expect(page.locator("tr[data-key=deploy]").first.get_by_text("Revoked")).to_be_visible()
     assert verify(b.base, second) == 401, "a revoked key is refused"
 
+
     # Disable, then enable: the keys stop at once, then work again.
     page.get_by_role("button", name="Disable").click()
     expect(b.dialog().get_by_text("stops working at once")).to_be_visible()
@@ -398,6 +399,23 @@ def tokens(b: Browser, admin_token: str):
     for action in ["create", "rotate", "revoke"]:
         expect(page.locator(f"table.activity tr[data-action='personal_access_token.{action}']")).to_have_count(1)
     b.shot("tokens")
+
+    # A token someone reports as leaked: refused, and its row says so; the
+    # revocation is in its owner's activity.
+    stray = gql(
+        b.base,
+        admin_token,
+        "mutation { createPersonalAccessToken(input: { name: \"stray\" }) { secret } }",
+    )["createPersonalAccessToken"]["secret"]
+    status, _, _ = http(b.base, "/v1/leaks", body={"token": stray})
+    assert status == 202, status
+    assert http(b.base, "/graphql", stray, {"query": "{ me { id } }"})[0] == 401, "a leaked token is refused"
+    page.reload()
+    row = page.locator("tr[data-token=stray]")
+    expect(row.get_by_text("Leaked")).to_be_visible()
+    expect(row.get_by_text("Revoked")).to_be_visible()
+    expect(row).to_contain_text("reported by someone holding it")
+    expect(page.locator("table.activity tr[data-action='credential.leak']")).to_have_count(1)
 
 
 def groups(b: Browser, key: str):

@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod gateway;
 mod hostile;
+mod leaks;
 mod leases;
 mod lifecycle;
 mod limits;

@@ -11,7 +11,7 @@ import {
   gql,
 } from '../api.js';
 import {
-  ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Loading, NameFields, PageHeader, When,
+  ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Leaked, Loading, NameFields, PageHeader, When,
   credentialState, formValues, useLoad,
 } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
@@ -187,6 +187,7 @@ function Keys({ sa, onChanged }) {
                   </td>
                   <td>
                     <Badge tone={tone}>{state}</Badge>
+                    {k.leak && <Leaked leak={k.leak} />}
                   </td>
                   <td class="row-actions">
                     {state === 'Active' && (

@@ -9,7 +9,7 @@ import {
   gql,
   session,
 } from '../api.js';
-import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
+import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, Leaked, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
 
 const inDays = (days) => new Date(Date.now() + Number(days) * 86400000).toISOString();
 
@@ -65,6 +65,7 @@ export function Tokens() {
                     </td>
                     <td>
                       <Badge tone={tone}>{state}</Badge>
+                      {t.leak && <Leaked leak={t.leak} />}
                     </td>
                     <td class="row-actions">
                       {state === 'Active' && (

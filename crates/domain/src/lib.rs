@@ -56,8 +56,8 @@ pub use credentials::keys::{
     CreateKey, IssuedKey, KeyUsage, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey,
 };
 pub use credentials::leaks::{
-    HOLDER_ANSWER, Leak, LeakLabel, LeakReport, LeakResponse, MAX_LEAK_SOURCE, MAX_LEAK_URL, MAX_SCANNER_NAME,
-    Reporter,
+    HOLDER_ANSWER, Leak, LeakLabel, LeakReport, LeakResponse, MAX_LEAK_SOURCE, MAX_LEAK_URL,
+    MAX_SCANNER_NAME, Reporter,
 };
 pub use credentials::personal_tokens::{
     CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,

@@ -352,6 +352,28 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARDEN_SCANNER_KEYS_FILE", global = true)]
     pub scanner_keys_file: Option<PathBuf>,
 
+    /// A file holding the secret of GitHub's `secret_scanning_alert`
+    /// webhook (custom patterns). Unset: `/v1/secret-scanning/github-webhook`
+    /// takes no deliveries.
+    #[arg(long, env = "KEYWARDEN_GITHUB_WEBHOOK_SECRET_FILE", global = true)]
+    pub github_webhook_secret_file: Option<PathBuf>,
+
+    /// A file holding a GitHub token that may read the organisation's
+    /// secret-scanning alerts: a webhook's alert does not carry its secret,
+    /// so keywarden reads it from GitHub's API.
+    #[arg(long, env = "KEYWARDEN_GITHUB_API_TOKEN_FILE", global = true)]
+    pub github_api_token_file: Option<PathBuf>,
+
+    /// GitHub's API, where alerts are read (GitHub Enterprise Server:
+    /// `https://HOST/api/v3`). Only alerts under it are read.
+    #[arg(
+        long,
+        env = "KEYWARDEN_GITHUB_API_URL",
+        default_value = crate::config::GITHUB_API,
+        global = true
+    )]
+    pub github_api_url: String,
+
     /// Seconds between writes of `lastUsedAt` times.
     #[arg(
         long,
@@ -405,3 +427,6 @@ pub struct BootstrapArgs {
     #[command(flatten)]
     pub create: CreateArgs,
 }
+
+/// GitHub's public API.
+pub const GITHUB_API: &str = "https://api.github.com";

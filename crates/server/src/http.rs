@@ -62,6 +62,10 @@ pub fn app(state: AppState) -> Router {
         // Reports of leaked credentials (docs/secret-scanning.md).
         .route("/v1/secret-scanning/github", post(leaks::github))
         .route("/v1/secret-scanning/scanner", post(leaks::scanner))
+        .route(
+            "/v1/secret-scanning/github-webhook",
+            post(leaks::github_webhook),
+        )
         .route("/v1/leaks", post(leaks::holder))
         .layer(axum::middleware::from_fn_with_state(observer, observe))
         .with_state(state)

@@ -3,6 +3,9 @@
 //!   program, signed with GitHub's keys;
 //! - `POST /v1/secret-scanning/scanner`: the same body and signature from an
 //!   organisation's own scanner, signed with a key the operator gives;
+//! - `POST /v1/secret-scanning/github-webhook`: GitHub's
+//!   `secret_scanning_alert` webhook of custom patterns, signed with the
+//!   webhook's secret;
 //! - `POST /v1/leaks`: anyone who holds a token, with no credential and no
 //!   signature, answered alike whatever the token.
 
@@ -19,7 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error_body::graphql_error;
 use crate::request::{domain_refusal, read_body, requested};
-use crate::scanning::{KeySource, Refused};
+use crate::scanning::{Delivery, KeySource, Refused, hub_signed, read_secret};
 use crate::state::AppState;
 
 /// The headers GitHub signs a report with; own scanners send the same.
@@ -52,7 +55,13 @@ struct Feedback {
 }
 
 pub(crate) async fn github(State(state): State<Arc<AppState>>, request: Request) -> Response {
-    signed(&state, &state.scanning.github, |_| Reporter::GitHub, request).await
+    signed(
+        &state,
+        &state.scanning.github,
+        |_| Reporter::GitHub,
+        request,
+    )
+    .await
 }
 
 pub(crate) async fn scanner(State(state): State<Arc<AppState>>, request: Request) -> Response {
@@ -95,7 +104,11 @@ async fn signed(
         _ => return unsigned(Refused::Missing, request_id),
     };
     if let Err(refused) = keys.check(identifier, signature, &body) {
-        tracing::info!(key = identifier, ?refused, "a secret-scanning report is refused");
+        tracing::info!(
+            key = identifier,
+            ?refused,
+            "a secret-scanning report is refused"
+        );
         return unsigned(refused, request_id);
     }
     let matches: Vec<Match> = match serde_json::from_slice(&body) {
@@ -198,6 +211,105 @@ pub(crate) async fn holder(State(state): State<Arc<AppState>>, request: Request)
             Json(serde_json::json!({ "received": true, "message": domain::HOLDER_ANSWER })),
         )
             .into_response(),
+        Err(e) => domain_refusal(e, request_id),
+    }
+}
+
+/// What every delivery that is signed is told.
+fn received() -> Response {
+    (
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "received": true })),
+    )
+        .into_response()
+}
+
+/// `POST /v1/secret-scanning/github-webhook`.
+pub(crate) async fn github_webhook(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let request_id = requested(&parts).id;
+    let request_id = request_id.to_str().unwrap_or("none");
+    let config = &state.custom_patterns;
+    let Some(secret) = &config.secret else {
+        return graphql_error(
+            StatusCode::NOT_FOUND,
+            Code::EntityNotFound.as_str(),
+            "This server takes no webhook deliveries: no webhook secret is configured (docs/secret-scanning.md)",
+            request_id,
+        );
+    };
+    let body = match read_body(&state.limits, &parts.headers, body, request_id).await {
+        Ok(body) => body,
+        Err(refused) => return refused,
+    };
+    if !hub_signed(secret, &body, header(&parts.headers, "x-hub-signature-256")) {
+        return graphql_error(
+            StatusCode::UNAUTHORIZED,
+            Code::Unauthenticated.as_str(),
+            "The delivery's X-Hub-Signature-256 is missing or does not match its body",
+            request_id,
+        );
+    }
+    match header(&parts.headers, "x-github-event") {
+        Some("ping") => {
+            return (StatusCode::OK, Json(serde_json::json!({ "ok": true }))).into_response();
+        }
+        Some("secret_scanning_alert") => {}
+        other => {
+            tracing::info!(
+                event = other.unwrap_or(""),
+                "a webhook delivery of another event is ignored"
+            );
+            return received();
+        }
+    }
+    let delivery: Delivery = match serde_json::from_slice(&body) {
+        Ok(delivery) => delivery,
+        Err(e) => {
+            return graphql_error(
+                StatusCode::BAD_REQUEST,
+                Code::BadUserInput.as_str(),
+                &format!("The delivery is not a secret_scanning_alert event: {e}"),
+                request_id,
+            );
+        }
+    };
+    let Some(alert) = delivery.alert.filter(|_| delivery.action == "created") else {
+        return received();
+    };
+    let token = match alert.secret {
+        Some(secret) => secret,
+        None => match read_secret(config, alert.url.as_deref()).await {
+            Ok(secret) => secret,
+            Err(why) => {
+                tracing::warn!(%why, "the alert's secret could not be read: nothing was reported");
+                // GitHub retries a delivery answered with an error.
+                return graphql_error(
+                    StatusCode::BAD_GATEWAY,
+                    Code::Internal.as_str(),
+                    "The alert could not be read from GitHub",
+                    request_id,
+                );
+            }
+        },
+    };
+    let report = LeakReport {
+        token,
+        url: alert.html_url,
+        source: Some("secret_scanning_alert".to_owned()),
+    };
+    match state
+        .kw
+        .report_leak(&Reporter::GitHubWebhook, &report, domain::time::now())
+        .await
+    {
+        Ok(label) => {
+            tracing::info!(label = label.code(), "answered a custom-pattern alert");
+            received()
+        }
         Err(e) => domain_refusal(e, request_id),
     }
 }

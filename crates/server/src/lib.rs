@@ -6,8 +6,8 @@ pub mod config;
 mod error_body;
 mod gateway;
 mod graphql_http;
-mod leaks;
 pub mod http;
+mod leaks;
 mod listener;
 pub mod location;
 pub mod observe;
@@ -330,6 +330,12 @@ async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Resu
             )
             .map_err(|e| anyhow::anyhow!("the scanners' keys: {e}"))?,
         },
+        custom_patterns: scanning::CustomPatterns::from_files(
+            args.github_webhook_secret_file.as_deref(),
+            &args.github_api_url,
+            args.github_api_token_file.as_deref(),
+        )
+        .map_err(|e| anyhow::anyhow!("the custom-pattern webhook: {e}"))?,
     };
     let background = tokio::spawn(housekeeping(
         kw.clone(),

@@ -8,17 +8,26 @@
 //! replaces it with GitHub's newest document and nothing restarts), or from a
 //! setting, fixed for the process's life. A file that no longer reads keeps
 //! the keys it last held, and the log says why.
+//!
+//! GitHub's `secret_scanning_alert` webhook (custom patterns) is signed
+//! instead with the webhook's secret: `X-Hub-Signature-256: sha256=<hex of
+//! HMAC-SHA256 of the body>`, compared in constant time ([`hub_signed`]). Its
+//! alert does not hold the secret it found, so keywarden reads the alert from
+//! GitHub's API ([`read_secret`]), under the configured address only, with a
+//! token the operator gives.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use p256::pkcs8::DecodePublicKey;
 use serde::Deserialize;
+use sha2::Sha256;
 
 /// The longest key identifier kept; GitHub's are 64 hexadecimal digits.
 const MAX_KEY_IDENTIFIER: usize = 128;
@@ -49,8 +58,9 @@ impl KeySet {
     /// Reads GitHub's document: `{"public_keys": [{"key_identifier", "key",
     /// "is_current"}]}`, each `key` a PEM public key of P-256.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let document: Document = serde_json::from_str(text)
-            .map_err(|e| format!("not a document of public keys ({{\"public_keys\": [...]}}): {e}"))?;
+        let document: Document = serde_json::from_str(text).map_err(|e| {
+            format!("not a document of public keys ({{\"public_keys\": [...]}}): {e}")
+        })?;
         if document.public_keys.len() > MAX_KEYS {
             return Err(format!("more than {MAX_KEYS} keys"));
         }
@@ -207,7 +217,10 @@ impl WatchedFile {
     fn reread(&self, force: bool) -> Result<(), String> {
         let shown = self.path.display();
         let meta = std::fs::metadata(&self.path).map_err(|e| format!("{shown}: {e}"))?;
-        let stamp = Some((meta.modified().unwrap_or(SystemTime::UNIX_EPOCH), meta.len()));
+        let stamp = Some((
+            meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+            meta.len(),
+        ));
         let mut read = self.read.lock().map_err(|_| "poisoned".to_owned())?;
         if !force && read.stamp == stamp {
             return Ok(());
@@ -221,6 +234,165 @@ impl WatchedFile {
         read.keys = Arc::new(keys);
         Ok(())
     }
+}
+
+/// How long reading one alert may take.
+const ALERT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The webhook's settings.
+#[derive(Clone)]
+pub struct CustomPatterns {
+    /// The webhook's secret; `None`: the route takes no deliveries.
+    pub secret: Option<Arc<[u8]>>,
+    /// Where alerts are read, without a trailing `/`.
+    api: String,
+    /// The token alerts are read with.
+    api_token: Option<Arc<str>>,
+    http: reqwest::Client,
+}
+
+impl std::fmt::Debug for CustomPatterns {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CustomPatterns")
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("api", &self.api)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl Default for CustomPatterns {
+    fn default() -> Self {
+        Self::new(None, "https://api.github.com", None)
+    }
+}
+
+impl CustomPatterns {
+    pub fn new(secret: Option<&str>, api: &str, api_token: Option<&str>) -> Self {
+        Self {
+            secret: secret.map(|s| Arc::from(s.as_bytes())),
+            api: api.trim_end_matches('/').to_owned(),
+            api_token: api_token.map(Arc::from),
+            http: reqwest::Client::builder()
+                .timeout(ALERT_TIMEOUT)
+                .user_agent(concat!("keywarden/", env!("CARGO_PKG_VERSION")))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The settings from their files: each holds one line, the secret or the
+    /// token.
+    pub fn from_files(
+        secret: Option<&Path>,
+        api: &str,
+        api_token: Option<&Path>,
+    ) -> Result<Self, String> {
+        let read = |path: &Path| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .and_then(|s| {
+                    if s.is_empty() {
+                        Err(format!("{} is empty", path.display()))
+                    } else {
+                        Ok(s)
+                    }
+                })
+        };
+        let secret = secret.map(read).transpose()?;
+        let token = api_token.map(read).transpose()?;
+        if !(api.starts_with("https://") || api.starts_with("http://")) {
+            return Err(format!(
+                "the GitHub API address {api:?} is not an http(s) URL"
+            ));
+        }
+        Ok(Self::new(secret.as_deref(), api, token.as_deref()))
+    }
+}
+
+/// Whether `header` (`sha256=<hex>`) is the HMAC-SHA256 of `body` under
+/// `secret`, compared in constant time.
+pub fn hub_signed(secret: &[u8], body: &[u8], header: Option<&str>) -> bool {
+    let Some(hex) = header.and_then(|h| h.strip_prefix("sha256=")) else {
+        return false;
+    };
+    let Some(given) = unhex(hex) else {
+        return false;
+    };
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret) else {
+        return false;
+    };
+    mac.update(body);
+    mac.verify_slice(&given).is_ok()
+}
+
+fn unhex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() != 64 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Delivery {
+    #[serde(default)]
+    pub action: String,
+    pub alert: Option<Alert>,
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Alert {
+    /// The alert in GitHub's API, which holds its secret.
+    pub url: Option<String>,
+    /// The alert on GitHub, for people.
+    pub html_url: Option<String>,
+    /// Present only if GitHub ever sends it; else read from `url`.
+    pub secret: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReadAlert {
+    secret: Option<String>,
+}
+
+/// Reads an alert's secret from GitHub's API: only from under the configured
+/// address, only with the configured token.
+pub(crate) async fn read_secret(
+    config: &CustomPatterns,
+    url: Option<&str>,
+) -> Result<String, String> {
+    let url = url.ok_or("the alert has no url")?;
+    let under = format!("{}/", config.api);
+    if !url.starts_with(&under) {
+        return Err(format!("the alert's url is not under {}", config.api));
+    }
+    let token = config
+        .api_token
+        .as_deref()
+        .ok_or("no GitHub token is configured to read alerts with")?;
+    let response = config
+        .http
+        .get(url)
+        .bearer_auth(token)
+        .header("accept", "application/vnd.github+json")
+        .send()
+        .await
+        .map_err(|e| format!("reading the alert: {e}"))?;
+    if !response.status().is_success() {
+        return Err(format!("GitHub answered {}", response.status()));
+    }
+    let alert: ReadAlert = response
+        .json()
+        .await
+        .map_err(|e| format!("the alert does not read: {e}"))?;
+    alert
+        .secret
+        .ok_or_else(|| "the alert holds no secret".to_owned())
 }
 
 #[cfg(test)]
@@ -266,18 +438,36 @@ mod tests {
         let mut tampered = body.to_vec();
         tampered[3] ^= 1;
         assert_eq!(set.check("two", &signature, &tampered), Err(Refused::Wrong));
-        assert_eq!(set.check("two", &sign(&one, body), body), Err(Refused::Wrong));
-        assert_eq!(set.check("three", &signature, body), Err(Refused::UnknownKey));
-        assert_eq!(set.check("two", "not base64!", body), Err(Refused::Malformed));
-        assert_eq!(set.check("two", &STANDARD.encode(b"not der"), body), Err(Refused::Malformed));
+        assert_eq!(
+            set.check("two", &sign(&one, body), body),
+            Err(Refused::Wrong)
+        );
+        assert_eq!(
+            set.check("three", &signature, body),
+            Err(Refused::UnknownKey)
+        );
+        assert_eq!(
+            set.check("two", "not base64!", body),
+            Err(Refused::Malformed)
+        );
+        assert_eq!(
+            set.check("two", &STANDARD.encode(b"not der"), body),
+            Err(Refused::Malformed)
+        );
     }
 
     #[test]
     fn a_document_that_is_not_one_of_keys_is_refused_saying_why() {
         for (text, says) in [
             ("[]", "not a document"),
-            (r#"{"public_keys": [{"key_identifier": "a", "key": "nope", "is_current": true}]}"#, "key a"),
-            (r#"{"public_keys": [{"key_identifier": "", "key": "x", "is_current": true}]}"#, "1 to 128"),
+            (
+                r#"{"public_keys": [{"key_identifier": "a", "key": "nope", "is_current": true}]}"#,
+                "key a",
+            ),
+            (
+                r#"{"public_keys": [{"key_identifier": "", "key": "x", "is_current": true}]}"#,
+                "1 to 128",
+            ),
         ] {
             let e = KeySet::parse(text).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
@@ -293,23 +483,81 @@ mod tests {
         std::fs::write(&path, document(&[("old", &old)])).unwrap();
         let source = KeySource::configure(None, Some(path.clone())).unwrap();
         let body = b"[]";
-        assert_eq!(source.keys().unwrap().check("old", &sign(&old, body), body), Ok(()));
+        assert_eq!(
+            source.keys().unwrap().check("old", &sign(&old, body), body),
+            Ok(())
+        );
         // A rotated set: a longer document, so the change shows even within
         // the file system's clock's resolution.
         std::fs::write(&path, document(&[("new", &new), ("newer", &new)])).unwrap();
         let keys = source.keys().unwrap();
         assert_eq!(keys.check("new", &sign(&new, body), body), Ok(()));
-        assert_eq!(keys.check("old", &sign(&old, body), body), Err(Refused::UnknownKey));
+        assert_eq!(
+            keys.check("old", &sign(&old, body), body),
+            Err(Refused::UnknownKey)
+        );
         // A broken file keeps what it held.
         std::fs::write(&path, "{ not json").unwrap();
-        assert_eq!(source.keys().unwrap().check("new", &sign(&new, body), body), Ok(()));
+        assert_eq!(
+            source.keys().unwrap().check("new", &sign(&new, body), body),
+            Ok(())
+        );
     }
 
     #[test]
     fn keys_are_given_one_way_and_a_bad_file_stops_the_start() {
-        assert!(matches!(KeySource::configure(None, None), Ok(KeySource::None)));
+        assert!(matches!(
+            KeySource::configure(None, None),
+            Ok(KeySource::None)
+        ));
         assert!(KeySource::configure(Some("{}"), Some("x".into())).is_err());
         assert!(KeySource::configure(Some("{}"), None).is_err());
         assert!(KeySource::configure(None, Some("/nonexistent/keys.json".into())).is_err());
+    }
+
+    #[test]
+    fn githubs_example_delivery_signature_verifies_and_nothing_else_does() {
+        // GitHub's documented example of X-Hub-Signature-256.
+        let secret = b"It's a Secret to Everybody";
+        let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert!(hub_signed(secret, b"Hello, World!", Some(good)));
+        assert!(!hub_signed(secret, b"Hello, World?", Some(good)));
+        assert!(!hub_signed(b"another secret", b"Hello, World!", Some(good)));
+        assert!(!hub_signed(secret, b"Hello, World!", None));
+        assert!(
+            !hub_signed(secret, b"Hello, World!", Some(&good[7..])),
+            "no sha256="
+        );
+        assert!(!hub_signed(secret, b"Hello, World!", Some("sha256=757107")));
+        let upper = good.replace("ea0eb", "EA0EB");
+        assert!(
+            hub_signed(secret, b"Hello, World!", Some(&upper)),
+            "hex in either case"
+        );
+        assert!(!hub_signed(
+            secret,
+            b"Hello, World!",
+            Some(&format!("{good}00"))
+        ));
+    }
+
+    #[test]
+    fn settings_that_do_not_read_are_refused_saying_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").unwrap();
+        let e =
+            CustomPatterns::from_files(Some(&empty), "https://api.github.com", None).unwrap_err();
+        assert!(e.contains("empty"), "{e}");
+        let e = CustomPatterns::from_files(None, "ftp://x", None).unwrap_err();
+        assert!(e.contains("not an http(s) URL"), "{e}");
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s3cret\n").unwrap();
+        let read =
+            CustomPatterns::from_files(Some(&secret), "https://ghe.example.com/api/v3/", None)
+                .unwrap();
+        assert_eq!(read.secret.as_deref(), Some(&b"s3cret"[..]));
+        assert_eq!(read.api, "https://ghe.example.com/api/v3");
+        assert!(!format!("{read:?}").contains("s3cret"));
     }
 }

@@ -9,7 +9,7 @@ use graphql::Schemas;
 
 use crate::client::ClientResolver;
 use crate::origins::Origins;
-use crate::scanning::ScanningKeys;
+use crate::scanning::{CustomPatterns, ScanningKeys};
 use crate::telemetry::Telemetry;
 use crate::throttle::FailedAuthLimiter;
 
@@ -51,4 +51,6 @@ pub struct AppState {
     pub origins: Origins,
     /// The keys that sign secret-scanning reports.
     pub scanning: ScanningKeys,
+    /// GitHub's webhook of custom secret-scanning patterns.
+    pub custom_patterns: CustomPatterns,
 }

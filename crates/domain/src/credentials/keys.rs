@@ -13,13 +13,13 @@ use sea_orm::{
 };
 
 use crate::base::error::{DomainError, DomainResult};
-use crate::credentials::leaks::Leak;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, UserId};
 use crate::base::kinds;
 use crate::base::names::{Description, KeyName};
 use crate::base::page::Page;
 use crate::base::time::{Expiry, from_millis, from_millis_opt, future, to_millis};
 use crate::coherence::Scope;
+use crate::credentials::leaks::Leak;
 use crate::credentials::token::{Secret, issue_service_account_key};
 use crate::policy::principal::{Principal, ServiceAccount};
 use crate::policy::role::Role;

@@ -252,7 +252,9 @@ fn claimed(raw: &str) -> Option<Claimed> {
             TokenKind::ServiceAccountKey(id) => Claimed::Key(id),
             TokenKind::PersonalAccessToken => Claimed::Token,
         }),
-        Err(_) => token::parse_invitation(raw).ok().map(|_| Claimed::Invitation),
+        Err(_) => token::parse_invitation(raw)
+            .ok()
+            .map(|_| Claimed::Invitation),
     }
 }
 
@@ -389,7 +391,10 @@ impl Keywarden {
             .col_expr(key::Column::LeakedAt, Expr::value(stored.at))
             .col_expr(key::Column::LeakUrl, Expr::value(stored.url.clone()))
             .col_expr(key::Column::LeakSource, Expr::value(stored.source.clone()))
-            .col_expr(key::Column::LeakReporter, Expr::value(stored.reporter.clone()));
+            .col_expr(
+                key::Column::LeakReporter,
+                Expr::value(stored.reporter.clone()),
+            );
         if response != LeakResponse::Record {
             update = update.col_expr(key::Column::RevokedAt, Expr::value(stored.at));
         }
@@ -448,13 +453,16 @@ impl Keywarden {
             }
             _ => Found::None,
         };
-        let by_digest = || pat::Entity::find().filter(pat::Column::Digest.is_in(digests(&candidates)));
+        let by_digest =
+            || pat::Entity::find().filter(pat::Column::Digest.is_in(digests(&candidates)));
         let t = match found(by_digest().one(&self.db).await?) {
             Found::Live(t) => t,
             Found::Known => return Ok(true),
             Found::None | Found::Dead => return Ok(false),
         };
-        let change = self.reported_change(reporter, Some(UserId(t.user_id)), now).await?;
+        let change = self
+            .reported_change(reporter, Some(UserId(t.user_id)), now)
+            .await?;
         let txn = change.txn();
         let stored = Stored::of(reporter, report, &change);
         // Conditional: of a report and a revocation at once, or two reports,
@@ -463,7 +471,10 @@ impl Keywarden {
             .col_expr(pat::Column::LeakedAt, Expr::value(stored.at))
             .col_expr(pat::Column::LeakUrl, Expr::value(stored.url.clone()))
             .col_expr(pat::Column::LeakSource, Expr::value(stored.source.clone()))
-            .col_expr(pat::Column::LeakReporter, Expr::value(stored.reporter.clone()))
+            .col_expr(
+                pat::Column::LeakReporter,
+                Expr::value(stored.reporter.clone()),
+            )
             .col_expr(pat::Column::RevokedAt, Expr::value(stored.at))
             .filter(pat::Column::Id.eq(t.id))
             .filter(pat::Column::LeakedAt.is_null())
@@ -482,9 +493,7 @@ impl Keywarden {
             None,
             Some(stored.audited(kinds::TOKEN, LeakResponse::Revoke.code())),
         );
-        change
-            .commit(event, &[Scope::Token(TokenId(t.id))])
-            .await?;
+        change.commit(event, &[Scope::Token(TokenId(t.id))]).await?;
         Ok(true)
     }
 
@@ -537,8 +546,14 @@ impl Keywarden {
         let mut update = invitation::Entity::update_many()
             .col_expr(invitation::Column::LeakedAt, Expr::value(stored.at))
             .col_expr(invitation::Column::LeakUrl, Expr::value(stored.url.clone()))
-            .col_expr(invitation::Column::LeakSource, Expr::value(stored.source.clone()))
-            .col_expr(invitation::Column::LeakReporter, Expr::value(stored.reporter.clone()));
+            .col_expr(
+                invitation::Column::LeakSource,
+                Expr::value(stored.source.clone()),
+            )
+            .col_expr(
+                invitation::Column::LeakReporter,
+                Expr::value(stored.reporter.clone()),
+            );
         if response == LeakResponse::Revoke {
             update = update.col_expr(invitation::Column::RevokedAt, Expr::value(stored.at));
         }
@@ -617,7 +632,8 @@ impl Keywarden {
         owner: Option<UserId>,
         now: DateTime<Utc>,
     ) -> DomainResult<Change<'_>> {
-        self.system_change_as(reporter.actor_name(), owner, now).await
+        self.system_change_as(reporter.actor_name(), owner, now)
+            .await
     }
 }
 
@@ -653,7 +669,10 @@ mod tests {
                 Some(response)
             );
         }
-        assert_eq!(LeakResponse::from_stored(None).ok(), Some(LeakResponse::Revoke));
+        assert_eq!(
+            LeakResponse::from_stored(None).ok(),
+            Some(LeakResponse::Revoke)
+        );
         assert!(LeakResponse::from_stored(Some("ignore")).is_err());
     }
 
@@ -662,7 +681,10 @@ mod tests {
         assert_eq!(Reporter::GitHub.stored(), "github");
         assert_eq!(Reporter::GitHubWebhook.stored(), "github_webhook");
         assert_eq!(Reporter::Holder.stored(), "holder");
-        assert_eq!(Reporter::Scanner("gitleaks".into()).stored(), "scanner:gitleaks");
+        assert_eq!(
+            Reporter::Scanner("gitleaks".into()).stored(),
+            "scanner:gitleaks"
+        );
         let long = Reporter::Scanner("x".repeat(500)).stored();
         assert_eq!(long.len(), "scanner:".len() + MAX_SCANNER_NAME);
     }
@@ -682,7 +704,10 @@ mod tests {
         let key = token::issue_service_account_key(ServiceAccountId(7));
         let pat = token::issue_personal_access_token();
         let inv = token::issue_invitation();
-        assert!(matches!(claimed(key.expose()), Some(Claimed::Key(ServiceAccountId(7)))));
+        assert!(matches!(
+            claimed(key.expose()),
+            Some(Claimed::Key(ServiceAccountId(7)))
+        ));
         assert!(matches!(claimed(pat.expose()), Some(Claimed::Token)));
         assert!(matches!(claimed(inv.expose()), Some(Claimed::Invitation)));
         let mut tampered = pat.expose().to_owned();

@@ -193,7 +193,7 @@ pub fn issue_personal_access_token() -> Secret {
 }
 
 /// A new account invitation's secret.
-pub(crate) fn issue_invitation() -> Secret {
+pub fn issue_invitation() -> Secret {
     issue(INVITATION_PREFIX.to_owned())
 }
 

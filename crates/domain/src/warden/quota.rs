@@ -40,7 +40,6 @@ impl Default for HolderQuota {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,7 +34,10 @@ async fn a_live_key_reported_by_github_is_revoked_recorded_and_logged_once() {
     let (_, other) = w.key(&acme, sa.id).await;
     assert!(w.auth(&token).await.is_ok(), "cached before the report");
 
-    assert_eq!(report(&w, &Reporter::GitHub, &token).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &token).await,
+        LeakLabel::TruePositive
+    );
     assert!(matches!(w.auth(&token).await, Err(AuthError::Revoked)));
     assert!(w.auth(&other).await.is_ok(), "only the leaked key stops");
 
@@ -54,17 +57,29 @@ async fn a_live_key_reported_by_github_is_revoked_recorded_and_logged_once() {
     assert_eq!(event.action, "credential.leak");
     assert_eq!(event.actor_kind, domain::ActorKind::System);
     assert_eq!(event.actor_name, "GitHub secret scanning");
-    assert_eq!((event.target_type.as_str(), event.target_id), ("ServiceAccountKey", issued.key.id.0));
+    assert_eq!(
+        (event.target_type.as_str(), event.target_id),
+        ("ServiceAccountKey", issued.key.id.0)
+    );
     let after = event.after.as_ref().unwrap();
     assert_eq!(after["reporter"], "github");
     assert_eq!(after["response"], "revoke");
     assert_eq!(after["source"], "commit");
-    assert!(!after.to_string().contains(&token), "the log never holds the token");
+    assert!(
+        !after.to_string().contains(&token),
+        "the log never holds the token"
+    );
 
     // Again, and again from another reporter: the same answer, nothing more.
     let events = w.audit_count().await;
-    assert_eq!(report(&w, &Reporter::GitHub, &token).await, LeakLabel::TruePositive);
-    assert_eq!(report(&w, &Reporter::Holder, &token).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &token).await,
+        LeakLabel::TruePositive
+    );
+    assert_eq!(
+        report(&w, &Reporter::Holder, &token).await,
+        LeakLabel::TruePositive
+    );
     assert_eq!(w.audit_count().await, events);
     let again = w.kw.key(&acme.admin, issued.key.id).await.unwrap();
     assert_eq!(again, key, "the first report stands");
@@ -76,7 +91,9 @@ async fn malformed_unknown_and_dead_tokens_are_false_positives_that_change_nothi
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     let (revoked, dead) = w.key(&acme, sa.id).await;
-    w.kw.revoke_key(&acme.admin, revoked.key.id, t0()).await.unwrap();
+    w.kw.revoke_key(&acme.admin, revoked.key.id, t0())
+        .await
+        .unwrap();
     let (_, live) = w.key(&acme, sa.id).await;
     let mut tampered = live.clone();
     let last = tampered.pop().unwrap();
@@ -96,15 +113,27 @@ async fn malformed_unknown_and_dead_tokens_are_false_positives_that_change_nothi
         moved.as_str(),
         dead.as_str(),
     ] {
-        for reporter in [Reporter::GitHub, Reporter::Scanner("gitleaks".into()), Reporter::Holder] {
-            assert_eq!(report(&w, &reporter, token).await, LeakLabel::FalsePositive, "{token}");
+        for reporter in [
+            Reporter::GitHub,
+            Reporter::Scanner("gitleaks".into()),
+            Reporter::Holder,
+        ] {
+            assert_eq!(
+                report(&w, &reporter, token).await,
+                LeakLabel::FalsePositive,
+                "{token}"
+            );
         }
     }
     assert_eq!(w.audit_count().await, events);
     assert!(w.auth(&live).await.is_ok());
     let dead_key = w.kw.key(&acme.admin, revoked.key.id).await.unwrap();
     assert_eq!(dead_key.leak, None, "a dead key's report is not recorded");
-    assert_eq!(dead_key.revoked_at, Some(t0()), "nor is its revocation moved");
+    assert_eq!(
+        dead_key.revoked_at,
+        Some(t0()),
+        "nor is its revocation moved"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +151,10 @@ async fn an_expired_key_and_a_disabled_service_accounts_key_are_not_live() {
         )
         .await;
     // Reported at t0 + 1 min: it has just expired.
-    assert_eq!(report(&w, &Reporter::GitHub, &expiring).await, LeakLabel::FalsePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &expiring).await,
+        LeakLabel::FalsePositive
+    );
     let other = w.service_account(&acme, "off", Role::Editor).await;
     let (_, disabled) = w.key(&acme, other.id).await;
     w.kw.update_service_account(
@@ -136,18 +168,20 @@ async fn an_expired_key_and_a_disabled_service_accounts_key_are_not_live() {
     )
     .await
     .unwrap();
-    assert_eq!(report(&w, &Reporter::GitHub, &disabled).await, LeakLabel::FalsePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &disabled).await,
+        LeakLabel::FalsePositive
+    );
 }
 
 #[tokio::test]
 async fn a_leaked_personal_access_token_is_revoked_and_logged_in_its_owners_own_log() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
-    let issued = w
-        .kw
-        .create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
-        .await
-        .unwrap();
+    let issued =
+        w.kw.create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
+            .await
+            .unwrap();
     let token = w.remember(&issued.secret);
     assert!(w.auth(&token).await.is_ok());
     let events = w.audit_log(&acme).await.len();
@@ -157,34 +191,43 @@ async fn a_leaked_personal_access_token_is_revoked_and_logged_in_its_owners_own_
         LeakLabel::TruePositive
     );
     assert!(matches!(w.auth(&token).await, Err(AuthError::Revoked)));
-    let shown = w
-        .kw
-        .personal_access_token(&acme.admin, issued.token.id)
-        .await
-        .unwrap();
-    assert_eq!(shown.leak.as_ref().unwrap().reporter, "scanner:trufflehog-ci");
+    let shown =
+        w.kw.personal_access_token(&acme.admin, issued.token.id)
+            .await
+            .unwrap();
+    assert_eq!(
+        shown.leak.as_ref().unwrap().reporter,
+        "scanner:trufflehog-ci"
+    );
     assert_eq!(shown.revoked_at, Some(t0() + minutes(1)));
     // A person's token is in no account's log: in its owner's own.
     assert_eq!(w.audit_log(&acme).await.len(), events);
-    let own = w
-        .kw
-        .own_audit_events(&acme.admin, &domain::AuditQuery { limit: 10, ..Default::default() })
+    let own =
+        w.kw.own_audit_events(
+            &acme.admin,
+            &domain::AuditQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
         .await
         .unwrap()
         .events;
     let event = own.iter().find(|e| e.action == "credential.leak").unwrap();
     assert_eq!(event.actor_name, "scanner trufflehog-ci");
     assert_eq!(event.target_id, issued.token.id.0);
-    assert_eq!(report(&w, &Reporter::Holder, &token).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::Holder, &token).await,
+        LeakLabel::TruePositive
+    );
 }
 
 #[tokio::test]
 async fn a_leaked_invitation_is_withdrawn_and_can_no_longer_be_accepted() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
-    let invited = w
-        .kw
-        .create_invitation(
+    let invited =
+        w.kw.create_invitation(
             &acme.admin,
             CreateInvitation {
                 account_id: acme.id,
@@ -196,23 +239,28 @@ async fn a_leaked_invitation_is_withdrawn_and_can_no_longer_be_accepted() {
         .await
         .unwrap();
     let secret = w.remember(&invited.secret);
-    assert_eq!(report(&w, &Reporter::Holder, &secret).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::Holder, &secret).await,
+        LeakLabel::TruePositive
+    );
     let event = w.audit_log(&acme).await.pop().unwrap();
     assert_eq!(event.action, "credential.leak");
     assert_eq!(event.target_type, "AccountInvitation");
     assert_eq!(event.after.as_ref().unwrap()["response"], "revoke");
     let globex = w.tenant("Globex", "bob").await;
-    let refused = w
-        .kw
-        .accept_invitation(&globex.admin, &secret, t0() + minutes(2))
-        .await;
+    let refused =
+        w.kw.accept_invitation(&globex.admin, &secret, t0() + minutes(2))
+            .await;
     assert!(refused.is_err(), "a withdrawn invitation is refused");
-    assert_eq!(report(&w, &Reporter::Holder, &secret).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::Holder, &secret).await,
+        LeakLabel::TruePositive
+    );
 }
 
 #[tokio::test]
 async fn an_account_that_disables_loses_the_whole_service_account_and_one_that_records_keeps_the_key()
-{
+ {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
     let globex = w.tenant("Globex", "bob").await;
@@ -236,27 +284,51 @@ async fn an_account_that_disables_loses_the_whole_service_account_and_one_that_r
     let (_, leaked) = w.key(&acme, sa.id).await;
     let (_, sibling) = w.key(&acme, sa.id).await;
     assert!(w.auth(&sibling).await.is_ok());
-    assert_eq!(report(&w, &Reporter::GitHub, &leaked).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &leaked).await,
+        LeakLabel::TruePositive
+    );
     assert!(w.auth(&leaked).await.is_err());
     assert!(
         matches!(w.auth(&sibling).await, Err(AuthError::Disabled)),
         "its service account is disabled"
     );
     let log = w.audit_log(&acme).await;
-    let actions: Vec<&str> = log.iter().rev().take(2).map(|e| e.action.as_str()).collect();
+    let actions: Vec<&str> = log
+        .iter()
+        .rev()
+        .take(2)
+        .map(|e| e.action.as_str())
+        .collect();
     assert_eq!(actions, ["service_account.disable", "credential.leak"]);
-    assert_eq!(log[log.len() - 2].after.as_ref().unwrap()["response"], "disable");
+    assert_eq!(
+        log[log.len() - 2].after.as_ref().unwrap()["response"],
+        "disable"
+    );
 
     let gsa = w.service_account(&globex, "ci", Role::Editor).await;
     let (issued, kept) = w.key(&globex, gsa.id).await;
-    assert_eq!(report(&w, &Reporter::GitHub, &kept).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &kept).await,
+        LeakLabel::TruePositive
+    );
     assert!(w.auth(&kept).await.is_ok(), "recorded only: it still works");
     let key = w.kw.key(&globex.admin, issued.key.id).await.unwrap();
     assert!(key.leak.is_some() && key.revoked_at.is_none());
-    assert_eq!(w.audit_log(&globex).await.pop().unwrap().after.unwrap()["response"], "record");
+    assert_eq!(
+        w.audit_log(&globex).await.pop().unwrap().after.unwrap()["response"],
+        "record"
+    );
     let events = w.audit_count().await;
-    assert_eq!(report(&w, &Reporter::GitHub, &kept).await, LeakLabel::TruePositive);
-    assert_eq!(w.audit_count().await, events, "a recorded leak is recorded once");
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &kept).await,
+        LeakLabel::TruePositive
+    );
+    assert_eq!(
+        w.audit_count().await,
+        events,
+        "a recorded leak is recorded once"
+    );
 }
 
 #[tokio::test]
@@ -268,19 +340,24 @@ async fn only_an_admin_of_the_account_reads_or_sets_what_a_leak_does() {
     let (_, robot, _) = w.robot(&acme, Role::Admin).await;
     for caller in [&viewer, &robot] {
         assert!(matches!(
-            w.kw.set_leak_response(caller, acme.id, LeakResponse::Record, t0()).await,
+            w.kw.set_leak_response(caller, acme.id, LeakResponse::Record, t0())
+                .await,
             Err(DomainError::Unauthorized(_))
         ));
     }
     assert!(matches!(
-        w.kw.set_leak_response(&globex.admin, acme.id, LeakResponse::Record, t0()).await,
+        w.kw.set_leak_response(&globex.admin, acme.id, LeakResponse::Record, t0())
+            .await,
         Err(DomainError::NotFound(_))
     ));
     assert!(matches!(
         w.kw.leak_response(&globex.admin, acme.id).await,
         Err(DomainError::NotFound(_))
     ));
-    assert_eq!(w.kw.leak_response(&acme.admin, acme.id).await.unwrap(), LeakResponse::Revoke);
+    assert_eq!(
+        w.kw.leak_response(&acme.admin, acme.id).await.unwrap(),
+        LeakResponse::Revoke
+    );
 }
 
 #[tokio::test]
@@ -294,11 +371,17 @@ async fn a_report_of_one_accounts_key_changes_nothing_in_another() {
     let (gkey, gtoken) = w.key(&globex, gsa.id).await;
     let globex_log = w.audit_log(&globex).await;
     // Reported through Globex's webhook: revoked all the same.
-    assert_eq!(report(&w, &Reporter::GitHubWebhook, &token).await, LeakLabel::TruePositive);
+    assert_eq!(
+        report(&w, &Reporter::GitHubWebhook, &token).await,
+        LeakLabel::TruePositive
+    );
     assert!(w.auth(&token).await.is_err());
     assert_eq!(w.audit_log(&globex).await, globex_log);
     assert!(w.auth(&gtoken).await.is_ok());
-    assert_eq!(w.kw.key(&globex.admin, gkey.key.id).await.unwrap().leak, None);
+    assert_eq!(
+        w.kw.key(&globex.admin, gkey.key.id).await.unwrap().leak,
+        None
+    );
     let acme_event = w.audit_log(&acme).await.pop().unwrap();
     assert_eq!(acme_event.after.unwrap()["reporter"], "github_webhook");
 }
@@ -309,12 +392,16 @@ async fn a_batch_is_answered_in_order_and_the_same_token_twice_alike() {
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     let (_, token) = w.key(&acme, sa.id).await;
-    let batch = [found("junk"), found(&token), found(&token), found("lmr_pat_nope")];
-    let labels = w
-        .kw
-        .report_leaks(&Reporter::GitHub, &batch, t0() + minutes(1))
-        .await
-        .unwrap();
+    let batch = [
+        found("junk"),
+        found(&token),
+        found(&token),
+        found("lmr_pat_nope"),
+    ];
+    let labels =
+        w.kw.report_leaks(&Reporter::GitHub, &batch, t0() + minutes(1))
+            .await
+            .unwrap();
     use LeakLabel::{FalsePositive as F, TruePositive as T};
     assert_eq!(labels, [F, T, T, F]);
     let leaks = w
@@ -337,8 +424,15 @@ async fn a_long_url_and_source_are_cut_to_their_bounds() {
         url: Some(format!("https://example.com/{}", "é".repeat(5000))),
         source: Some("x".repeat(500)),
     };
-    w.kw.report_leak(&Reporter::GitHub, &report, t0()).await.unwrap();
-    let leak = w.kw.key(&acme.admin, issued.key.id).await.unwrap().leak.unwrap();
+    w.kw.report_leak(&Reporter::GitHub, &report, t0())
+        .await
+        .unwrap();
+    let leak =
+        w.kw.key(&acme.admin, issued.key.id)
+            .await
+            .unwrap()
+            .leak
+            .unwrap();
     assert!(leak.url.unwrap().len() <= domain::MAX_LEAK_URL);
     assert_eq!(leak.source.unwrap().len(), domain::MAX_LEAK_SOURCE);
 }
@@ -363,7 +457,10 @@ async fn a_holder_may_report_a_bounded_number_a_minute_from_one_address() {
         .within(w.kw.report_leak_as_holder(&token, t0()))
         .await;
     assert!(matches!(refused, Err(DomainError::LimitExceeded(_))));
-    assert!(w.auth(&token).await.is_ok(), "a refused report does nothing");
+    assert!(
+        w.auth(&token).await.is_ok(),
+        "a refused report does nothing"
+    );
     // Another address is not held back by the first.
     from(2)
         .within(w.kw.report_leak_as_holder(&token, t0()))
@@ -379,8 +476,14 @@ async fn a_key_reported_through_one_process_is_refused_by_another_on_its_next_re
     let sa = w.service_account(&acme, "ci", Role::Editor).await;
     let (_, token) = w.key(&acme, sa.id).await;
     let other = World::open(&w.url, Keyring::new(pepper(1), vec![])).await;
-    assert!(other.authenticate(&token, t0()).await.is_ok(), "cached there");
-    assert_eq!(report(&w, &Reporter::GitHub, &token).await, LeakLabel::TruePositive);
+    assert!(
+        other.authenticate(&token, t0()).await.is_ok(),
+        "cached there"
+    );
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &token).await,
+        LeakLabel::TruePositive
+    );
     assert!(matches!(
         other.authenticate(&token, t0()).await,
         Err(AuthError::Revoked)
@@ -399,6 +502,12 @@ async fn a_key_digested_under_a_retired_pepper_is_found_too() {
         .await
         .unwrap();
     assert_eq!(label, LeakLabel::TruePositive);
-    let keys = w.kw.keys(&acme.admin, sa.id, Page::default()).await.unwrap();
-    assert!(keys.iter().any(|k| k.id == issued.key.id && k.revoked_at.is_some()));
+    let keys =
+        w.kw.keys(&acme.admin, sa.id, Page::default())
+            .await
+            .unwrap();
+    assert!(
+        keys.iter()
+            .any(|k| k.id == issued.key.id && k.revoked_at.is_some())
+    );
 }

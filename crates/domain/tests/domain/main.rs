@@ -14,6 +14,7 @@ mod keys;
 mod leaks;
 mod migrations;
 mod names;
+mod patterns;
 mod personal_tokens;
 mod protocol;
 mod secrets;
