@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import time
+import zlib
 
 PG_SERVER = "postgres://postgres@127.0.0.1:5432"
 
@@ -175,3 +176,17 @@ def replace_section(path, heading, text):
         current = current.rstrip("\n") + "\n\n" + text
     with open(path, "w") as f:
         f.write(current)
+
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def checksum(body):
+    """The six base62 characters a keywarden token ends with: the CRC-32 of
+    everything before them (docs/secret-scanning.md)."""
+    n = zlib.crc32(body.encode())
+    out = []
+    for _ in range(6):
+        out.append(BASE62[n % 62])
+        n //= 62
+    return "".join(reversed(out))

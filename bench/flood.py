@@ -39,10 +39,9 @@ import subprocess
 import sys
 import threading
 import time
-import zlib
 
 import benchlib
-from benchlib import Client, fresh_database, metric, replace_section, run, stop, table_head, wrk_report
+from benchlib import BASE62, Client, checksum, fresh_database, metric, replace_section, run, stop, table_head, wrk_report
 
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
@@ -60,18 +59,8 @@ SERVICE_ACCOUNTS = 100
 KEYS_EACH = 50
 # Each flood connection waits this long between its requests.
 FLOOD_DELAY_MS = 5
-BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 os.sched_setaffinity(0, {1})
-
-
-def checksum(body):
-    n = zlib.crc32(body.encode())
-    out = []
-    for _ in range(6):
-        out.append(BASE62[n % 62])
-        n //= 62
-    return "".join(reversed(out))
 
 
 def unknown_tokens(n):

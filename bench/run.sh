@@ -15,8 +15,8 @@
 # Knobs: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_KEYS (default "100 1000000"),
 # BENCH_BACKENDS (default "sqlite postgres"), BENCH_PARTS (default "single mixed
-# largest cold flood": "mixed", "largest", "cold" or "flood" alone keeps the rest
-# of BENCHMARKS.md and replaces its own section), BENCH_OLD_BIN.
+# largest cold flood leaks": "mixed", "largest", "cold", "flood" or "leaks" alone
+# keeps the rest of BENCHMARKS.md and replaces its own section), BENCH_OLD_BIN.
 #
 # Then the largest accepted write (bench/largest.py): one addGroupMembers naming
 # the most members a change may, timed while another account writes.
@@ -25,8 +25,11 @@
 # /healthz and the database's own point reads (pgbench -S; a SQLite read loop),
 # and beside an earlier build on the same database when BENCH_OLD_BIN names one.
 #
-# Last, the cold path under load (bench/flood.py): a restart while 5,000 keys are
+# Then the cold path under load (bench/flood.py): a restart while 5,000 keys are
 # in use, and a flood of distinct unknown tokens from many addresses beside them.
+#
+# Last, verification while leaks are reported (bench/leaks.py): holders' reports
+# at 100 a second, one in ten revoking a live key of another account.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-5}
@@ -34,7 +37,7 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 key_counts=${BENCH_KEYS:-"100 1000000"}
 backends=${BENCH_BACKENDS:-"sqlite postgres"}
-parts=${BENCH_PARTS:-"single mixed largest cold flood"}
+parts=${BENCH_PARTS:-"single mixed largest cold flood leaks"}
 pg_server="postgres://postgres@127.0.0.1:5432"
 pepper="a pepper for the benchmark, long enough to be accepted"
 port=18099
@@ -207,5 +210,8 @@ if [[ " $parts " == *" cold "* ]]; then
 fi
 if [[ " $parts " == *" flood "* ]]; then
   python3 bench/flood.py "$bin" "$work" BENCHMARKS.md >/dev/null
+fi
+if [[ " $parts " == *" leaks "* ]]; then
+  python3 bench/leaks.py "$bin" "$work" BENCHMARKS.md >/dev/null
 fi
 cat BENCHMARKS.md

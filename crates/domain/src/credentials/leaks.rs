@@ -269,6 +269,19 @@ enum Found<T> {
     Live(T),
 }
 
+impl<T> Found<T> {
+    /// A stored credential: known as leaked before all else, then dead or live.
+    fn judged(leaked: bool, dead: bool, row: T) -> Self {
+        if leaked {
+            Found::Known
+        } else if dead {
+            Found::Dead
+        } else {
+            Found::Live(row)
+        }
+    }
+}
+
 impl Keywarden {
     /// Answers each of `reports`, in order, doing what a leak of each live
     /// credential asks. The same token twice in one batch is answered twice,
@@ -350,16 +363,10 @@ impl Keywarden {
                 if k.service_account_id == claimed_sa.0
                     && Keyring::matches(&candidates, &k.pepper_id, &k.digest) =>
             {
-                if k.leaked_at.is_some() {
-                    Found::Known
-                } else if k.revoked_at.is_some()
+                let dead = k.revoked_at.is_some()
                     || k.expires_at.is_some_and(|t| t <= to_millis(now))
-                    || !sa.enabled
-                {
-                    Found::Dead
-                } else {
-                    Found::Live((k, sa))
-                }
+                    || !sa.enabled;
+                Found::judged(k.leaked_at.is_some(), dead, (k, sa))
             }
             _ => Found::None,
         };
@@ -441,15 +448,9 @@ impl Keywarden {
         let candidates = self.candidates(&report.token);
         let found = |row: Option<pat::Model>| match row {
             Some(t) if Keyring::matches(&candidates, &t.pepper_id, &t.digest) => {
-                if t.leaked_at.is_some() {
-                    Found::Known
-                } else if t.revoked_at.is_some()
-                    || t.expires_at.is_some_and(|at| at <= to_millis(now))
-                {
-                    Found::Dead
-                } else {
-                    Found::Live(t)
-                }
+                let dead =
+                    t.revoked_at.is_some() || t.expires_at.is_some_and(|at| at <= to_millis(now));
+                Found::judged(t.leaked_at.is_some(), dead, t)
             }
             _ => Found::None,
         };
@@ -507,16 +508,10 @@ impl Keywarden {
         let candidates = self.candidates(&report.token);
         let found = |row: Option<invitation::Model>| match row {
             Some(i) if Keyring::matches(&candidates, &i.pepper_id, &i.digest) => {
-                if i.leaked_at.is_some() {
-                    Found::Known
-                } else if i.revoked_at.is_some()
+                let dead = i.revoked_at.is_some()
                     || i.accepted_at.is_some()
-                    || i.expires_at <= to_millis(now)
-                {
-                    Found::Dead
-                } else {
-                    Found::Live(i)
-                }
+                    || i.expires_at <= to_millis(now);
+                Found::judged(i.leaked_at.is_some(), dead, i)
             }
             _ => Found::None,
         };
