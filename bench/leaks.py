@@ -11,9 +11,16 @@ key of account B, which its report revokes (a write, with its audit event and
 the notice to every process). The server runs on core 0; both wrk processes
 share core 1.
 
-Reported: A's rate and p99 quiet and during the reports, their ratios, the
-reports' rate achieved, and how many of B's keys were revoked. Each is measured BENCH_ROUNDS times (default 3), quiet and reported
-taking turns; the median is reported.
+On a machine of two cores, any second client on core 1 takes some of wrk's
+time, whatever it asks. So each round also measures A's keys beside the
+control: the same second wrk at the same pace asking `GET /healthz`. The
+reports' own cost is the rate during the reports over the rate beside the
+control; over quiet, the ratio is that cost and the second client's together.
+
+Reported: A's rate and p99 quiet, beside the control and during the reports,
+their ratios, the reports' rate achieved, and how many of B's keys were
+revoked. Each is measured BENCH_ROUNDS times (default 3), quiet, control and
+reported taking turns; the median is reported.
 
 Usage: leaks.py BINARY WORKDIR BENCHMARKS_MD (its section is replaced or added)
 """
@@ -63,14 +70,15 @@ def known(keys_file, seconds, paced):
     return rps, p50, p99, errors
 
 
-def reporter(tokens_file, offset, seconds):
+def reporter(tokens_file, offset, seconds, path="/v1/leaks"):
     """wrk sending holders' reports at about `report_rate` a second: one
-    connection, paced, from line `offset` of the tokens file."""
-    env = {**os.environ, "KW_TOKENS": tokens_file, "KW_PATH": "/v1/leaks",
+    connection, paced, from line `offset` of the tokens file; with `path`
+    /healthz, the same pace of health checks (the control)."""
+    env = {**os.environ, "KW_TOKENS": tokens_file, "KW_PATH": path,
            "KW_DELAY_MS": str(max(1, round(900 / report_rate))), "KW_OFFSET": str(offset)}
     return subprocess.Popen(
         ["taskset", "-c", "1", "wrk", "-t1", "-c1", f"-d{seconds}s", "--latency",
-         "-s", os.path.join(here, "leaks.lua"), f"http://127.0.0.1:{port}/v1/leaks"],
+         "-s", os.path.join(here, "leaks.lua"), f"http://127.0.0.1:{port}{path}"],
         env=env, stdout=subprocess.PIPE, text=True)
 
 
@@ -129,7 +137,8 @@ def measure(backend):
     per_run = report_rate * (duration + 2)
     tokens_file = reports_file(live_b, per_run * rounds * 2)
     server = serve(common)
-    results = {"quiet": [], "reported": [], "quiet paced": [], "reported paced": []}
+    results = {f"{kind}{suffix}": [] for kind in ("quiet", "control", "reported")
+               for suffix in ("", " paced")}
     sent = []
     offset = 0
     try:
@@ -138,6 +147,10 @@ def measure(backend):
             for paced in (False, True):
                 suffix = " paced" if paced else ""
                 results["quiet" + suffix].append(known(keys_file, duration, paced))
+                control = reporter(tokens_file, 0, duration + 1, "/healthz")
+                time.sleep(0.5)
+                results["control" + suffix].append(known(keys_file, duration, paced))
+                control.communicate()
                 reporting = reporter(tokens_file, offset, duration + 1)
                 offset += per_run
                 time.sleep(0.5)
@@ -173,8 +186,10 @@ def main():
         f"(`POST /v1/leaks`) at {report_rate}/s, each from a random address in 10.0.0.0/8 named by "
         f"`X-Forwarded-For`: nine in ten distinct well-formed unknown tokens, one in ten a live key of "
         f"account B, which the report revokes. The server on core 0 with its defaults and "
-        f"`--trusted-proxies 127.0.0.1`; both wrk processes on core 1. Median of {rounds}, "
-        f"{duration} s runs, quiet and reported taking turns:",
+        f"`--trusted-proxies 127.0.0.1`; both wrk processes on core 1. The control is the same second "
+        f"wrk at the same pace asking `GET /healthz`: what a second client on core 1 costs wrk by "
+        f"itself, so the reports' own cost is the rate during them over the rate beside the control. "
+        f"Median of {rounds}, {duration} s runs, quiet, control and reported taking turns:",
         "",
         *table_head(backends),
     ]
@@ -187,10 +202,16 @@ def main():
 
     for suffix, label in (("", "closed loop"), (" paced", f"paced at about {known_rate:,}/s")):
         q = lambda m, suffix=suffix: median(m[0]["quiet" + suffix])  # noqa: E731
+        c = lambda m, suffix=suffix: median(m[0]["control" + suffix])  # noqa: E731
         r = lambda m, suffix=suffix: median(m[0]["reported" + suffix])  # noqa: E731
         row(f"A's keys {label}, quiet", lambda m, q=q: fmt(q(m)))
+        row(f"A's keys {label}, beside the control", lambda m, c=c: fmt(c(m)))
         row(f"A's keys {label}, during the reports", lambda m, r=r: fmt(r(m)))
+        row(f"{label}: rate during the reports over beside the control",
+            lambda m, c=c, r=r: f"{r(m)[0] / c(m)[0]:.2f}x")
         row(f"{label}: rate during the reports over quiet", lambda m, q=q, r=r: f"{r(m)[0] / q(m)[0]:.2f}x")
+        row(f"{label}: p99 during the reports over beside the control",
+            lambda m, c=c, r=r: f"{r(m)[2] / c(m)[2]:.2f}x")
         row(f"{label}: p99 during the reports over quiet", lambda m, q=q, r=r: f"{r(m)[2] / q(m)[2]:.2f}x")
 
     def reports(m):

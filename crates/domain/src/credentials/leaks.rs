@@ -120,14 +120,7 @@ impl Reporter {
 
 /// The start of `text`, at most `max` bytes, cut at a character's edge.
 fn cut(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    &text[..text.floor_char_boundary(max)]
 }
 
 /// One found token and where it was found.
@@ -318,9 +311,10 @@ impl Keywarden {
         Ok(())
     }
 
-    /// Forgets addresses whose holder reports have refilled.
-    pub fn prune_holder_reports(&self) {
-        self.holder_reports.prune();
+    /// Forgets addresses whose holder reports have refilled; returns how
+    /// many addresses are still counted.
+    pub fn prune_holder_reports(&self) -> usize {
+        self.holder_reports.prune()
     }
 
     /// Answers one report.
@@ -648,6 +642,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn labels_are_named_as_githubs_partner_format_names_them() {
+        assert_eq!(LeakLabel::TruePositive.code(), "true_positive");
+        assert_eq!(LeakLabel::FalsePositive.code(), "false_positive");
+    }
+
+    #[test]
+    fn a_report_shows_where_it_was_found_but_never_the_token() {
+        let report = LeakReport {
+            token: "lmr_pat_secret".to_owned(),
+            url: Some("https://example.com/leak".to_owned()),
+            source: Some("commit".to_owned()),
+        };
+        let shown = format!("{report:?}");
+        assert!(!shown.contains("lmr_pat_secret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
+        assert!(shown.contains("https://example.com/leak"), "{shown}");
+        assert!(shown.contains("commit"), "{shown}");
+    }
+
+    #[test]
     fn a_cut_keeps_whole_characters_and_short_text_as_it_is() {
         assert_eq!(cut("short", 10), "short");
         assert_eq!(cut("abcdef", 3), "abc");
@@ -682,16 +696,6 @@ mod tests {
         );
         let long = Reporter::Scanner("x".repeat(500)).stored();
         assert_eq!(long.len(), "scanner:".len() + MAX_SCANNER_NAME);
-    }
-
-    #[test]
-    fn a_report_never_shows_its_token_in_debug_output() {
-        let report = LeakReport {
-            token: "lmr_pat_secret".into(),
-            url: None,
-            source: None,
-        };
-        assert!(!format!("{report:?}").contains("secret"));
     }
 
     #[test]

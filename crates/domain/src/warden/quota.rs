@@ -29,8 +29,12 @@ impl HolderQuota {
         client.is_none_or(|c| self.limiter.check_key(&c).is_ok())
     }
 
-    pub(crate) fn prune(&self) {
+    /// Forgets the addresses whose quota has refilled; returns how many are
+    /// still counted.
+    pub(crate) fn prune(&self) -> usize {
         self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        self.limiter.len()
     }
 }
 

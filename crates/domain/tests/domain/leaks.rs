@@ -511,3 +511,164 @@ async fn a_key_digested_under_a_retired_pepper_is_found_too() {
             .any(|k| k.id == issued.key.id && k.revoked_at.is_some())
     );
 }
+
+#[tokio::test]
+async fn an_expired_or_revoked_token_and_an_accepted_invitation_are_not_live() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let expiring =
+        w.kw.create_personal_access_token(
+            &acme.admin,
+            CreatePersonalAccessToken {
+                expires_at: Some(t0() + minutes(1)),
+                ..Default::default()
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let revoked =
+        w.kw.create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
+            .await
+            .unwrap();
+    w.kw.revoke_personal_access_token(&acme.admin, revoked.token.id, t0())
+        .await
+        .unwrap();
+    let invited =
+        w.kw.create_invitation(
+            &acme.admin,
+            CreateInvitation {
+                account_id: acme.id,
+                role: Role::Viewer,
+                expires_at: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    let globex = w.tenant("Globex", "bob").await;
+    let invitation = w.remember(&invited.secret);
+    w.kw.accept_invitation(&globex.admin, &invitation, t0())
+        .await
+        .unwrap();
+    let events = w.audit_count().await;
+    // Reported at t0 + 1 min: the first token has just expired.
+    for secret in [
+        w.remember(&expiring.secret),
+        w.remember(&revoked.secret),
+        invitation,
+    ] {
+        assert_eq!(
+            report(&w, &Reporter::GitHub, &secret).await,
+            LeakLabel::FalsePositive
+        );
+    }
+    assert_eq!(w.audit_count().await, events, "nothing was changed");
+    for (id, revoked_at) in [(expiring.token.id, None), (revoked.token.id, Some(t0()))] {
+        let token = w.kw.personal_access_token(&acme.admin, id).await.unwrap();
+        assert_eq!(token.leak, None);
+        assert_eq!(token.revoked_at, revoked_at);
+    }
+    let accepted =
+        w.kw.invitation(&acme.admin, invited.invitation.id)
+            .await
+            .unwrap();
+    assert_eq!(accepted.revoked_at, None, "an accepted invitation stays so");
+}
+
+/// A report acts only on the row that is the token's own: a row whose
+/// digest matches but that names another service account, or another
+/// pepper, is not that token, as verification too would say.
+#[tokio::test]
+async fn a_row_that_is_not_the_tokens_own_is_not_reported() {
+    use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    let sa = w.service_account(&acme, "ci", Role::Editor).await;
+    let elsewhere = w.service_account(&acme, "elsewhere", Role::Editor).await;
+    let (moved, moved_key) = w.key(&acme, sa.id).await;
+    let row = entity::service_account_key::Entity::find_by_id(moved.key.id.0)
+        .one(w.kw.db())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut row: entity::service_account_key::ActiveModel = row.into();
+    row.service_account_id = Set(elsewhere.id.0);
+    row.update(w.kw.db()).await.unwrap();
+    assert_eq!(
+        report(&w, &Reporter::GitHub, &moved_key).await,
+        LeakLabel::FalsePositive
+    );
+    let key = w.kw.key(&acme.admin, moved.key.id).await.unwrap();
+    assert_eq!((key.revoked_at, key.leak), (None, None));
+
+    let (renamed, key) = w.key(&acme, sa.id).await;
+    let issued =
+        w.kw.create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
+            .await
+            .unwrap();
+    let invited =
+        w.kw.create_invitation(
+            &acme.admin,
+            CreateInvitation {
+                account_id: acme.id,
+                role: Role::Viewer,
+                expires_at: None,
+            },
+            t0(),
+        )
+        .await
+        .unwrap();
+    for table in [
+        "service_account_keys",
+        "personal_access_tokens",
+        "account_invitations",
+    ] {
+        w.kw.db()
+            .execute_unprepared(&format!("UPDATE {table} SET pepper_id = 'another'"))
+            .await
+            .unwrap();
+    }
+    let events = w.audit_count().await;
+    for secret in [key, w.remember(&issued.secret), w.remember(&invited.secret)] {
+        assert_eq!(
+            report(&w, &Reporter::GitHub, &secret).await,
+            LeakLabel::FalsePositive
+        );
+    }
+    assert_eq!(w.audit_count().await, events);
+    let key = w.kw.key(&acme.admin, renamed.key.id).await.unwrap();
+    assert_eq!((key.revoked_at, key.leak), (None, None));
+    let token =
+        w.kw.personal_access_token(&acme.admin, issued.token.id)
+            .await
+            .unwrap();
+    assert_eq!((token.revoked_at, token.leak), (None, None));
+    let invitation =
+        w.kw.invitation(&acme.admin, invited.invitation.id)
+            .await
+            .unwrap();
+    assert_eq!(invitation.revoked_at, None);
+}
+
+/// The server's housekeeping forgets an address once its quota has refilled,
+/// so the table of addresses cannot grow without end. One report comes back
+/// every two seconds, and the limiter forgets an address one interval after
+/// that: four seconds after a single report.
+#[tokio::test]
+async fn an_address_is_forgotten_once_its_quota_has_refilled() {
+    let w = World::new().await;
+    let _acme = w.tenant("Acme", "alice").await;
+    let from = Origin {
+        client: Some(IpAddr::from([198, 51, 100, 7])),
+        request_id: None,
+    };
+    assert_eq!(w.kw.prune_holder_reports(), 0);
+    from.within(w.kw.report_leak_as_holder("lmr_pat_made_up", t0()))
+        .await
+        .unwrap();
+    assert_eq!(w.kw.prune_holder_reports(), 1, "still counted");
+    tokio::time::sleep(std::time::Duration::from_millis(2 * 60_000 / 30 + 200)).await;
+    assert_eq!(w.kw.prune_holder_reports(), 0, "refilled, so forgotten");
+}
