@@ -19,6 +19,21 @@ fn found(token: &str) -> LeakReport {
     }
 }
 
+/// A Viewer's invitation to `tenant`, made by its Admin at t0.
+async fn invite(w: &World, tenant: &crate::support::Tenant) -> domain::IssuedInvitation {
+    w.kw.create_invitation(
+        &tenant.admin,
+        CreateInvitation {
+            account_id: tenant.id,
+            role: Role::Viewer,
+            expires_at: None,
+        },
+        t0(),
+    )
+    .await
+    .unwrap()
+}
+
 async fn report(w: &World, reporter: &Reporter, token: &str) -> LeakLabel {
     w.kw.report_leak(reporter, &found(token), t0() + minutes(1))
         .await
@@ -226,18 +241,7 @@ async fn a_leaked_personal_access_token_is_revoked_and_logged_in_its_owners_own_
 async fn a_leaked_invitation_is_withdrawn_and_can_no_longer_be_accepted() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
-    let invited =
-        w.kw.create_invitation(
-            &acme.admin,
-            CreateInvitation {
-                account_id: acme.id,
-                role: Role::Viewer,
-                expires_at: None,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+    let invited = invite(&w, &acme).await;
     let secret = w.remember(&invited.secret);
     assert_eq!(
         report(&w, &Reporter::Holder, &secret).await,
@@ -534,18 +538,7 @@ async fn an_expired_or_revoked_token_and_an_accepted_invitation_are_not_live() {
     w.kw.revoke_personal_access_token(&acme.admin, revoked.token.id, t0())
         .await
         .unwrap();
-    let invited =
-        w.kw.create_invitation(
-            &acme.admin,
-            CreateInvitation {
-                account_id: acme.id,
-                role: Role::Viewer,
-                expires_at: None,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+    let invited = invite(&w, &acme).await;
     let globex = w.tenant("Globex", "bob").await;
     let invitation = w.remember(&invited.secret);
     w.kw.accept_invitation(&globex.admin, &invitation, t0())
@@ -608,18 +601,7 @@ async fn a_row_that_is_not_the_tokens_own_is_not_reported() {
         w.kw.create_personal_access_token(&acme.admin, CreatePersonalAccessToken::default(), t0())
             .await
             .unwrap();
-    let invited =
-        w.kw.create_invitation(
-            &acme.admin,
-            CreateInvitation {
-                account_id: acme.id,
-                role: Role::Viewer,
-                expires_at: None,
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+    let invited = invite(&w, &acme).await;
     for table in [
         "service_account_keys",
         "personal_access_tokens",
