@@ -86,10 +86,6 @@ impl KeySet {
             .map(|(_, key)| key)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.keys.is_empty()
-    }
-
     /// Whether `signature` (base64 of DER) is `identifier`'s over `body`.
     pub fn check(&self, identifier: &str, signature: &str, body: &[u8]) -> Result<(), Refused> {
         let key = self.key(identifier).ok_or(Refused::UnknownKey)?;
@@ -472,7 +468,79 @@ mod tests {
             let e = KeySet::parse(text).unwrap_err();
             assert!(e.contains(says), "{text}: {e}");
         }
-        assert!(KeySet::parse(r#"{"public_keys": []}"#).unwrap().is_empty());
+        assert!(
+            KeySet::parse(r#"{"public_keys": []}"#)
+                .unwrap()
+                .keys
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn a_document_holds_at_most_64_keys_with_identifiers_of_at_most_128_characters() {
+        let key = signing_key();
+        let named = |n: usize, id_len: usize| {
+            let ids: Vec<String> = (0..n).map(|i| format!("{i:0>id_len$}")).collect();
+            let keys: Vec<(&str, &SigningKey)> = ids.iter().map(|id| (id.as_str(), &key)).collect();
+            document(&keys)
+        };
+        assert_eq!(KeySet::parse(&named(64, 3)).unwrap().keys.len(), 64);
+        let e = KeySet::parse(&named(65, 3)).unwrap_err();
+        assert!(e.contains("more than 64 keys"), "{e}");
+        let longest = KeySet::parse(&named(1, 128)).unwrap();
+        let body = b"[]";
+        assert_eq!(
+            longest.check(&"0".repeat(128), &sign(&key, body), body),
+            Ok(())
+        );
+        let e = KeySet::parse(&named(1, 129)).unwrap_err();
+        assert!(e.contains("1 to 128"), "{e}");
+    }
+
+    #[test]
+    fn each_refusal_says_what_is_wrong_in_words_of_its_own() {
+        let all = [
+            Refused::Missing,
+            Refused::UnknownKey,
+            Refused::Malformed,
+            Refused::Wrong,
+        ];
+        let messages: std::collections::HashSet<&str> = all.iter().map(|r| r.message()).collect();
+        assert_eq!(messages.len(), all.len(), "{messages:?}");
+        assert!(
+            Refused::Missing
+                .message()
+                .contains("Github-Public-Key-Signature")
+        );
+        assert!(Refused::UnknownKey.message().contains("key"));
+        assert!(Refused::Malformed.message().contains("base64"));
+        assert!(Refused::Wrong.message().contains("does not match"));
+    }
+
+    #[test]
+    fn a_watched_file_whose_time_and_length_are_unchanged_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys.json");
+        let (first, second) = (signing_key(), signing_key());
+        std::fs::write(&path, document(&[("aaaa", &first)])).unwrap();
+        let source = KeySource::configure(None, Some(path.clone())).unwrap();
+        let stamp = std::fs::metadata(&path).unwrap().modified().unwrap();
+        // The same length and, set back, the same time: a report does not
+        // read the file again, so it still holds the first key.
+        std::fs::write(&path, document(&[("bbbb", &second)])).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(stamp)
+            .unwrap();
+        let body = b"[]";
+        let keys = source.keys().unwrap();
+        assert_eq!(keys.check("aaaa", &sign(&first, body), body), Ok(()));
+        assert_eq!(
+            keys.check("bbbb", &sign(&second, body), body),
+            Err(Refused::UnknownKey)
+        );
     }
 
     #[test]
@@ -558,6 +626,91 @@ mod tests {
                 .unwrap();
         assert_eq!(read.secret.as_deref(), Some(&b"s3cret"[..]));
         assert_eq!(read.api, "https://ghe.example.com/api/v3");
-        assert!(!format!("{read:?}").contains("s3cret"));
+        let shown = format!("{read:?}");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("https://ghe.example.com/api/v3"),
+            "{shown}"
+        );
+    }
+
+    /// A stand-in for GitHub's API: alert 7 holds a secret, alert 8 none,
+    /// any other is not found; every request is counted, with its token.
+    async fn github_api() -> (String, Arc<Mutex<Vec<Option<String>>>>) {
+        use axum::extract::{Path as UrlPath, State};
+        use axum::http::{HeaderMap, StatusCode};
+        let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let app = axum::Router::new()
+            .route(
+                "/api/alerts/{n}",
+                axum::routing::get(
+                    |State(seen): State<Arc<Mutex<Vec<Option<String>>>>>,
+                     UrlPath(n): UrlPath<u32>,
+                     headers: HeaderMap| async move {
+                        let token = headers
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        seen.lock().unwrap().push(token);
+                        match n {
+                            7 => Ok(axum::Json(serde_json::json!({"secret": "the-secret"}))),
+                            8 => Ok(axum::Json(serde_json::json!({"state": "open"}))),
+                            _ => Err(StatusCode::NOT_FOUND),
+                        }
+                    },
+                ),
+            )
+            .with_state(seen.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}/api"), seen)
+    }
+
+    #[tokio::test]
+    async fn an_alerts_secret_is_read_under_the_configured_address_with_its_token_only() {
+        let (api, seen) = github_api().await;
+        let config = CustomPatterns::new(Some("s"), &api, Some("gh-token"));
+        let read = |url: String| {
+            let config = config.clone();
+            async move { read_secret(&config, Some(&url)).await }
+        };
+        assert_eq!(
+            read(format!("{api}/alerts/7")).await.as_deref(),
+            Ok("the-secret")
+        );
+        assert_eq!(
+            seen.lock().unwrap().as_slice(),
+            [Some("Bearer gh-token".to_owned())]
+        );
+
+        let e = read(format!("{api}/alerts/8")).await.unwrap_err();
+        assert!(e.contains("holds no secret"), "{e}");
+        let e = read(format!("{api}/alerts/9")).await.unwrap_err();
+        assert!(e.contains("404"), "{e}");
+        assert_eq!(seen.lock().unwrap().len(), 3);
+
+        // Not under the address (a longer host, a sibling path), no url, no
+        // token: refused before any request.
+        for url in [
+            format!("{api}x/alerts/7"),
+            api.replace("127.0.0.1", "127.0.0.1.example"),
+            "https://attacker.example/api/alerts/7".to_owned(),
+        ] {
+            let e = read(url.clone()).await.unwrap_err();
+            assert!(e.contains("not under"), "{url}: {e}");
+        }
+        assert!(
+            read_secret(&config, None)
+                .await
+                .unwrap_err()
+                .contains("no url")
+        );
+        let tokenless = CustomPatterns::new(Some("s"), &api, None);
+        let e = read_secret(&tokenless, Some(&format!("{api}/alerts/7")))
+            .await
+            .unwrap_err();
+        assert!(e.contains("no GitHub token"), "{e}");
+        assert_eq!(seen.lock().unwrap().len(), 3);
     }
 }
