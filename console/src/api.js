@@ -110,6 +110,7 @@ export const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
     keys(first: 100) {
       id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
       leak { reportedAt url source reporter }
+      policyViolation { rule limit message }
     }
   }
 }`;
@@ -277,4 +278,21 @@ export const ACTORS = `query Actors($account: ObjectID!) {
     members(first: 100) { user { id name } }
     serviceAccounts(first: 100) { id name }
   }
+}`;
+
+// The account's settings: its credential policy and what a leak does
+
+export const ACCOUNT_SETTINGS = `query AccountSettings($account: ObjectID!) {
+  getAccount(id: $account) {
+    id name leakResponse
+    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired }
+  }
+}`;
+
+export const UPDATE_CREDENTIAL_POLICY = `mutation UpdateAccountCredentialPolicy($input: UpdateAccountCredentialPolicyInput!) {
+  updateAccountCredentialPolicy(input: $input) { credentialPolicy { keyMaxLifetimeDays keyExpiryRequired } }
+}`;
+
+export const UPDATE_LEAK_RESPONSE = `mutation UpdateAccountLeakResponse($input: UpdateAccountLeakResponseInput!) {
+  updateAccountLeakResponse(input: $input) { leakResponse }
 }`;

@@ -16,6 +16,7 @@ import { PermissionSets, Projects } from './pages/access.jsx';
 import { Tokens } from './pages/tokens.jsx';
 import { Audit } from './pages/audit.jsx';
 import { MyAccess } from './pages/my-access.jsx';
+import { Settings } from './pages/settings.jsx';
 
 function useRoute() {
   const read = () => (location.hash.replace(/^#\/?/, '') || '').split('/').map(decodeURIComponent);
@@ -138,6 +139,7 @@ function Frame({ caller, accounts, account, route, onChoose, onSignOut }) {
           ['permission-sets', 'Permission sets'],
           ['projects', 'Projects'],
           ['audit', 'Audit log'],
+          ['settings', 'Settings'],
         ]
       : []),
     ['my-access', 'My access'],
@@ -212,6 +214,8 @@ function Page({ page, id, account, caller }) {
       return <Audit {...props} />;
     case 'tokens':
       return <Tokens {...props} />;
+    case 'settings':
+      return <Settings {...props} />;
     default:
       return <MyAccess {...props} />;
   }

@@ -14,6 +14,7 @@ mod m20261202_000001_access;
 mod m20261203_000001_key_prefix;
 mod m20261204_000001_name_keys;
 mod m20261205_000001_leaks;
+mod m20261206_000001_credential_policy;
 
 pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_key_prefix::Migration),
             Box::new(m20261204_000001_name_keys::Migration),
             Box::new(m20261205_000001_leaks::Migration),
+            Box::new(m20261206_000001_credential_policy::Migration),
         ]
     }
 }

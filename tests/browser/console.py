@@ -575,6 +575,64 @@ def audit(b: Browser):
     expect(page.get_by_role("heading", level=1, name="ci")).to_be_visible()
 
 
+def settings(b: Browser):
+    """The account's rules for keys, and what a leak does: a key made before
+    a rule is refused while it breaks it, and its page says why."""
+    page = b.page
+    account = b.account()
+    sa = gql(
+        b.base,
+        b.token,
+        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
+        {"i": {"accountId": account, "name": "policy-probe", "roleCode": "Viewer"}},
+    )["createServiceAccount"]["serviceAccount"]["id"]
+    forever = gql(
+        b.base,
+        b.token,
+        "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { secret } }",
+        {"i": {"serviceAccountId": sa, "name": "forever"}},
+    )["createServiceAccountKey"]["secret"]
+    assert verify(b.base, forever) == 200
+    b.nav("Settings")
+    lifetime = page.get_by_label("Longest lifetime of a key, in days")
+    expect(lifetime).to_have_value("")
+    rules = page.locator("form", has=page.get_by_role("heading", name="What keys must be"))
+    # Refused in the server's words, and nothing saved.
+    lifetime.fill("0")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_role("alert")).to_contain_text("between 1 and 3650")
+    expect(rules.get_by_role("alert")).to_contain_text("BAD_USER_INPUT")
+    assert verify(b.base, forever) == 200
+    lifetime.fill("30")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    b.shot("settings")
+    assert verify(b.base, forever) == 401, "a key that never expires breaks a 30-day limit"
+    b.goto(f"/console#/service-accounts/{sa}")
+    row = page.locator("tr[data-key=forever]")
+    expect(row.get_by_text("Refused by policy")).to_be_visible()
+    expect(row).to_contain_text("at most 30 days")
+    b.shot("key-refused-by-policy")
+    # The limit removed: the key works on its next request.
+    b.nav("Settings")
+    expect(lifetime).to_have_value("30")
+    lifetime.fill("")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    assert verify(b.base, forever) == 200, "the limit removed, the key works again"
+
+    leaks = page.locator("form", has=page.get_by_role("heading", name="When a credential is reported leaked"))
+    leaks.get_by_label("What a report does").select_option(value="RECORD")
+    leaks.get_by_role("button", name="Save").click()
+    expect(leaks.get_by_text("Saved.")).to_be_visible()
+    read = "query($a: ObjectID!) { getAccount(id: $a) { leakResponse } }"
+    assert gql(b.base, b.token, read, {"a": account})["getAccount"]["leakResponse"] == "RECORD"
+    leaks.get_by_label("What a report does").select_option(value="REVOKE")
+    leaks.get_by_role("button", name="Save").click()
+    expect(leaks.get_by_text("Saved.")).to_be_visible()
+    assert gql(b.base, b.token, read, {"a": account})["getAccount"]["leakResponse"] == "REVOKE"
+
+
 def viewer(b: Browser, token: str):
     sign_in(b, token)
     page = b.page
@@ -676,6 +734,7 @@ def main():
         tokens(admin, args.admin_token)
         groups(admin, made["key"])
         audit(admin)
+        settings(admin)
         switcher(admin, args.admin_token, args.other_admin_token)
         graphiql(admin, args.admin_token)
         admin.check_clean()

@@ -188,6 +188,11 @@ function Keys({ sa, onChanged }) {
                   <td>
                     <Badge tone={tone}>{state}</Badge>
                     {k.leak && <Leaked leak={k.leak} />}
+                    {k.policyViolation && (
+                      <div class="policy small">
+                        <Badge tone="bad">Refused by policy</Badge> <span class="muted">{k.policyViolation.message}</span>
+                      </div>
+                    )}
                   </td>
                   <td class="row-actions">
                     {state === 'Active' && (

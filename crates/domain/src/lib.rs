@@ -63,6 +63,7 @@ pub use credentials::personal_tokens::{
     CreatePersonalAccessToken, IssuedPersonalAccessToken, MAX_ACTIVE_TOKENS, PersonalAccessToken,
     ROTATION_INTERVAL,
 };
+pub use credentials::rules::{CredentialPolicy, PolicyChange, PolicyRule, PolicyViolation};
 pub use credentials::token::{Secret, TokenError};
 pub use credentials::verify::AuthError;
 pub use directory::accounts::{

@@ -15,6 +15,11 @@ pub struct Model {
     /// What a leak of one of the account's credentials does: `revoke`,
     /// `disable` (its service account too) or `record`; `None` is `revoke`.
     pub leak_response: Option<String>,
+    /// The longest a service-account key of the account may live, in days;
+    /// `None`: no limit.
+    pub key_max_lifetime_days: Option<i32>,
+    /// Whether every key must have an expiry; `None` is `false`.
+    pub key_expiry_required: Option<bool>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,7 @@ pub struct Mutation(
     credentials::keys::KeyMutation,
     credentials::tokens::TokenMutation,
     credentials::leaks::LeakMutation,
+    credentials::rules::PolicyMutation,
     directory::members::MemberMutation,
     access::projects::ProjectMutation,
     access::permissions::PermissionMutation,

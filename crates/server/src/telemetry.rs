@@ -132,19 +132,22 @@ pub enum Outcome {
     Revoked,
     Expired,
     Disabled,
+    /// A key its account's policy no longer allows.
+    Policy,
     Throttled,
     Ambiguous,
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 9] = [
+    const ALL: [Outcome; 10] = [
         Outcome::Ok,
         Outcome::Malformed,
         Outcome::Unknown,
         Outcome::Revoked,
         Outcome::Expired,
         Outcome::Disabled,
+        Outcome::Policy,
         Outcome::Throttled,
         Outcome::Ambiguous,
         Outcome::Error,
@@ -158,6 +161,7 @@ impl Outcome {
             Outcome::Revoked => "revoked",
             Outcome::Expired => "expired",
             Outcome::Disabled => "disabled",
+            Outcome::Policy => "policy",
             Outcome::Throttled => "throttled",
             Outcome::Ambiguous => "ambiguous",
             Outcome::Error => "error",
@@ -175,6 +179,7 @@ impl Outcome {
             AuthError::Revoked => Outcome::Revoked,
             AuthError::Expired => Outcome::Expired,
             AuthError::Disabled => Outcome::Disabled,
+            AuthError::Policy => Outcome::Policy,
             AuthError::Corrupt(_) | AuthError::Db(_) => Outcome::Error,
         }
     }

@@ -20,6 +20,14 @@ pub enum DomainError {
     /// A count limit (keys, tokens) or a rate rule (rotation) would be broken.
     #[error("{0}")]
     LimitExceeded(&'static str),
+    /// A credential that the account's policy does not allow: `rule` names
+    /// the setting (`keyMaxLifetimeDays`), `limit` its value where it has one.
+    #[error("{message}")]
+    PolicyViolation {
+        rule: &'static str,
+        limit: Option<u32>,
+        message: String,
+    },
     /// The request conflicts with the current state (a duplicate, the last Admin).
     #[error("{0}")]
     Conflict(String),

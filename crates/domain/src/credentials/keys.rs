@@ -20,6 +20,7 @@ use crate::base::page::Page;
 use crate::base::time::{Expiry, from_millis, from_millis_opt, future, to_millis};
 use crate::coherence::Scope;
 use crate::credentials::leaks::Leak;
+use crate::credentials::rules::{PolicyViolation, policy_of};
 use crate::credentials::token::{Secret, issue_service_account_key};
 use crate::policy::principal::{Principal, ServiceAccount};
 use crate::policy::role::Role;
@@ -296,6 +297,9 @@ impl Keywarden {
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, kinds::SERVICE_ACCOUNT)?;
         check_ceiling(input.role_ceiling, Role::from_stored(&sa.role)?)?;
+        policy_of(txn, account)
+            .await?
+            .admits_new_key(change.now(), expires_at)?;
         if count_active(txn, input.service_account_id, None, now).await? >= MAX_ACTIVE_KEYS {
             return Err(DomainError::LimitExceeded(
                 "A service account can have at most 50 active keys: revoke one first",
@@ -392,6 +396,9 @@ impl Keywarden {
                 "Only an active key can be rotated: this one is revoked or expired",
             ));
         }
+        policy_of(txn, account)
+            .await?
+            .admits_new_key(change.now(), expires_at)?;
         let sa_id = ServiceAccountId(sa.id);
         if count_active(txn, sa_id, Some(old.id), now).await? >= MAX_ACTIVE_KEYS {
             return Err(DomainError::LimitExceeded(
@@ -462,6 +469,27 @@ impl Keywarden {
             .into_iter()
             .map(ServiceAccountKey::try_from)
             .collect()
+    }
+
+    /// How `key` breaks its account's policy now, if it does, for an Admin
+    /// of the account: verification refuses it for that reason. A key that
+    /// is revoked or expired is not judged.
+    pub async fn key_policy_violation(
+        &self,
+        caller: &Principal,
+        key: &ServiceAccountKey,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<PolicyViolation>> {
+        let sa = locks::service_account(&self.db, key.service_account_id, false).await?;
+        let account = AccountId(sa.account_id);
+        authorize(caller, account, Action::ManageKeys, kinds::KEY)?;
+        if !key.is_active(now) {
+            return Ok(None);
+        }
+        let policy = policy_of(&self.db, account).await?;
+        Ok(policy
+            .judge_key(to_millis(key.created_at), key.expires_at.map(to_millis))
+            .err())
     }
 
     /// One key, for an Admin of its account.

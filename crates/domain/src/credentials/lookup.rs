@@ -1,7 +1,8 @@
 //! The cold read of a presented credential: one statement, by the digest's
 //! index, made on the verification pool with no transaction around it.
 //!
-//! For a key it reads the key, its service account and its groups; for a
+//! For a key it reads the key, its service account, its account's policy
+//! and its groups; for a
 //! personal access token, the token, its user, the user's memberships and the
 //! user's groups. On PostgreSQL "its groups" is what they grant, folded into
 //! one column, so every cold read is this one statement. On SQLite it is only
@@ -22,6 +23,7 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 
 use crate::access::grants::{Groups, folded};
+use crate::credentials::rules::CredentialPolicy;
 use crate::db::{Columns, PgDirect, Reads};
 use crate::warden::keyring::StoredDigest;
 
@@ -39,8 +41,12 @@ pub(crate) struct KeyRow {
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    pub created_at: i64,
     /// `None` when the service account is gone.
     pub service_account: Option<entity::service_account::Model>,
+    /// The policy of the service account's account (the default when the
+    /// service account is gone).
+    pub policy: CredentialPolicy,
     /// The service account's groups (none when it is gone).
     pub groups: Groups,
 }
@@ -107,9 +113,12 @@ fn key_head(groups: &str, asked: Asked) -> String {
     let tail = listed_tail(asked, "k");
     format!(
         "SELECT {at}k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
-       k.last_used_at, k.revoked_at, s.id AS sa_id, s.account_id, s.name, s.description, s.role, \
-       s.enabled, s.created_by_user_id, s.created_at, s.updated_at, {groups} \
-  FROM {from} LEFT JOIN service_accounts s ON s.id = k.service_account_id{tail}"
+       k.last_used_at, k.revoked_at, k.created_at AS key_created_at, s.id AS sa_id, \
+       s.account_id, s.name, s.description, s.role, s.enabled, s.created_by_user_id, \
+       s.created_at, s.updated_at, CAST(a.key_max_lifetime_days AS BIGINT) AS key_max_days, \
+       COALESCE(a.key_expiry_required, FALSE) AS key_expiry_required, {groups} \
+  FROM {from} LEFT JOIN service_accounts s ON s.id = k.service_account_id \
+  LEFT JOIN accounts a ON a.id = s.account_id{tail}"
     )
 }
 
@@ -254,6 +263,12 @@ fn key_row(row: &impl Columns, folds: bool) -> Result<KeyRow, DbErr> {
         expires_at: row.maybe_int("expires_at")?,
         last_used_at: row.maybe_int("last_used_at")?,
         revoked_at: row.maybe_int("revoked_at")?,
+        created_at: row.int("key_created_at")?,
+        policy: CredentialPolicy::stored(
+            row.maybe_int("key_max_days")?
+                .map(|d| i32::try_from(d).unwrap_or(0)),
+            Some(row.flag("key_expiry_required")?),
+        ),
         groups: groups(row, folds, service_account.is_some())?,
         service_account,
     })

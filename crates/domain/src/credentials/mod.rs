@@ -1,7 +1,7 @@
 //! What an automation or a person presents: the token formats and their
 //! checksums, service-account keys (issued, rotated with an overlap,
 //! revoked), personal access tokens, what a report of a leaked credential
-//! does to it, and the verification of a presented
+//! does to it, the account's policy for them, and the verification of a presented
 //! credential, through the cache, to a principal.
 //!
 //! Decides whether a presented string is a live credential, and what may be
@@ -14,5 +14,6 @@ pub(crate) mod keys;
 pub(crate) mod leaks;
 pub(crate) mod lookup;
 pub(crate) mod personal_tokens;
+pub(crate) mod rules;
 pub mod token;
 pub(crate) mod verify;

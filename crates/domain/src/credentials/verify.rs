@@ -8,8 +8,8 @@
 //! (see [`crate::coherence`]'s filter of stored digests); then one statement by the digest's index (one digest per configured
 //! pepper; see [`crate::credentials::lookup`]), a constant-time comparison,
 //! and every condition of the contract: not revoked, not expired, the service
-//! account present and enabled, and the id in the token matching the key's
-//! service account. What the principal's groups grant is read with it, in a
+//! account present and enabled, the id in the token matching the key's
+//! service account, and the key within its account's policy. What the principal's groups grant is read with it, in a
 //! second statement only when it is in a group (see [`crate::policy::held`]),
 //! so that a gateway's question of permission needs no read either. Concurrent
 //! lookups of one token wait for a single read.
@@ -50,6 +50,8 @@ pub enum AuthError {
     Disabled,
     #[error("the token names another service account than its key's")]
     Mismatch,
+    #[error("the credential breaks its account's policy")]
+    Policy,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -64,6 +66,7 @@ impl From<Refusal> for AuthError {
             Refusal::Expired => AuthError::Expired,
             Refusal::Disabled => AuthError::Disabled,
             Refusal::Mismatch => AuthError::Mismatch,
+            Refusal::Policy => AuthError::Policy,
         }
     }
 }
@@ -181,6 +184,15 @@ impl Keywarden {
         }
         if sa.id != claimed.0 {
             return concluded(Err(Refusal::Mismatch), scopes);
+        }
+        // The policy is read with the service account and marks it when it
+        // changes (see `credentials::rules`).
+        if row
+            .policy
+            .judge_key(row.created_at, row.expires_at)
+            .is_err()
+        {
+            return concluded(Err(Refusal::Policy), scopes);
         }
         let sa_role = role(&sa.role)?;
         let ceiling = row.role_ceiling.as_deref().map(role).transpose()?;

@@ -22,6 +22,9 @@ pub(crate) enum Refusal {
     Expired,
     Disabled,
     Mismatch,
+    /// A key its account's policy no longer allows (see
+    /// `credentials::rules`).
+    Policy,
 }
 
 pub(crate) type Verdict = Result<Verified, Refusal>;

@@ -23,6 +23,8 @@ pub enum Code {
     EntityNotFound,
     BadUserInput,
     LimitExceeded,
+    /// A credential the account's policy does not allow.
+    PolicyViolation,
     /// A document whose cost is over what the request may spend.
     CostLimitExceeded,
     /// A document that does not parse or validate, or a body that is not a
@@ -43,12 +45,13 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 14] = [
+    pub const ALL: [Code; 15] = [
         Code::Unauthenticated,
         Code::Unauthorized,
         Code::EntityNotFound,
         Code::BadUserInput,
         Code::LimitExceeded,
+        Code::PolicyViolation,
         Code::CostLimitExceeded,
         Code::ValidationFailed,
         Code::AmbiguousCredentials,
@@ -67,6 +70,7 @@ impl Code {
             Code::EntityNotFound => "ENTITY_NOT_FOUND",
             Code::BadUserInput => "BAD_USER_INPUT",
             Code::LimitExceeded => "LIMIT_EXCEEDED",
+            Code::PolicyViolation => "POLICY_VIOLATION",
             Code::CostLimitExceeded => "COST_LIMIT_EXCEEDED",
             Code::ValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Code::AmbiguousCredentials => "AMBIGUOUS_CREDENTIALS",
@@ -104,6 +108,17 @@ pub fn api(e: DomainError) -> Error {
         DomainError::Unauthorized(why) => coded(Code::Unauthorized, format!("Unauthorized: {why}")),
         DomainError::Invalid(message) | DomainError::Conflict(message) => bad_input(message),
         DomainError::LimitExceeded(message) => coded(Code::LimitExceeded, message),
+        DomainError::PolicyViolation {
+            rule,
+            limit,
+            message,
+        } => Error::new(message).extend_with(|_, e| {
+            e.set("code", Code::PolicyViolation.as_str());
+            e.set("rule", rule);
+            if let Some(limit) = limit {
+                e.set("limit", limit);
+            }
+        }),
         DomainError::Db(cause) => {
             tracing::error!(error = %cause, "database error");
             coded(Code::Internal, INTERNAL_MESSAGE)

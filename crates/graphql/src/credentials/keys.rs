@@ -12,6 +12,7 @@ use crate::base::inputs::{description, key_id, key_name, service_account_id};
 use crate::base::roles::RoleCode;
 use crate::base::scalars::{DateTime, ObjectId};
 use crate::credentials::leaks::CredentialLeak;
+use crate::credentials::rules::PolicyViolation;
 use crate::objects::{ServiceAccount, ServiceAccountKey, User, user_seen_from};
 
 /// An API key of a service account.
@@ -77,6 +78,17 @@ impl ServiceAccountKey {
 
     async fn created_at(&self) -> DateTime {
         self.key.created_at.into()
+    }
+
+    /// How the key breaks its account's credential policy now, if it does:
+    /// while it does, verification refuses it. `null` for a key that keeps
+    /// the policy, and for one revoked or expired.
+    async fn policy_violation(&self, ctx: &Context<'_>) -> Result<Option<PolicyViolation>> {
+        Ok(kw(ctx)
+            .key_policy_violation(caller(ctx)?, &self.key, now())
+            .await
+            .api()?
+            .map(PolicyViolation::from))
     }
 
     /// The key this one replaced, when it was made by rotation.

@@ -12,6 +12,7 @@ use crate::base::page::{LIST_PAGE, page};
 use crate::base::roles::RoleCode;
 use crate::base::scalars::{DateTime, ObjectId};
 use crate::credentials::leaks::LeakResponse;
+use crate::credentials::rules::CredentialPolicy;
 use crate::objects::{
     Account, AccountInvitation, AccountMember, Group, Permission, PermissionSet, Project,
     ServiceAccount,
@@ -38,6 +39,20 @@ impl Account {
         let found = async {
             let response = kw(ctx).leak_response(caller(ctx)?, self.0.id).await.api()?;
             Ok(Some(response.into()))
+        }
+        .await;
+        or_null(ctx, found)
+    }
+
+    /// What the account requires of its keys. Admins only (`null`, with an
+    /// error, for anyone else).
+    async fn credential_policy(&self, ctx: &Context<'_>) -> Option<CredentialPolicy> {
+        let found = async {
+            let policy = kw(ctx)
+                .credential_policy(caller(ctx)?, self.0.id)
+                .await
+                .api()?;
+            Ok(Some(policy.into()))
         }
         .await;
         or_null(ctx, found)

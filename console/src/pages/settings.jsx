@@ -1,0 +1,120 @@
+// The account's settings: what its keys must be (the credential policy) and
+// what a report of a leaked credential does.
+import { useState } from 'preact/hooks';
+import { ACCOUNT_SETTINGS, UPDATE_CREDENTIAL_POLICY, UPDATE_LEAK_RESPONSE, gql } from '../api.js';
+import { Choice, Failure, Loading, PageHeader, formValues, useAction, useLoad } from '../ui.jsx';
+
+const LEAK_RESPONSES = [
+  ['REVOKE', 'Revoke the key or token (the default)'],
+  ['DISABLE', 'Revoke it and disable its service account'],
+  ['RECORD', 'Only record it: it keeps working'],
+];
+
+export function Settings({ account }) {
+  const data = useLoad(() => gql(ACCOUNT_SETTINGS, { account: account.id }).then((d) => d.getAccount), [account.id]);
+  if (data.loading && !data.data) return <Loading />;
+  if (data.error) return <Failure error={data.error} onRetry={data.reload} />;
+  const settings = data.data;
+  return (
+    <section aria-labelledby="page-title">
+      <PageHeader title="Settings" />
+      <KeyPolicy account={account} policy={settings.credentialPolicy} onSaved={data.reload} />
+      <LeakResponse account={account} response={settings.leakResponse} onSaved={data.reload} />
+    </section>
+  );
+}
+
+function Saved({ when }) {
+  return when ? (
+    <p class="muted small" role="status">
+      Saved.
+    </p>
+  ) : null;
+}
+
+function KeyPolicy({ account, policy, onSaved }) {
+  const { busy, error, run } = useAction();
+  const [saved, setSaved] = useState(false);
+  const save = async (e) => {
+    e.preventDefault();
+    setSaved(false);
+    const v = formValues(e.currentTarget);
+    const days = v.keyMaxLifetimeDays.trim();
+    if (days !== '' && !/^\d+$/.test(days)) {
+      await run(() => Promise.reject(new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.')));
+      return;
+    }
+    const done = await run(() =>
+      gql(UPDATE_CREDENTIAL_POLICY, {
+        input: {
+          accountId: account.id,
+          keyMaxLifetimeDays: days === '' ? null : Number(days),
+          keyExpiryRequired: v.keyExpiryRequired === 'on',
+        },
+      }),
+    );
+    if (done) {
+      setSaved(true);
+      onSaved();
+    }
+  };
+  return (
+    <form class="settings" onSubmit={save} aria-labelledby="key-policy-title">
+      <h2 id="key-policy-title">What keys must be</h2>
+      <p class="muted">
+        A key made or rotated against these rules is refused. A key made before them keeps existing but stops working while
+        it breaks them; its service account's page says why.
+      </p>
+      <label>
+        Longest lifetime of a key, in days
+        <input
+          name="keyMaxLifetimeDays"
+          inputmode="numeric"
+          defaultValue={policy.keyMaxLifetimeDays ?? ''}
+          placeholder="No limit"
+          aria-describedby="lifetime-hint"
+        />
+      </label>
+      <p id="lifetime-hint" class="muted small">
+        1 to 3650. A limit also means every key must expire. Leave it empty for no limit.
+      </p>
+      <label class="check">
+        <input name="keyExpiryRequired" type="checkbox" defaultChecked={policy.keyExpiryRequired} />
+        Every key must have an expiry
+      </label>
+      <Failure error={error} />
+      <Saved when={saved && !busy && !error} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Saving…' : 'Save the rules'}
+      </button>
+    </form>
+  );
+}
+
+function LeakResponse({ account, response, onSaved }) {
+  const { busy, error, run } = useAction();
+  const [saved, setSaved] = useState(false);
+  const save = async (e) => {
+    e.preventDefault();
+    setSaved(false);
+    const v = formValues(e.currentTarget);
+    const done = await run(() =>
+      gql(UPDATE_LEAK_RESPONSE, { input: { accountId: account.id, leakResponse: v.leakResponse } }),
+    );
+    if (done) {
+      setSaved(true);
+      onSaved();
+    }
+  };
+  return (
+    <form class="settings" onSubmit={save} aria-labelledby="leak-title">
+      <h2 id="leak-title">When a credential is reported leaked</h2>
+      <Choice label="What a report does" name="leakResponse" value={response ?? 'REVOKE'} choices={LEAK_RESPONSES} />
+      <Failure error={error} />
+      <Saved when={saved && !busy && !error} />
+      <button type="submit" disabled={busy}>
+        {busy ? 'Saving…' : 'Save'}
+      </button>
+    </form>
+  );
+}
