@@ -2,9 +2,8 @@
 //! index, made on the verification pool with no transaction around it.
 //!
 //! For a key it reads the key, its service account, its account's policy
-//! and its groups; for a
-//! personal access token, the token, its user, the user's memberships and the
-//! user's groups. On PostgreSQL "its groups" is what they grant, folded into
+//! and its groups; for a personal access token, the token, its user, the
+//! user's memberships and the user's groups. On PostgreSQL "its groups" is what they grant, folded into
 //! one column, so every cold read is this one statement. On SQLite it is only
 //! whether there are any, and a principal in a group costs a second statement
 //! (see [`crate::access::grants`]).

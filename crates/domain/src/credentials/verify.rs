@@ -9,8 +9,10 @@
 //! pepper; see [`crate::credentials::lookup`]), a constant-time comparison,
 //! and every condition of the contract: not revoked, not expired, the service
 //! account present and enabled, the id in the token matching the key's
-//! service account, and the key within its account's policy. What the principal's groups grant is read with it, in a
-//! second statement only when it is in a group (see [`crate::policy::held`]),
+//! service account, and the key within its account's policy (see
+//! [`crate::credentials::rules`]). What the principal's groups grant is read
+//! with it, in a second statement only when it is in a group (see
+//! [`crate::policy::held`]),
 //! so that a gateway's question of permission needs no read either. Concurrent
 //! lookups of one token wait for a single read.
 
