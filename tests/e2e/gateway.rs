@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{Api, client};
+use crate::support::{Api, client, sample};
 
 /// A tool the tests need from the system: `None` (and a note) when it is
 /// missing, unless `KEYWARDEN_TEST_REQUIRE_TOOLS` is set, as CI sets it, in
@@ -341,13 +341,6 @@ async fn the_first_admin_token_can_go_to_a_file_of_its_own() {
 }
 
 /// The value of the sample `name` (with its labels, as rendered), if any.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
 #[tokio::test]
 async fn metrics_say_what_happened_and_pass_promtool() {
     let api = Api::start().await;

@@ -123,7 +123,7 @@ impl Scanned {
     }
 
     async fn verify(&self, token: &str) -> u16 {
-        verify_at(&self.api.server, token).await
+        self.api.server.verify_status(token).await
     }
 
     async fn key_leak(&self, key_id: &str) -> Value {
@@ -135,18 +135,6 @@ impl Scanned {
             .await["node"]
             .clone()
     }
-}
-
-/// `/v1/verify`'s status for `token` on `server`.
-async fn verify_at(server: &Server, token: &str) -> u16 {
-    client()
-        .get(server.url("/v1/verify"))
-        .header("x-api-key", token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 fn matches(tokens: &[(&str, &str)]) -> Vec<u8> {
@@ -507,14 +495,14 @@ async fn a_holder_is_answered_alike_whatever_the_token_and_over_both_transports(
     for answer in &answers {
         assert_eq!(answer, &answers[0], "no oracle");
     }
-    assert_eq!(verify_at(&api.server, &key).await, 401);
+    assert_eq!(api.server.verify_status(&key).await, 401);
     // GraphQL, with no credential at all.
     let query = "mutation($t: String!) { reportLeakedCredential(token: $t) { received message } }";
     let first = api.gql(None, query, json!({ "t": other })).await;
     let junk = api.gql(None, query, json!({ "t": "junk" })).await;
     assert_eq!(first.data(), junk.data());
     assert_eq!(first.data()["reportLeakedCredential"]["received"], true);
-    assert_eq!(verify_at(&api.server, &other).await, 401);
+    assert_eq!(api.server.verify_status(&other).await, 401);
     // A body that is not a report.
     let response = client()
         .post(api.server.url("/v1/leaks"))
@@ -601,7 +589,7 @@ async fn an_admin_chooses_what_a_leak_does_and_nobody_else_can() {
         .await
         .unwrap();
     assert_eq!(
-        verify_at(&api.server, &key).await,
+        api.server.verify_status(&key).await,
         200,
         "recorded only, as the Admin chose"
     );
@@ -614,7 +602,7 @@ async fn a_key_reported_to_one_server_is_refused_by_another_on_its_next_request(
     let (_, key) = s.api.key(&sa).await;
     let second = Server::start(s.api.dir.path(), &s.api.backend.with(&[]));
     assert_eq!(
-        verify_at(&second, &key).await,
+        second.verify_status(&key).await,
         200,
         "cached on the second server"
     );
@@ -622,7 +610,7 @@ async fn a_key_reported_to_one_server_is_refused_by_another_on_its_next_request(
         .github_report("github-1", &s.github, &matches(&[(&key, "commit")]))
         .await;
     assert_eq!(status, 200);
-    assert_eq!(verify_at(&second, &key).await, 401);
+    assert_eq!(second.verify_status(&key).await, 401);
 }
 
 /// A stand-in for GitHub's API: serves one alert, with its secret, to the
@@ -787,7 +775,7 @@ async fn a_custom_pattern_alert_signed_with_the_webhook_secret_revokes_the_secre
         "https://github.com/acme/site/security/secret-scanning/7"
     );
     assert_eq!(
-        verify_at(&api.server, &key).await,
+        api.server.verify_status(&key).await,
         401,
         "refused by the first server too"
     );

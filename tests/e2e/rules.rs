@@ -5,7 +5,7 @@
 
 use serde_json::json;
 
-use crate::support::{ACCOUNT_715, Api, client};
+use crate::support::{ACCOUNT_715, Api, sample};
 
 const POLICY: &str = "mutation($input: UpdateAccountCredentialPolicyInput!) { \
   updateAccountCredentialPolicy(input: $input) { \
@@ -14,30 +14,12 @@ const POLICY: &str = "mutation($input: UpdateAccountCredentialPolicyInput!) { \
 const KEY: &str = "query($id: ObjectID!) { node(id: $id) { ... on ServiceAccountKey { \
   policyViolation { rule limit message } } } }";
 
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
-}
-
-async fn verify(api: &Api, key: &str) -> u16 {
-    client()
-        .get(api.server.url("/v1/verify"))
-        .header("x-api-key", key)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test]
 async fn a_policy_refuses_keys_against_it_and_says_why_of_keys_made_before_it() {
     let api = Api::start().await;
     let sa = api.service_account("deployer", "Editor").await;
     let (old_id, old) = api.key(&sa).await;
-    assert_eq!(verify(&api, &old).await, 200);
+    assert_eq!(api.server.verify_status(&old).await, 200);
     let unset = api
         .admin(
             "query($id: ObjectID!) { node(id: $id) { ... on Account { credentialPolicy { keyMaxLifetimeDays keyExpiryRequired } } } }",
@@ -90,11 +72,11 @@ async fn a_policy_refuses_keys_against_it_and_says_why_of_keys_made_before_it() 
         .as_str()
         .unwrap()
         .to_owned();
-    assert_eq!(verify(&api, &fresh).await, 200);
+    assert_eq!(api.server.verify_status(&fresh).await, 200);
 
     // The key made before the policy never expires: refused, and its page
     // says why; the key is neither revoked nor deleted.
-    assert_eq!(verify(&api, &old).await, 401);
+    assert_eq!(api.server.verify_status(&old).await, 401);
     let page = api.admin(KEY, json!({ "id": old_id })).await;
     let violation = &page["node"]["policyViolation"];
     assert_eq!(violation["rule"], "keyMaxLifetimeDays", "{page}");
@@ -117,7 +99,7 @@ async fn a_policy_refuses_keys_against_it_and_says_why_of_keys_made_before_it() 
         json!({ "input": { "accountId": ACCOUNT_715, "keyMaxLifetimeDays": null } }),
     )
     .await;
-    assert_eq!(verify(&api, &old).await, 200);
+    assert_eq!(api.server.verify_status(&old).await, 200);
     let page = api.admin(KEY, json!({ "id": old_id })).await;
     assert_eq!(page["node"]["policyViolation"], json!(null), "{page}");
 }

@@ -150,6 +150,18 @@ impl Server {
             .unwrap()
     }
 
+    /// `/v1/verify`'s status for `token`, sent as `x-api-key`.
+    pub async fn verify_status(&self, token: &str) -> u16 {
+        client()
+            .get(self.url("/v1/verify"))
+            .header("x-api-key", token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Sends the process a signal (`STOP`, `CONT`...).
     pub fn signal(&self, name: &str) {
         let sent = Command::new("kill")
@@ -588,6 +600,14 @@ impl Api {
             .to_owned();
         (id, token)
     }
+}
+
+/// The value of the series `name` (with its labels) in a `/metrics` text.
+pub fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
 }
 
 /// The shape of a `DateTime`: RFC 3339 in UTC with milliseconds.

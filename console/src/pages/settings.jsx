@@ -32,32 +32,37 @@ function Saved({ when }) {
   ) : null;
 }
 
-function KeyPolicy({ account, policy, onSaved }) {
+// A settings form: `change(values)` sends the form's fields; `saved` says so
+// once the server took them, until the next submit.
+function useSettingsForm(change, onSaved) {
   const { busy, error, run } = useAction();
   const [saved, setSaved] = useState(false);
   const save = async (e) => {
     e.preventDefault();
     setSaved(false);
-    const v = formValues(e.currentTarget);
-    const days = v.keyMaxLifetimeDays.trim();
-    if (days !== '' && !/^\d+$/.test(days)) {
-      await run(() => Promise.reject(new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.')));
-      return;
-    }
-    const done = await run(() =>
-      gql(UPDATE_CREDENTIAL_POLICY, {
-        input: {
-          accountId: account.id,
-          keyMaxLifetimeDays: days === '' ? null : Number(days),
-          keyExpiryRequired: v.keyExpiryRequired === 'on',
-        },
-      }),
-    );
-    if (done) {
+    const values = formValues(e.currentTarget);
+    if (await run(async () => change(values))) {
       setSaved(true);
       onSaved();
     }
   };
+  return { busy, error, save, saved: saved && !busy && !error };
+}
+
+function KeyPolicy({ account, policy, onSaved }) {
+  const { busy, error, save, saved } = useSettingsForm((v) => {
+    const days = v.keyMaxLifetimeDays.trim();
+    if (days !== '' && !/^\d+$/.test(days)) {
+      throw new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.');
+    }
+    return gql(UPDATE_CREDENTIAL_POLICY, {
+      input: {
+        accountId: account.id,
+        keyMaxLifetimeDays: days === '' ? null : Number(days),
+        keyExpiryRequired: v.keyExpiryRequired === 'on',
+      },
+    });
+  }, onSaved);
   return (
     <form class="settings" onSubmit={save} aria-labelledby="key-policy-title">
       <h2 id="key-policy-title">What keys must be</h2>
@@ -83,7 +88,7 @@ function KeyPolicy({ account, policy, onSaved }) {
         Every key must have an expiry
       </label>
       <Failure error={error} />
-      <Saved when={saved && !busy && !error} />
+      <Saved when={saved} />
       <button type="submit" disabled={busy}>
         {busy ? 'Saving…' : 'Save the rules'}
       </button>
@@ -92,26 +97,16 @@ function KeyPolicy({ account, policy, onSaved }) {
 }
 
 function LeakResponse({ account, response, onSaved }) {
-  const { busy, error, run } = useAction();
-  const [saved, setSaved] = useState(false);
-  const save = async (e) => {
-    e.preventDefault();
-    setSaved(false);
-    const v = formValues(e.currentTarget);
-    const done = await run(() =>
-      gql(UPDATE_LEAK_RESPONSE, { input: { accountId: account.id, leakResponse: v.leakResponse } }),
-    );
-    if (done) {
-      setSaved(true);
-      onSaved();
-    }
-  };
+  const { busy, error, save, saved } = useSettingsForm(
+    (v) => gql(UPDATE_LEAK_RESPONSE, { input: { accountId: account.id, leakResponse: v.leakResponse } }),
+    onSaved,
+  );
   return (
     <form class="settings" onSubmit={save} aria-labelledby="leak-title">
       <h2 id="leak-title">When a credential is reported leaked</h2>
       <Choice label="What a report does" name="leakResponse" value={response ?? 'REVOKE'} choices={LEAK_RESPONSES} />
       <Failure error={error} />
-      <Saved when={saved && !busy && !error} />
+      <Saved when={saved} />
       <button type="submit" disabled={busy}>
         {busy ? 'Saving…' : 'Save'}
       </button>

@@ -64,6 +64,10 @@ pub enum Scope {
     /// The projects of an account, as looked up by id or name: one created,
     /// renamed or deleted.
     Projects(AccountId),
+    /// An account's credential policy, and so every verification of one of
+    /// its keys: the policy changed. (Releases before 0.3.4 cannot read it in
+    /// a notification, and read the database until they understand again.)
+    CredentialPolicy(AccountId),
 }
 
 impl Scope {
@@ -86,6 +90,7 @@ impl Scope {
             Scope::Group(id) => (6, id.0 as u64),
             Scope::PermissionSet(id) => (7, id.0 as u64),
             Scope::Projects(id) => (8, id.0 as u64),
+            Scope::CredentialPolicy(id) => (9, id.0 as u64),
         };
         let mixed = splitmix64(value ^ tag.rotate_right(8));
         // Truncation is the point: the low bits pick the slot.
@@ -105,6 +110,7 @@ impl Scope {
             Scope::Group(id) => write!(out, "g{id}"),
             Scope::PermissionSet(id) => write!(out, "p{id}"),
             Scope::Projects(id) => write!(out, "j{id}"),
+            Scope::CredentialPolicy(id) => write!(out, "c{id}"),
         };
     }
 
@@ -122,6 +128,7 @@ impl Scope {
             "g" => Scope::Group(GroupId(number.parse().ok()?)),
             "p" => Scope::PermissionSet(PermissionSetId(number.parse().ok()?)),
             "j" => Scope::Projects(AccountId(number.parse().ok()?)),
+            "c" => Scope::CredentialPolicy(AccountId(number.parse().ok()?)),
             _ => return None,
         })
     }
@@ -402,12 +409,13 @@ mod tests {
             Scope::Group(GroupId(1)),
             Scope::PermissionSet(PermissionSetId(1)),
             Scope::Projects(AccountId(1)),
+            Scope::CredentialPolicy(AccountId(1)),
         ]
         .iter()
         .map(|s| s.slot().0)
         .collect();
         assert_eq!(slots[..6], [11970, 3159, 10730, 2227, 10499, 4081]);
-        assert_eq!(slots[6..], [10586, 15693, 14219]);
+        assert_eq!(slots[6..], [10586, 15693, 14219, 11694]);
     }
 
     #[test]
@@ -422,13 +430,14 @@ mod tests {
             Scope::Group(GroupId(3)),
             Scope::PermissionSet(PermissionSetId(4)),
             Scope::Projects(AccountId(6)),
+            Scope::CredentialPolicy(AccountId(7)),
         ] {
             let mut out = String::new();
             scope.write(&mut out);
             assert_eq!(Scope::read(&out), Some(scope), "{out}");
         }
         for bad in [
-            "", "k", "x1", "k-", "kx", "k+1", "n", "nzz", "s1 2", "g", "p+1", "jx",
+            "", "k", "x1", "k-", "kx", "k+1", "n", "nzz", "s1 2", "g", "p+1", "jx", "c", "cx",
         ] {
             assert_eq!(Scope::read(bad), None, "{bad:?}");
         }

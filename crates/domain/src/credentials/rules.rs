@@ -8,16 +8,16 @@
 //! changed keeps existing, but verification refuses it while it breaks the
 //! policy; its account's Admins see why ([`CredentialPolicy::judge_key`]), and
 //! changing the policy back makes it work on its next request. A change of the
-//! policy marks every service account of the account, so every server reads
-//! its keys again.
+//! policy marks the account's scope, under which every verification of one
+//! of its keys was read, so every server reads those keys again.
 
 use chrono::{DateTime, Utc};
-use entity::{account, service_account};
+use entity::account;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::base::error::{DomainError, DomainResult};
-use crate::base::ids::{AccountId, ServiceAccountId};
+use crate::base::ids::AccountId;
 use crate::base::kinds;
 use crate::base::time::{MAX_EXPIRY_DAYS, to_millis};
 use crate::coherence::Scope;
@@ -231,22 +231,12 @@ impl Keywarden {
             .filter(account::Column::Id.eq(account.0))
             .exec(txn)
             .await?;
-        // Every key's verdict depends on its service account's scope; the
-        // account's service accounts are marked, so every server reads their
-        // keys again under the new policy.
-        let scopes: Vec<Scope> = if before == after {
-            Vec::new()
+        // Every verification of one of the account's keys read the policy
+        // under the account's scope: one mark, however many keys there are.
+        let scopes: &[Scope] = if before == after {
+            &[]
         } else {
-            service_account::Entity::find()
-                .select_only()
-                .column(service_account::Column::Id)
-                .filter(service_account::Column::AccountId.eq(account.0))
-                .into_tuple::<i64>()
-                .all(txn)
-                .await?
-                .into_iter()
-                .map(|id| Scope::ServiceAccount(ServiceAccountId(id)))
-                .collect()
+            &[Scope::CredentialPolicy(account)]
         };
         let event = Event::new(
             Some(account),
@@ -254,7 +244,7 @@ impl Keywarden {
             Target::new(kinds::ACCOUNT, account.0, Some(&row.name)),
         )
         .changing(Some(before.audited()), Some(after.audited()));
-        change_unit.commit(event, &scopes).await?;
+        change_unit.commit(event, scopes).await?;
         Ok(after)
     }
 }

@@ -177,7 +177,12 @@ impl Keywarden {
         let Some(sa) = row.service_account else {
             return concluded(Err(Refusal::Unknown), vec![key_scope]);
         };
-        let mut scopes = vec![key_scope, Scope::ServiceAccount(ServiceAccountId(sa.id))];
+        let mut scopes = vec![
+            key_scope,
+            Scope::ServiceAccount(ServiceAccountId(sa.id)),
+            // Its account's credential policy (see `credentials::rules`).
+            Scope::CredentialPolicy(AccountId(sa.account_id)),
+        ];
         if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
             return concluded(Err(refusal), scopes);
         }

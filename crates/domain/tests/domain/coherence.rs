@@ -37,7 +37,7 @@ fn enabled(enabled: bool) -> UpdateServiceAccount {
 }
 
 /// Account B's automation at work: every kind of change it can make to its
-/// own service accounts, keys, members and tokens.
+/// own service accounts, keys, members, tokens and credential policy.
 async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
     let sa = changer
         .create_service_account(
@@ -114,6 +114,21 @@ async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
         .await
         .unwrap();
     assert_ne!(pat.token.id, admin.token_id);
+    // B's credential policy, set and then unset.
+    for required in [true, false] {
+        changer
+            .set_credential_policy(
+                &b.admin,
+                b.id,
+                domain::PolicyChange {
+                    key_expiry_required: Some(required),
+                    ..Default::default()
+                },
+                t0(),
+            )
+            .await
+            .unwrap();
+    }
 }
 
 /// Account A's 2 service accounts with 5 keys each and 2 members, all verified

@@ -4,6 +4,7 @@
 //! it changes back; one account's policy is nothing to another's.
 
 use chrono::Duration;
+use domain::ids::ServiceAccountId;
 use domain::time::Expiry;
 use domain::{AuthError, CredentialPolicy, DomainError, PolicyChange, PolicyRule, Role, RotateKey};
 
@@ -29,6 +30,13 @@ async fn set(w: &World, tenant: &Tenant, change: PolicyChange) -> CredentialPoli
         .unwrap()
 }
 
+fn key_expiring(sa: ServiceAccountId, expires: Option<Expiry>) -> domain::CreateKey {
+    domain::CreateKey {
+        expires,
+        ..create_key(sa)
+    }
+}
+
 fn violation(e: DomainError) -> (&'static str, Option<u32>, String) {
     match e {
         DomainError::PolicyViolation {
@@ -47,13 +55,7 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "deployer", Role::Editor).await;
     let (old, _) = w
-        .key_with(
-            &acme,
-            domain::CreateKey {
-                expires: Some(Expiry::InDays(30)),
-                ..create_key(sa.id)
-            },
-        )
+        .key_with(&acme, key_expiring(sa.id, Some(Expiry::InDays(30))))
         .await;
     set(&w, &acme, limit(90)).await;
     let keys_before =
@@ -69,16 +71,9 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
         )),
     ] {
         let e =
-            w.kw.create_key(
-                &acme.admin,
-                domain::CreateKey {
-                    expires,
-                    ..create_key(sa.id)
-                },
-                t0(),
-            )
-            .await
-            .unwrap_err();
+            w.kw.create_key(&acme.admin, key_expiring(sa.id, expires), t0())
+                .await
+                .unwrap_err();
         let (rule, limit, message) = violation(e);
         assert_eq!(
             (rule, limit),
@@ -88,16 +83,9 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
         assert!(message.contains("at most 90 days"), "{message}");
     }
     for expires in [Expiry::InDays(90), Expiry::At(t0() + Duration::days(90))] {
-        w.kw.create_key(
-            &acme.admin,
-            domain::CreateKey {
-                expires: Some(expires),
-                ..create_key(sa.id)
-            },
-            t0(),
-        )
-        .await
-        .unwrap();
+        w.kw.create_key(&acme.admin, key_expiring(sa.id, Some(expires)), t0())
+            .await
+            .unwrap();
     }
     let rotate = |expires_at| RotateKey {
         key_id: old.key.id,
@@ -154,10 +142,7 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
     assert!(message.contains("expiry"), "{message}");
     w.kw.create_key(
         &acme.admin,
-        domain::CreateKey {
-            expires: Some(Expiry::InDays(3650)),
-            ..create_key(sa.id)
-        },
+        key_expiring(sa.id, Some(Expiry::InDays(3650))),
         t0(),
     )
     .await
@@ -174,13 +159,7 @@ async fn a_key_made_before_the_policy_is_refused_in_every_process_while_it_break
     let sa = w.service_account(&acme, "deployer", Role::Editor).await;
     let (forever, forever_token) = w.key(&acme, sa.id).await;
     let (monthly, monthly_token) = w
-        .key_with(
-            &acme,
-            domain::CreateKey {
-                expires: Some(Expiry::InDays(30)),
-                ..create_key(sa.id)
-            },
-        )
+        .key_with(&acme, key_expiring(sa.id, Some(Expiry::InDays(30))))
         .await;
     let globex_sa = w.service_account(&globex, "deployer", Role::Editor).await;
     let (_, globex_token) = w.key(&globex, globex_sa.id).await;
