@@ -15,7 +15,7 @@
 # Knobs: BENCH_DURATION (seconds per run, default 5), BENCH_ROUNDS (default 3),
 # BENCH_CONNECTIONS (default 32), BENCH_KEYS (default "100 1000000"),
 # BENCH_BACKENDS (default "sqlite postgres"), BENCH_PARTS (default "single mixed
-# largest cold flood leaks": "mixed", "largest", "cold", "flood" or "leaks" alone
+# largest cold flood leaks ranges": "mixed", "largest", "cold", "flood", "leaks" or "ranges" alone
 # keeps the rest of BENCHMARKS.md and replaces its own section), BENCH_OLD_BIN.
 #
 # Then the largest accepted write (bench/largest.py): one addGroupMembers naming
@@ -28,8 +28,11 @@
 # Then the cold path under load (bench/flood.py): a restart while 5,000 keys are
 # in use, and a flood of distinct unknown tokens from many addresses beside them.
 #
-# Last, verification while leaks are reported (bench/leaks.py): holders' reports
+# Then verification while leaks are reported (bench/leaks.py): holders' reports
 # at 100 a second, one in ten revoking a live key of another account.
+#
+# And keys with address ranges (bench/ranges.py): keys with 20 ranges, and with
+# 20 on the key, its service account and its account, beside keys with none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-5}
@@ -37,7 +40,7 @@ rounds=${BENCH_ROUNDS:-3}
 connections=${BENCH_CONNECTIONS:-32}
 key_counts=${BENCH_KEYS:-"100 1000000"}
 backends=${BENCH_BACKENDS:-"sqlite postgres"}
-parts=${BENCH_PARTS:-"single mixed largest cold flood leaks"}
+parts=${BENCH_PARTS:-"single mixed largest cold flood leaks ranges"}
 pg_server="postgres://postgres@127.0.0.1:5432"
 pepper="a pepper for the benchmark, long enough to be accepted"
 port=18099
@@ -213,5 +216,8 @@ if [[ " $parts " == *" flood "* ]]; then
 fi
 if [[ " $parts " == *" leaks "* ]]; then
   python3 bench/leaks.py "$bin" "$work" BENCHMARKS.md >/dev/null
+fi
+if [[ " $parts " == *" ranges "* ]]; then
+  python3 bench/ranges.py "$bin" "$work" BENCHMARKS.md >/dev/null
 fi
 cat BENCHMARKS.md

@@ -285,12 +285,12 @@ export const ACTORS = `query Actors($account: ObjectID!) {
 export const ACCOUNT_SETTINGS = `query AccountSettings($account: ObjectID!) {
   getAccount(id: $account) {
     id name leakResponse
-    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired }
+    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges }
   }
 }`;
 
 export const UPDATE_CREDENTIAL_POLICY = `mutation UpdateAccountCredentialPolicy($input: UpdateAccountCredentialPolicyInput!) {
-  updateAccountCredentialPolicy(input: $input) { credentialPolicy { keyMaxLifetimeDays keyExpiryRequired } }
+  updateAccountCredentialPolicy(input: $input) { credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges } }
 }`;
 
 export const UPDATE_LEAK_RESPONSE = `mutation UpdateAccountLeakResponse($input: UpdateAccountLeakResponseInput!) {

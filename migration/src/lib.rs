@@ -15,6 +15,7 @@ mod m20261203_000001_key_prefix;
 mod m20261204_000001_name_keys;
 mod m20261205_000001_leaks;
 mod m20261206_000001_credential_policy;
+mod m20261207_000001_address_ranges;
 
 pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000001_name_keys::Migration),
             Box::new(m20261205_000001_leaks::Migration),
             Box::new(m20261206_000001_credential_policy::Migration),
+            Box::new(m20261207_000001_address_ranges::Migration),
         ]
     }
 }

@@ -621,6 +621,26 @@ def settings(b: Browser):
     expect(rules.get_by_text("Saved.")).to_be_visible()
     assert verify(b.base, forever) == 200, "the limit removed, the key works again"
 
+    # Address ranges: refused in the server's words, then a range that does
+    # not hold this machine's address refuses the key with 403; emptied, the
+    # key works from anywhere again.
+    ranges = page.get_by_label("Addresses keys work from")
+    expect(ranges).to_have_value("")
+    ranges.fill("0.0.0.0/0")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_role("alert")).to_contain_text("wider than /8")
+    assert verify(b.base, forever) == 200
+    ranges.fill("192.0.2.0/24\n2001:db8::/32")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    assert verify(b.base, forever) == 403, "a key used from outside its account's ranges"
+    b.nav("Settings")
+    expect(ranges).to_have_value("192.0.2.0/24\n2001:db8::/32")
+    ranges.fill("")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    assert verify(b.base, forever) == 200, "the ranges removed, the key works again"
+
     leaks = page.locator("form", has=page.get_by_role("heading", name="When a credential is reported leaked"))
     leaks.get_by_label("What a report does").select_option(value="RECORD")
     leaks.get_by_role("button", name="Save").click()

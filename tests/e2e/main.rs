@@ -18,6 +18,7 @@ mod matrix;
 mod over_http;
 mod permissions;
 mod races;
+mod ranges;
 mod rules;
 mod scale;
 mod secrets;

@@ -55,11 +55,13 @@ function KeyPolicy({ account, policy, onSaved }) {
     if (days !== '' && !/^\d+$/.test(days)) {
       throw new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.');
     }
+    const ranges = v.allowedRanges.split(/[\s,]+/).filter((r) => r !== '');
     return gql(UPDATE_CREDENTIAL_POLICY, {
       input: {
         accountId: account.id,
         keyMaxLifetimeDays: days === '' ? null : Number(days),
         keyExpiryRequired: v.keyExpiryRequired === 'on',
+        allowedRanges: ranges.length === 0 ? null : ranges,
       },
     });
   }, onSaved);
@@ -87,6 +89,20 @@ function KeyPolicy({ account, policy, onSaved }) {
         <input name="keyExpiryRequired" type="checkbox" defaultChecked={policy.keyExpiryRequired} />
         Every key must have an expiry
       </label>
+      <label>
+        Addresses keys work from
+        <textarea
+          name="allowedRanges"
+          rows="3"
+          defaultValue={(policy.allowedRanges ?? []).join('\n')}
+          placeholder="Anywhere"
+          aria-describedby="ranges-hint"
+        />
+      </label>
+      <p id="ranges-hint" class="muted small">
+        Up to 20 networks, one a line, such as 203.0.113.0/24 or 2001:db8::/32. A key used from elsewhere is refused with
+        403. Leave it empty for anywhere.
+      </p>
       <Failure error={error} />
       <Saved when={saved} />
       <button type="submit" disabled={busy}>

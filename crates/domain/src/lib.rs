@@ -80,6 +80,7 @@ pub use policy::held::{Access, Held, Source};
 pub use policy::principal::{
     Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
 };
+pub use policy::ranges::{AddressRanges, MAX_RANGES};
 pub use policy::role::Role;
 pub use policy::table::{Action, RESERVED_RESOURCES, Standing, role_permissions};
 pub use warden::audit::{ActorKind, AuditEvent, AuditFilter, AuditPage, AuditQuery};

@@ -20,6 +20,9 @@ pub struct Model {
     pub key_max_lifetime_days: Option<i32>,
     /// Whether every key must have an expiry; `None` is `false`.
     pub key_expiry_required: Option<bool>,
+    /// Where the account's credentials work: networks in CIDR notation,
+    /// apart by spaces; `None`: anywhere.
+    pub allowed_ranges: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

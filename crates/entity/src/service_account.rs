@@ -16,6 +16,9 @@ pub struct Model {
     pub created_by_user_id: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Where its keys work, within the account's ranges: networks in CIDR
+    /// notation, apart by spaces; `None`: wherever the account allows.
+    pub allowed_ranges: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -33,6 +33,10 @@ pub struct Model {
     pub leak_source: Option<String>,
     /// Who reported it: `github`, `holder` or `scanner:<name>`.
     pub leak_reporter: Option<String>,
+    /// Where the key works, within its service account's and account's
+    /// ranges: networks in CIDR notation, apart by spaces; `None`: wherever
+    /// they allow.
+    pub allowed_ranges: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,7 +13,8 @@ use graphql::error::{INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 use crate::auth::presented;
 use crate::observe::Caller;
 use crate::request::{
-    AMBIGUOUS_MESSAGE, Refusal, caller_of, identify, requested, with_refusal_headers,
+    ADDRESS_MESSAGE, AMBIGUOUS_MESSAGE, REASON_HEADER, Refusal, caller_of, identify, requested,
+    with_refusal_headers,
 };
 use crate::state::AppState;
 
@@ -82,12 +83,11 @@ pub(crate) async fn verify_answer(state: &AppState, request: Request) -> Respons
                 .insert(REASON_HEADER, HeaderValue::from_static("throttled"));
             throttled
         }
+        Refusal::Address => (StatusCode::FORBIDDEN, ADDRESS_MESSAGE).into_response(),
         Refusal::Internal => (StatusCode::INTERNAL_SERVER_ERROR, INTERNAL_MESSAGE).into_response(),
     };
     with_refusal_headers(response, &refusal)
 }
-
-pub(crate) const REASON_HEADER: HeaderName = HeaderName::from_static("x-keywarden-reason");
 
 /// 403 for a good credential refused, saying why in `X-Keywarden-Reason`.
 pub(crate) fn forbidden(why: domain::Why, message: &'static str) -> Response {

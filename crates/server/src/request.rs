@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
 use domain::{AuthError, Principal};
 use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
@@ -103,9 +103,21 @@ pub(crate) enum Refusal {
     /// More than one credential, and they differ.
     Ambiguous,
     Unauthenticated,
+    /// A good credential from an address its ranges do not allow: its
+    /// owner's misconfiguration, not a guess, so neither throttled nor
+    /// answered as unknown.
+    Address,
     RateLimited(Duration),
     Internal,
 }
+
+/// The header that says why a good credential was refused.
+pub(crate) const REASON_HEADER: HeaderName = HeaderName::from_static("x-keywarden-reason");
+
+/// What [`REASON_HEADER`] says of [`Refusal::Address`].
+pub(crate) const ADDRESS_REASON: &str = "address-not-allowed";
+
+pub(crate) const ADDRESS_MESSAGE: &str = "The credential does not work from this address: its account's, service account's or own address ranges do not include it.";
 
 /// The caller of a request: `None` when it presents no credential.
 pub(crate) async fn identify(
@@ -126,13 +138,24 @@ pub(crate) async fn identify(
     // clients may share one address (an office, a NAT), and one of them must
     // not lock the others out. Only what fails is throttled.
     let outcome = match token {
-        Some(token) => state.kw.authenticate(token, domain::time::now()).await,
+        Some(token) => {
+            state
+                .kw
+                .authenticate_from(token, address, domain::time::now())
+                .await
+        }
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
     };
     match outcome {
         Ok(principal) => {
             state.telemetry.verification(Outcome::Ok);
             Ok(Some(principal))
+        }
+        Err(AuthError::Address) => {
+            state.telemetry.verification(Outcome::Address);
+            let client = address.map(tracing::field::display);
+            tracing::info!(client, "credential refused: not from this address");
+            Err(Refusal::Address)
         }
         Err(AuthError::Db(e)) => {
             state.telemetry.verification(Outcome::Error);
@@ -182,6 +205,9 @@ pub(crate) fn with_refusal_headers(mut response: Response, refusal: &Refusal) ->
         Refusal::RateLimited(wait) => {
             headers.insert(RETRY_AFTER, HeaderValue::from(retry_after_seconds(*wait)));
         }
+        Refusal::Address => {
+            headers.insert(REASON_HEADER, HeaderValue::from_static(ADDRESS_REASON));
+        }
         Refusal::Internal | Refusal::Ambiguous => {}
     }
     response
@@ -198,6 +224,11 @@ pub(crate) fn graphql_refusal(refusal: Refusal, request_id: &str) -> Response {
             StatusCode::UNAUTHORIZED,
             Code::Unauthenticated.as_str(),
             UNAUTHENTICATED_MESSAGE,
+        ),
+        Refusal::Address => (
+            StatusCode::FORBIDDEN,
+            Code::AddressNotAllowed.as_str(),
+            ADDRESS_MESSAGE,
         ),
         Refusal::RateLimited(_) => (
             StatusCode::TOO_MANY_REQUESTS,

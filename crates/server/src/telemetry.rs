@@ -134,13 +134,15 @@ pub enum Outcome {
     Disabled,
     /// A key its account's policy no longer allows.
     Policy,
+    /// A good key from an address its ranges do not allow.
+    Address,
     Throttled,
     Ambiguous,
     Error,
 }
 
 impl Outcome {
-    const ALL: [Outcome; 10] = [
+    const ALL: [Outcome; 11] = [
         Outcome::Ok,
         Outcome::Malformed,
         Outcome::Unknown,
@@ -148,6 +150,7 @@ impl Outcome {
         Outcome::Expired,
         Outcome::Disabled,
         Outcome::Policy,
+        Outcome::Address,
         Outcome::Throttled,
         Outcome::Ambiguous,
         Outcome::Error,
@@ -162,6 +165,7 @@ impl Outcome {
             Outcome::Expired => "expired",
             Outcome::Disabled => "disabled",
             Outcome::Policy => "policy",
+            Outcome::Address => "address",
             Outcome::Throttled => "throttled",
             Outcome::Ambiguous => "ambiguous",
             Outcome::Error => "error",
@@ -180,6 +184,7 @@ impl Outcome {
             AuthError::Expired => Outcome::Expired,
             AuthError::Disabled => Outcome::Disabled,
             AuthError::Policy => Outcome::Policy,
+            AuthError::Address => Outcome::Address,
             AuthError::Corrupt(_) | AuthError::Db(_) => Outcome::Error,
         }
     }

@@ -23,6 +23,7 @@ use crate::credentials::leaks::Leak;
 use crate::credentials::rules::{PolicyViolation, policy_of};
 use crate::credentials::token::{Secret, issue_service_account_key};
 use crate::policy::principal::{Principal, ServiceAccount};
+use crate::policy::ranges::AddressRanges;
 use crate::policy::role::Role;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
@@ -53,6 +54,9 @@ pub struct ServiceAccountKey {
     pub prefix: Option<String>,
     /// The first report of the key as found in public, if any.
     pub leak: Option<Leak>,
+    /// Where the key works, within its service account's and account's
+    /// ranges; `None`: wherever they allow.
+    pub allowed_ranges: Option<AddressRanges>,
 }
 
 impl ServiceAccountKey {
@@ -69,6 +73,7 @@ impl ServiceAccountKey {
             "description": self.description,
             "roleCeiling": self.role_ceiling.map(Role::code),
             "expiresAt": self.expires_at.map(crate::base::time::to_millis),
+            "allowedRanges": self.allowed_ranges.as_ref().map(AddressRanges::texts),
         })
     }
 
@@ -114,6 +119,7 @@ impl TryFrom<key::Model> for ServiceAccountKey {
             created_at: from_millis(m.created_at)?,
             prefix: m.prefix,
             leak: Leak::from_stored(m.leaked_at, m.leak_url, m.leak_source, m.leak_reporter)?,
+            allowed_ranges: AddressRanges::from_stored(m.allowed_ranges.as_deref()),
         })
     }
 }
@@ -135,6 +141,9 @@ pub struct CreateKey {
     pub expires: Option<Expiry>,
     /// The highest role the key may act with.
     pub role_ceiling: Option<Role>,
+    /// Where the key works, within its service account's and account's
+    /// ranges (see [`AddressRanges::parse`]).
+    pub allowed_ranges: Option<AddressRanges>,
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +163,29 @@ struct NewKey {
     expires_at: Option<DateTime<Utc>>,
     role_ceiling: Option<Role>,
     rotated_from: Option<KeyId>,
+    allowed_ranges: Option<AddressRanges>,
+}
+
+/// Refuses a key's ranges that name anything outside its service account's
+/// or its account's.
+async fn check_ranges(
+    conn: &impl ConnectionTrait,
+    ranges: Option<&AddressRanges>,
+    sa: &entity::service_account::Model,
+) -> DomainResult<()> {
+    let Some(ranges) = ranges else {
+        return Ok(());
+    };
+    if let Some(outer) = AddressRanges::from_stored(sa.allowed_ranges.as_deref()) {
+        ranges.within("allowedRanges", &outer, "service account")?;
+    }
+    if let Some(outer) = policy_of(conn, AccountId(sa.account_id))
+        .await?
+        .allowed_ranges
+    {
+        ranges.within("allowedRanges", &outer, "account")?;
+    }
+    Ok(())
 }
 
 /// The condition "active at `now`" in SQL.
@@ -271,6 +303,7 @@ impl Keywarden {
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(change.now_ms()),
             prefix: Set(Some(secret.prefix())),
+            allowed_ranges: Set(new.allowed_ranges.as_ref().map(AddressRanges::stored)),
             ..Default::default()
         }
         .insert(change.txn())
@@ -297,6 +330,7 @@ impl Keywarden {
         let account = AccountId(sa.account_id);
         authorize(caller, account, Action::ManageKeys, kinds::SERVICE_ACCOUNT)?;
         check_ceiling(input.role_ceiling, Role::from_stored(&sa.role)?)?;
+        check_ranges(txn, input.allowed_ranges.as_ref(), &sa).await?;
         policy_of(txn, account)
             .await?
             .admits_new_key(change.now(), expires_at)?;
@@ -316,6 +350,7 @@ impl Keywarden {
                     expires_at,
                     role_ceiling: input.role_ceiling,
                     rotated_from: None,
+                    allowed_ranges: input.allowed_ranges,
                 },
             )
             .await?;
@@ -416,6 +451,7 @@ impl Keywarden {
                     expires_at,
                     role_ceiling: old.role_ceiling,
                     rotated_from: Some(old.id),
+                    allowed_ranges: old.allowed_ranges.clone(),
                 },
             )
             .await?;
@@ -440,6 +476,46 @@ impl Keywarden {
             .commit(event, &[Scope::Key(old.id), issued_scope])
             .await?;
         Ok(issued)
+    }
+
+    /// Sets where a key works (`None`: wherever its service account and
+    /// account allow), for an Admin of its account. Every server checks the
+    /// new ranges on the key's next request.
+    pub async fn set_key_ranges(
+        &self,
+        caller: &Principal,
+        id: KeyId,
+        ranges: Option<AddressRanges>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ServiceAccountKey> {
+        let change = self.change(caller, now).await?;
+        let txn = change.txn();
+        let sa = load_with_account(txn, id).await?.1;
+        let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
+        let account = AccountId(sa.account_id);
+        authorize(caller, account, Action::ManageKeys, kinds::KEY)?;
+        check_ranges(txn, ranges.as_ref(), &sa).await?;
+        let row = key::Entity::find_by_id(id.0)
+            .one(txn)
+            .await?
+            .ok_or(DomainError::NotFound(kinds::KEY))?;
+        let before: ServiceAccountKey = row.clone().try_into()?;
+        let mut active: key::ActiveModel = row.into();
+        active.allowed_ranges = Set(ranges.as_ref().map(AddressRanges::stored));
+        let after: ServiceAccountKey = active.update(txn).await?.try_into()?;
+        let event = Event::new(
+            Some(account),
+            AuditAction::KeyUpdate,
+            Target::new(kinds::KEY, id.0, after.name.as_deref()),
+        )
+        .changing(Some(before.audited()), Some(after.audited()));
+        let scopes: &[Scope] = if before == after {
+            &[]
+        } else {
+            &[Scope::Key(id)]
+        };
+        change.commit(event, scopes).await?;
+        Ok(after)
     }
 
     /// A page of a service account's keys, newest first; revoked and expired

@@ -2,6 +2,7 @@
 //! index, made on the verification pool with no transaction around it.
 //!
 //! For a key it reads the key, its service account, its account's policy
+//! (with the address ranges of all three)
 //! and its groups; for a personal access token, the token, its user, the
 //! user's memberships and the user's groups. On PostgreSQL "its groups" is what they grant, folded into
 //! one column, so every cold read is this one statement. On SQLite it is only
@@ -24,6 +25,7 @@ use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
 use crate::access::grants::{Groups, folded};
 use crate::credentials::rules::CredentialPolicy;
 use crate::db::{Columns, PgDirect, Reads};
+use crate::policy::ranges::AllowedFrom;
 use crate::warden::keyring::StoredDigest;
 
 /// Statements prepared for this many candidate digests (one per pepper); more
@@ -46,6 +48,8 @@ pub(crate) struct KeyRow {
     /// The policy of the service account's account (the default when the
     /// service account is gone).
     pub policy: CredentialPolicy,
+    /// Where the key works: its account's, service account's and own ranges.
+    pub allowed: AllowedFrom,
     /// The service account's groups (none when it is gone).
     pub groups: Groups,
 }
@@ -112,10 +116,12 @@ fn key_head(groups: &str, asked: Asked) -> String {
     let tail = listed_tail(asked, "k");
     format!(
         "SELECT {at}k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
-       k.last_used_at, k.revoked_at, k.created_at AS key_created_at, s.id AS sa_id, \
-       s.account_id, s.name, s.description, s.role, s.enabled, s.created_by_user_id, \
-       s.created_at, s.updated_at, CAST(a.key_max_lifetime_days AS BIGINT) AS key_max_days, \
-       COALESCE(a.key_expiry_required, FALSE) AS key_expiry_required, {groups} \
+       k.last_used_at, k.revoked_at, k.created_at AS key_created_at, \
+       k.allowed_ranges AS key_ranges, s.id AS sa_id, s.account_id, s.name, s.description, \
+       s.role, s.enabled, s.created_by_user_id, s.created_at, s.updated_at, \
+       s.allowed_ranges AS sa_ranges, CAST(a.key_max_lifetime_days AS BIGINT) AS key_max_days, \
+       COALESCE(a.key_expiry_required, FALSE) AS key_expiry_required, \
+       a.allowed_ranges AS account_ranges, {groups} \
   FROM {from} LEFT JOIN service_accounts s ON s.id = k.service_account_id \
   LEFT JOIN accounts a ON a.id = s.account_id{tail}"
     )
@@ -252,6 +258,7 @@ fn key_row(row: &impl Columns, folds: bool) -> Result<KeyRow, DbErr> {
             created_by_user_id: row.maybe_int("created_by_user_id")?,
             created_at: row.int("created_at")?,
             updated_at: row.int("updated_at")?,
+            allowed_ranges: row.maybe_text("sa_ranges")?,
         }),
     };
     Ok(KeyRow {
@@ -267,6 +274,13 @@ fn key_row(row: &impl Columns, folds: bool) -> Result<KeyRow, DbErr> {
             row.maybe_int("key_max_days")?
                 .map(|d| i32::try_from(d).unwrap_or(0)),
             Some(row.flag("key_expiry_required")?),
+        ),
+        allowed: AllowedFrom::stored(
+            row.maybe_text("account_ranges")?.as_deref(),
+            service_account
+                .as_ref()
+                .and_then(|sa| sa.allowed_ranges.as_deref()),
+            row.maybe_text("key_ranges")?.as_deref(),
         ),
         groups: groups(row, folds, service_account.is_some())?,
         service_account,

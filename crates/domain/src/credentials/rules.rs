@@ -1,7 +1,8 @@
 //! An account's credential policy: the rules every service-account key of
-//! the account keeps. For now, how long a key may live and whether it must
+//! the account keeps. For now, how long a key may live, whether it must
 //! expire at all (GitHub's and Google Cloud's maximum lifetimes; Grafana's
-//! `token_expiration_day_limit`).
+//! `token_expiration_day_limit`), and the address ranges its keys work from
+//! (see [`crate::policy::ranges`]).
 //!
 //! A key made or rotated against the policy is refused with the rule and its
 //! limit ([`DomainError::PolicyViolation`]). A key made before the policy
@@ -22,6 +23,7 @@ use crate::base::kinds;
 use crate::base::time::{MAX_EXPIRY_DAYS, to_millis};
 use crate::coherence::Scope;
 use crate::policy::principal::Principal;
+use crate::policy::ranges::AddressRanges;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
 use crate::warden::handle::Keywarden;
@@ -31,7 +33,7 @@ const DAY_MS: i64 = 86_400_000;
 
 /// What an account's Admins require of its credentials. The default
 /// requires nothing.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CredentialPolicy {
     /// The longest a key may live, from its creation to its expiry, in days
     /// (1 to [`MAX_EXPIRY_DAYS`]); `None`: no limit. A limit requires an
@@ -39,6 +41,9 @@ pub struct CredentialPolicy {
     pub key_max_lifetime_days: Option<u32>,
     /// Whether every key must have an expiry.
     pub key_expiry_required: bool,
+    /// Where the account's keys work; `None`: anywhere. A service account's
+    /// and a key's own ranges lie within these.
+    pub allowed_ranges: Option<AddressRanges>,
 }
 
 /// A rule of the policy, named as the API names its setting.
@@ -91,22 +96,27 @@ impl From<PolicyViolation> for DomainError {
 impl CredentialPolicy {
     /// The policy an account's row holds.
     pub(crate) fn of(row: &account::Model) -> Self {
-        Self::stored(row.key_max_lifetime_days, row.key_expiry_required)
+        Self {
+            allowed_ranges: AddressRanges::from_stored(row.allowed_ranges.as_deref()),
+            ..Self::stored(row.key_max_lifetime_days, row.key_expiry_required)
+        }
     }
 
-    /// The policy from its stored columns; a value no release writes (a
-    /// lifetime under one day) is read as the strictest it could mean.
+    /// The lifetime rules from their stored columns; a value no release
+    /// writes (a lifetime under one day) is read as the strictest it could
+    /// mean.
     pub(crate) fn stored(max_days: Option<i32>, expiry_required: Option<bool>) -> Self {
         Self {
             key_max_lifetime_days: max_days.map(|d| u32::try_from(d).unwrap_or(0).max(1)),
             key_expiry_required: expiry_required.unwrap_or(false),
+            allowed_ranges: None,
         }
     }
 
     /// Whether a key created at `created_ms`, expiring at `expires_ms`,
     /// keeps the policy.
     pub fn judge_key(
-        self,
+        &self,
         created_ms: i64,
         expires_ms: Option<i64>,
     ) -> Result<(), PolicyViolation> {
@@ -130,27 +140,31 @@ impl CredentialPolicy {
 
     /// Whether a key made now, expiring at `expires_at`, keeps the policy.
     pub(crate) fn admits_new_key(
-        self,
+        &self,
         now: DateTime<Utc>,
         expires_at: Option<DateTime<Utc>>,
     ) -> DomainResult<()> {
         Ok(self.judge_key(to_millis(now), expires_at.map(to_millis))?)
     }
 
-    fn audited(self) -> serde_json::Value {
+    fn audited(&self) -> serde_json::Value {
         serde_json::json!({
             "keyMaxLifetimeDays": self.key_max_lifetime_days,
             "keyExpiryRequired": self.key_expiry_required,
+            "allowedRanges": self.allowed_ranges.as_ref().map(AddressRanges::texts),
         })
     }
 }
 
 /// A change of the policy: each rule given is set (`Some(None)` unsets a
 /// limit); a rule not given is kept.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyChange {
     pub key_max_lifetime_days: Option<Option<u32>>,
     pub key_expiry_required: Option<bool>,
+    /// Checked as it is given ([`AddressRanges::parse`]); `Some(None)`
+    /// allows every address again.
+    pub allowed_ranges: Option<Option<AddressRanges>>,
 }
 
 impl PolicyChange {
@@ -169,6 +183,7 @@ impl PolicyChange {
             key_expiry_required: self
                 .key_expiry_required
                 .unwrap_or(policy.key_expiry_required),
+            allowed_ranges: self.allowed_ranges.unwrap_or(policy.allowed_ranges),
         })
     }
 }
@@ -215,7 +230,7 @@ impl Keywarden {
             .await?
             .ok_or(DomainError::NotFound(kinds::ACCOUNT))?;
         let before = CredentialPolicy::of(&row);
-        let after = change.applied_to(before)?;
+        let after = change.applied_to(before.clone())?;
         let stored_days = after
             .key_max_lifetime_days
             .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
@@ -227,6 +242,10 @@ impl Keywarden {
             .col_expr(
                 account::Column::KeyExpiryRequired,
                 Expr::value(Some(after.key_expiry_required)),
+            )
+            .col_expr(
+                account::Column::AllowedRanges,
+                Expr::value(after.allowed_ranges.as_ref().map(AddressRanges::stored)),
             )
             .filter(account::Column::Id.eq(account.0))
             .exec(txn)
@@ -262,6 +281,7 @@ mod tests {
         let ninety = CredentialPolicy {
             key_max_lifetime_days: Some(90),
             key_expiry_required: false,
+            allowed_ranges: None,
         };
         assert_eq!(ninety.judge_key(T0, Some(T0 + 90 * DAY_MS)), Ok(()));
         let too_long = ninety
@@ -282,6 +302,7 @@ mod tests {
         let required = CredentialPolicy {
             key_max_lifetime_days: None,
             key_expiry_required: true,
+            allowed_ranges: None,
         };
         assert_eq!(required.judge_key(T0, Some(T0 + 3650 * DAY_MS)), Ok(()));
         let missing = required.judge_key(T0, None).unwrap_err();
@@ -301,28 +322,35 @@ mod tests {
         let start = CredentialPolicy {
             key_max_lifetime_days: Some(30),
             key_expiry_required: true,
+            allowed_ranges: None,
         };
-        assert_eq!(PolicyChange::default().applied_to(start).unwrap(), start);
+        assert_eq!(
+            PolicyChange::default().applied_to(start.clone()).unwrap(),
+            start
+        );
         let unset = PolicyChange {
             key_max_lifetime_days: Some(None),
             ..Default::default()
         };
         assert_eq!(
-            unset.applied_to(start).unwrap(),
+            unset.applied_to(start.clone()).unwrap(),
             CredentialPolicy {
                 key_max_lifetime_days: None,
-                key_expiry_required: true
+                key_expiry_required: true,
+                allowed_ranges: None,
             }
         );
         let off = PolicyChange {
             key_expiry_required: Some(false),
             key_max_lifetime_days: Some(Some(3650)),
+            allowed_ranges: None,
         };
         assert_eq!(
-            off.applied_to(start).unwrap(),
+            off.applied_to(start.clone()).unwrap(),
             CredentialPolicy {
                 key_max_lifetime_days: Some(3650),
-                key_expiry_required: false
+                key_expiry_required: false,
+                allowed_ranges: None,
             }
         );
         for days in [0, 3651] {
@@ -330,7 +358,7 @@ mod tests {
                 key_max_lifetime_days: Some(Some(days)),
                 ..Default::default()
             }
-            .applied_to(start)
+            .applied_to(start.clone())
             .unwrap_err();
             assert!(e.to_string().contains("between 1 and 3650"), "{days}: {e}");
         }
@@ -346,7 +374,8 @@ mod tests {
             CredentialPolicy::stored(Some(7), Some(true)),
             CredentialPolicy {
                 key_max_lifetime_days: Some(7),
-                key_expiry_required: true
+                key_expiry_required: true,
+                allowed_ranges: None,
             }
         );
         for odd in [0, -5] {

@@ -10,12 +10,15 @@
 //! and every condition of the contract: not revoked, not expired, the service
 //! account present and enabled, the id in the token matching the key's
 //! service account, and the key within its account's policy (see
-//! [`crate::credentials::rules`]). What the principal's groups grant is read
+//! [`crate::credentials::rules`]). Where the key works from is concluded
+//! with it and checked on every request against the request's client (see
+//! [`crate::policy::ranges`]). What the principal's groups grant is read
 //! with it, in a second statement only when it is in a group (see
 //! [`crate::policy::held`]),
 //! so that a gateway's question of permission needs no read either. Concurrent
 //! lookups of one token wait for a single read.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -31,6 +34,7 @@ use crate::credentials::token::{MAX_TOKEN_LEN, TokenError, TokenKind, parse};
 use crate::policy::principal::{
     Membership, Principal, ServiceAccount, ServiceAccountPrincipal, UserPrincipal,
 };
+use crate::policy::ranges::AllowedFrom;
 use crate::policy::role::Role;
 use crate::warden::handle::Keywarden;
 use crate::warden::keyring::{Keyring, StoredDigest};
@@ -54,6 +58,10 @@ pub enum AuthError {
     Mismatch,
     #[error("the credential breaks its account's policy")]
     Policy,
+    /// The credential is good, but not from the request's address (see
+    /// [`crate::policy::ranges`]).
+    #[error("the credential does not work from this address")]
+    Address,
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -94,10 +102,22 @@ fn concluded(value: Verdict, scopes: Vec<Scope>) -> Result<Read<Verdict>, AuthEr
 }
 
 impl Keywarden {
-    /// Checks a presented token and says who it belongs to.
+    /// Checks a presented token, from a client whose address is not known,
+    /// and says who it belongs to: a credential restricted to address ranges
+    /// is refused.
     pub async fn authenticate(
         &self,
         presented: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Principal, AuthError> {
+        self.authenticate_from(presented, None, now).await
+    }
+
+    /// Checks a token presented by `client` and says who it belongs to.
+    pub async fn authenticate_from(
+        &self,
+        presented: &str,
+        client: Option<IpAddr>,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
         let now_ms = to_millis(now);
@@ -109,7 +129,7 @@ impl Keywarden {
         if let Some(digest) = &known
             && let Some(hit) = cache.get(digest, now_ms)
         {
-            return self.conclude(&hit, false, now_ms);
+            return self.conclude(&hit, false, client, now_ms);
         }
         let token = parse(presented)?;
         let digest = match known {
@@ -136,21 +156,26 @@ impl Keywarden {
                 }
             })
             .await?;
-        self.conclude(&found.entry, found.read_here, now_ms)
+        self.conclude(&found.entry, found.read_here, client, now_ms)
     }
 
-    /// The answer a conclusion gives at `now_ms`. An acceptance's use is
-    /// passed on to the usage tracker: after a read of our own, for the stored
-    /// time to decide (see `UsageTracker::note`); otherwise once a minute.
+    /// The answer a conclusion gives to `client` at `now_ms`. An
+    /// acceptance's use is passed on to the usage tracker: after a read of our
+    /// own, for the stored time to decide (see `UsageTracker::note`);
+    /// otherwise once a minute. A refusal is no use.
     fn conclude(
         &self,
         entry: &Entry<Verdict>,
         read_here: bool,
+        client: Option<IpAddr>,
         now_ms: i64,
     ) -> Result<Principal, AuthError> {
         let verified = entry.value.as_ref().map_err(|r| AuthError::from(*r))?;
         if verified.expires_at.is_some_and(|t| t <= now_ms) {
             return Err(AuthError::Expired);
+        }
+        if !verified.allowed.admits(client) {
+            return Err(AuthError::Address);
         }
         if read_here || entry.use_to_record(now_ms) {
             self.usage
@@ -227,6 +252,7 @@ impl Keywarden {
             credential: Credential::Key(KeyId(row.id)),
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
+            allowed: row.allowed,
         };
         concluded(Ok(verified), scopes)
     }
@@ -280,6 +306,7 @@ impl Keywarden {
             credential: Credential::Token(TokenId(row.id)),
             expires_at: row.expires_at,
             last_used_at: row.last_used_at,
+            allowed: AllowedFrom::default(),
         };
         concluded(Ok(verified), scopes)
     }

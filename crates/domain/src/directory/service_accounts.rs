@@ -15,7 +15,9 @@ use crate::base::kinds;
 use crate::base::names::{Description, ServiceAccountName};
 use crate::base::page::Page;
 use crate::coherence::Scope;
+use crate::credentials::rules::policy_of;
 use crate::policy::principal::{Principal, ServiceAccount};
+use crate::policy::ranges::AddressRanges;
 use crate::policy::role::Role;
 use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{self, AuditAction, Event, Target};
@@ -40,6 +42,9 @@ pub struct UpdateServiceAccount {
     pub description: Option<Option<Description>>,
     pub role: Option<Role>,
     pub enabled: Option<bool>,
+    /// Where its keys work, checked as given ([`AddressRanges::parse`]) and
+    /// within the account's ranges; `Some(None)` clears it.
+    pub allowed_ranges: Option<Option<AddressRanges>>,
 }
 
 impl UpdateServiceAccount {
@@ -51,6 +56,7 @@ impl UpdateServiceAccount {
                 description: None,
                 role: None,
                 enabled: Some(enabled),
+                allowed_ranges: None,
             } => {
                 if *enabled {
                     AuditAction::ServiceAccountEnable
@@ -186,6 +192,12 @@ impl Keywarden {
             kinds::SERVICE_ACCOUNT,
         )?;
         let action = update.action();
+        let ranges_before = AddressRanges::from_stored(row.allowed_ranges.as_deref());
+        if let Some(Some(ranges)) = &update.allowed_ranges
+            && let Some(outer) = policy_of(change.txn(), account).await?.allowed_ranges
+        {
+            ranges.within("allowedRanges", &outer, "account")?;
+        }
         let mut active: service_account::ActiveModel = row.into();
         if let Some(name) = update.name {
             active.name = Set(name.into_inner());
@@ -199,13 +211,22 @@ impl Keywarden {
         if let Some(enabled) = update.enabled {
             active.enabled = Set(enabled);
         }
+        if let Some(ranges) = &update.allowed_ranges {
+            active.allowed_ranges = Set(ranges.as_ref().map(AddressRanges::stored));
+        }
         active.updated_at = Set(change.now_ms());
         let row = active.update(change.txn()).await?;
-        let event = Event::new(
+        let mut event = Event::new(
             Some(account),
             action,
             Target::new(kinds::SERVICE_ACCOUNT, row.id, Some(&row.name)),
         );
+        if let Some(after) = &update.allowed_ranges
+            && *after != ranges_before
+        {
+            let audited = |r: &Option<AddressRanges>| serde_json::json!({ "allowedRanges": r.as_ref().map(AddressRanges::texts) });
+            event = event.changing(Some(audited(&ranges_before)), Some(audited(after)));
+        }
         // Its keys' verifications carry the service account as it was read.
         change.commit(event, &[Scope::ServiceAccount(id)]).await?;
         row.try_into()

@@ -10,6 +10,7 @@ use crate::base::error::{DomainError, DomainResult};
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::base::time::from_millis;
 use crate::policy::grant::Grant;
+use crate::policy::ranges::AddressRanges;
 use crate::policy::role::Role;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -108,6 +109,9 @@ pub struct ServiceAccount {
     pub created_by_user_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Where its keys work, within its account's ranges; `None`: wherever
+    /// the account allows.
+    pub allowed_ranges: Option<AddressRanges>,
 }
 
 impl TryFrom<service_account::Model> for ServiceAccount {
@@ -124,6 +128,7 @@ impl TryFrom<service_account::Model> for ServiceAccount {
             created_by_user_id: m.created_by_user_id.map(UserId),
             created_at: from_millis(m.created_at)?,
             updated_at: from_millis(m.updated_at)?,
+            allowed_ranges: AddressRanges::from_stored(m.allowed_ranges.as_deref()),
         })
     }
 }

@@ -129,6 +129,8 @@ pub(crate) enum AuditAction {
     KeyCreate,
     KeyRevoke,
     KeyRotate,
+    /// A key's address ranges changed.
+    KeyUpdate,
     TokenCreate,
     TokenRevoke,
     TokenRotate,
@@ -174,6 +176,7 @@ impl AuditAction {
             AuditAction::KeyCreate => "service_account_key.create",
             AuditAction::KeyRevoke => "service_account_key.revoke",
             AuditAction::KeyRotate => "service_account_key.rotate",
+            AuditAction::KeyUpdate => "service_account_key.update",
             AuditAction::TokenCreate => "personal_access_token.create",
             AuditAction::TokenRevoke => "personal_access_token.revoke",
             AuditAction::TokenRotate => "personal_access_token.rotate",

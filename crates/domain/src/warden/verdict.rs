@@ -3,6 +3,7 @@
 use crate::coherence::{Conclusion, Credential};
 use crate::policy::grant::Grant;
 use crate::policy::principal::Principal;
+use crate::policy::ranges::AllowedFrom;
 
 /// A credential that passed every check, enough to answer the next lookup.
 #[derive(Clone, Debug)]
@@ -11,6 +12,8 @@ pub(crate) struct Verified {
     pub credential: Credential,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// Where the credential works (see `policy::ranges`).
+    pub allowed: AllowedFrom,
 }
 
 /// Why a well-formed credential was refused after its rows were read. Each one
@@ -69,6 +72,7 @@ mod tests {
                 grants: grants.into(),
             }),
             credential: Credential::Token(TokenId(1)),
+            allowed: AllowedFrom::default(),
             expires_at: None,
             last_used_at: None,
         })

@@ -108,6 +108,7 @@ async fn changes_show_at_once(w: &World, changer: &Keywarden, watcher: &Keywarde
         description: None,
         role: None,
         enabled: None,
+        allowed_ranges: None,
     };
 
     let principal = auth().await.unwrap();

@@ -33,6 +33,7 @@ fn enabled(enabled: bool) -> UpdateServiceAccount {
         description: None,
         role: None,
         enabled: Some(enabled),
+        allowed_ranges: None,
     }
 }
 

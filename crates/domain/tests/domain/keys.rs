@@ -425,6 +425,7 @@ async fn a_keys_creation_and_rotation_are_logged_with_the_key_as_it_became() {
             "description": "ships the web app",
             "roleCeiling": "Viewer",
             "expiresAt": expires.timestamp_millis(),
+            "allowedRanges": null,
         })
     };
     let created = event("service_account_key.create");

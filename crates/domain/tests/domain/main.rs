@@ -17,6 +17,7 @@ mod names;
 mod patterns;
 mod personal_tokens;
 mod protocol;
+mod ranges;
 mod rules;
 mod secrets;
 mod service_accounts;

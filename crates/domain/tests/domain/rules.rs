@@ -123,6 +123,7 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
         PolicyChange {
             key_max_lifetime_days: Some(None),
             key_expiry_required: Some(true),
+            allowed_ranges: None,
         },
     )
     .await;
@@ -130,7 +131,8 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
         policy,
         CredentialPolicy {
             key_max_lifetime_days: None,
-            key_expiry_required: true
+            key_expiry_required: true,
+            allowed_ranges: None,
         }
     );
     let e =
@@ -234,6 +236,7 @@ async fn a_key_made_before_the_policy_is_refused_in_every_process_while_it_break
             PolicyChange {
                 key_max_lifetime_days: Some(None),
                 key_expiry_required: Some(false),
+                allowed_ranges: None,
             },
             t0(),
         )
@@ -313,12 +316,12 @@ async fn only_an_admin_of_the_account_reads_or_changes_its_policy_and_each_chang
         changes,
         vec![
             (
-                serde_json::json!({"keyMaxLifetimeDays": null, "keyExpiryRequired": false}),
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false}),
+                serde_json::json!({"keyMaxLifetimeDays": null, "keyExpiryRequired": false, "allowedRanges": null}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null}),
             ),
             (
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false}),
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": true}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": true, "allowedRanges": null}),
             ),
         ]
     );

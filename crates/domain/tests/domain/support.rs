@@ -282,5 +282,6 @@ pub fn create_key(sa: ServiceAccountId) -> CreateKey {
         description: None,
         expires: None,
         role_ceiling: None,
+        allowed_ranges: None,
     }
 }

@@ -41,11 +41,13 @@ pub enum Code {
     Timeout,
     /// A browser's request from a web origin the server does not allow.
     OriginNotAllowed,
+    /// A good credential presented from an address its ranges do not allow.
+    AddressNotAllowed,
     Internal,
 }
 
 impl Code {
-    pub const ALL: [Code; 15] = [
+    pub const ALL: [Code; 16] = [
         Code::Unauthenticated,
         Code::Unauthorized,
         Code::EntityNotFound,
@@ -60,6 +62,7 @@ impl Code {
         Code::RequestTimeout,
         Code::Timeout,
         Code::OriginNotAllowed,
+        Code::AddressNotAllowed,
         Code::Internal,
     ];
 
@@ -79,6 +82,7 @@ impl Code {
             Code::RequestTimeout => "REQUEST_TIMEOUT",
             Code::Timeout => "TIMEOUT",
             Code::OriginNotAllowed => "ORIGIN_NOT_ALLOWED",
+            Code::AddressNotAllowed => "ADDRESS_NOT_ALLOWED",
             Code::Internal => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -4,7 +4,7 @@
 
 use async_graphql::{MaybeUndefined, Result};
 use domain::ids::{AccountId, InvitationId, KeyId, ServiceAccountId, TokenId, UserId};
-use domain::{Description, GroupMember, KeyName};
+use domain::{AddressRanges, Description, GroupMember, KeyName};
 
 use crate::base::error::{api, bad_input, not_found};
 use crate::base::scalars::ObjectId;
@@ -13,6 +13,22 @@ use crate::base::scalars::ObjectId;
 /// nothing the caller can see.
 pub fn id_of(id: &ObjectId, type_name: &'static str) -> Result<i64> {
     id.of(type_name).ok_or_else(|| not_found(type_name))
+}
+
+/// A list of address ranges (`allowedRanges`), checked whole.
+pub fn address_ranges(given: Option<&[String]>) -> Result<Option<AddressRanges>> {
+    AddressRanges::parse("allowedRanges", given).map_err(api)
+}
+
+/// A change of a list of address ranges: absent keeps it, `null` clears it.
+pub fn address_ranges_change(
+    given: &MaybeUndefined<Vec<String>>,
+) -> Result<Option<Option<AddressRanges>>> {
+    match given {
+        MaybeUndefined::Undefined => Ok(None),
+        MaybeUndefined::Null => Ok(Some(None)),
+        MaybeUndefined::Value(list) => address_ranges(Some(list)).map(Some),
+    }
 }
 
 pub fn account_id(id: &ObjectId) -> Result<AccountId> {

@@ -1,5 +1,5 @@
 //! Service-account keys: the `ServiceAccountKey` object and the mutations that
-//! issue, revoke and rotate one. A mutation that returns a new secret checks
+//! issue, restrict to address ranges, revoke and rotate one. A mutation that returns a new secret checks
 //! that the secret is in the selection before it writes anything.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
@@ -8,7 +8,7 @@ use domain::{Action, CreateKey, RotateKey};
 
 use crate::base::context::{HumanOnly, caller, kw, now, or_null, require_selected};
 use crate::base::error::{ApiResult, ROTATION_SECRET_MESSAGE, SECRET_MESSAGE, bad_input};
-use crate::base::inputs::{description, key_id, key_name, service_account_id};
+use crate::base::inputs::{address_ranges, description, key_id, key_name, service_account_id};
 use crate::base::roles::RoleCode;
 use crate::base::scalars::{DateTime, ObjectId};
 use crate::credentials::leaks::CredentialLeak;
@@ -68,6 +68,15 @@ impl ServiceAccountKey {
 
     async fn revoked_at(&self) -> Option<DateTime> {
         self.key.revoked_at.map(DateTime)
+    }
+
+    /// The networks (CIDR) the key works from, within its service account's
+    /// and account's; `null`: wherever they allow.
+    async fn allowed_ranges(&self) -> Option<Vec<String>> {
+        self.key
+            .allowed_ranges
+            .as_ref()
+            .map(domain::AddressRanges::texts)
     }
 
     /// The first report of this key as found in public, if any: when, where
@@ -141,6 +150,10 @@ pub struct CreateServiceAccountKeyInput {
     pub expires_in_days: Option<i32>,
     /// The highest role the key acts with; by default its service account's role.
     pub role_code: Option<RoleCode>,
+    /// 1 to 20 networks in CIDR notation (or addresses) the key works from,
+    /// within its service account's and account's; by default wherever they
+    /// allow.
+    pub allowed_ranges: Option<Vec<String>>,
 }
 
 impl CreateServiceAccountKeyInput {
@@ -180,6 +193,20 @@ impl RotateServiceAccountKeyInput {
     }
 }
 
+#[derive(InputObject, Debug)]
+pub struct UpdateServiceAccountKeyInput {
+    pub service_account_key_id: ObjectId,
+    /// 1 to 20 networks in CIDR notation (or addresses) the key works from,
+    /// within its service account's and account's; `null`: wherever they
+    /// allow.
+    pub allowed_ranges: Option<Vec<String>>,
+}
+
+#[derive(SimpleObject)]
+pub struct UpdateServiceAccountKeyPayload {
+    pub service_account_key: ServiceAccountKey,
+}
+
 #[derive(SimpleObject)]
 pub struct RevokeServiceAccountKeyPayload {
     pub service_account_key: ServiceAccountKey,
@@ -204,6 +231,7 @@ impl KeyMutation {
             description: description(input.description.as_deref())?,
             expires: input.expiry()?,
             role_ceiling: input.role_code.map(Into::into),
+            allowed_ranges: address_ranges(input.allowed_ranges.as_deref())?,
         };
         let issued = kw(ctx)
             .create_key(caller(ctx)?, request, now())
@@ -213,6 +241,29 @@ impl KeyMutation {
             key: issued.key,
             secret: Some(issued.secret.expose().to_owned()),
             owner_role: None,
+        })
+    }
+
+    /// Changes where a key works. Every server checks the new ranges on the
+    /// key's next request.
+    #[graphql(guard = "HumanOnly")]
+    async fn update_service_account_key(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateServiceAccountKeyInput,
+    ) -> Result<UpdateServiceAccountKeyPayload> {
+        let id = key_id(&input.service_account_key_id)?;
+        let ranges = address_ranges(input.allowed_ranges.as_deref())?;
+        let key = kw(ctx)
+            .set_key_ranges(caller(ctx)?, id, ranges, now())
+            .await
+            .api()?;
+        Ok(UpdateServiceAccountKeyPayload {
+            service_account_key: ServiceAccountKey {
+                key,
+                secret: None,
+                owner_role: None,
+            },
         })
     }
 

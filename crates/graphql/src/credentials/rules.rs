@@ -5,7 +5,7 @@ use async_graphql::{Context, InputObject, MaybeUndefined, Object, Result, Simple
 
 use crate::base::context::{HumanOnly, caller, kw, now};
 use crate::base::error::{ApiResult, bad_input};
-use crate::base::inputs::account_id;
+use crate::base::inputs::{account_id, address_ranges_change};
 use crate::base::scalars::ObjectId;
 use crate::objects::Account;
 
@@ -19,6 +19,9 @@ pub struct CredentialPolicy {
     pub key_max_lifetime_days: Option<i32>,
     /// Whether every key must have an expiry.
     pub key_expiry_required: bool,
+    /// The networks (CIDR) the account's keys work from; `null`: anywhere.
+    /// A service account's and a key's own ranges lie within these.
+    pub allowed_ranges: Option<Vec<String>>,
 }
 
 impl From<domain::CredentialPolicy> for CredentialPolicy {
@@ -28,6 +31,7 @@ impl From<domain::CredentialPolicy> for CredentialPolicy {
                 .key_max_lifetime_days
                 .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
             key_expiry_required: p.key_expiry_required,
+            allowed_ranges: p.allowed_ranges.as_ref().map(domain::AddressRanges::texts),
         }
     }
 }
@@ -59,6 +63,10 @@ pub struct UpdateAccountCredentialPolicyInput {
     /// 1 to 3650; `null`: no limit.
     pub key_max_lifetime_days: MaybeUndefined<i32>,
     pub key_expiry_required: Option<bool>,
+    /// 1 to 20 networks in CIDR notation (or addresses), none wider than /8
+    /// (IPv4) or /16 (IPv6); `null`: anywhere. Narrowing it stops what the
+    /// account's service accounts and keys name outside it.
+    pub allowed_ranges: MaybeUndefined<Vec<String>>,
 }
 
 impl UpdateAccountCredentialPolicyInput {
@@ -73,6 +81,7 @@ impl UpdateAccountCredentialPolicyInput {
         Ok(domain::PolicyChange {
             key_max_lifetime_days,
             key_expiry_required: self.key_expiry_required,
+            allowed_ranges: address_ranges_change(&self.allowed_ranges)?,
         })
     }
 }

@@ -9,7 +9,8 @@ use crate::access::groups::groups_of;
 use crate::base::context::{HumanOnly, caller, kw, now, or_null};
 use crate::base::error::{ApiResult, api};
 use crate::base::inputs::{
-    account_id, description, description_change, group_id, not_null, service_account_id,
+    account_id, address_ranges_change, description, description_change, group_id, not_null,
+    service_account_id,
 };
 use crate::base::page::{KEYS_PAGE, page};
 use crate::base::roles::{RoleCode, RoleInfo};
@@ -50,6 +51,15 @@ impl ServiceAccount {
 
     async fn enabled(&self) -> bool {
         self.0.enabled
+    }
+
+    /// The networks (CIDR) its keys work from, within its account's; `null`:
+    /// wherever the account allows.
+    async fn allowed_ranges(&self) -> Option<Vec<String>> {
+        self.0
+            .allowed_ranges
+            .as_ref()
+            .map(domain::AddressRanges::texts)
     }
 
     async fn created_at(&self) -> DateTime {
@@ -187,6 +197,9 @@ pub struct UpdateServiceAccountInput {
     pub role_code: MaybeUndefined<RoleCode>,
     /// `false` disables every key of the service account at once; `true` enables them again.
     pub enabled: MaybeUndefined<bool>,
+    /// 1 to 20 networks in CIDR notation (or addresses) its keys work from,
+    /// within its account's; `null`: wherever the account allows.
+    pub allowed_ranges: MaybeUndefined<Vec<String>>,
 }
 
 impl UpdateServiceAccountInput {
@@ -202,6 +215,7 @@ impl UpdateServiceAccountInput {
             description,
             role: not_null("roleCode", self.role_code)?.map(Into::into),
             enabled: not_null("enabled", self.enabled)?,
+            allowed_ranges: address_ranges_change(&self.allowed_ranges)?,
         };
         Ok((id, change))
     }

@@ -53,6 +53,11 @@ const PROJECT: Bound = chars(domain::ProjectName::MAX_CHARS);
 /// `resource:action`, each part at most 64.
 const PERMISSION: Bound = chars(2 * domain::PermissionName::MAX_PART + 1);
 const CURSOR: Bound = chars(100);
+/// A list of address ranges: each entry is read as at most 64 characters.
+const RANGES: Bound = Bound {
+    items: domain::MAX_RANGES,
+    chars: 64,
+};
 const PERMISSIONS: Bound = Bound {
     items: domain::limits::SET_PERMISSIONS.max as usize,
     chars: PERMISSION.chars,
@@ -106,6 +111,10 @@ pub(crate) const BOUNDS: &[(&str, Bound)] = &[
     ("UpdateServiceAccountInput.description", DESCRIPTION),
     ("CreateServiceAccountKeyInput.name", NAME),
     ("CreateServiceAccountKeyInput.description", DESCRIPTION),
+    ("CreateServiceAccountKeyInput.allowedRanges", RANGES),
+    ("UpdateServiceAccountKeyInput.allowedRanges", RANGES),
+    ("UpdateServiceAccountInput.allowedRanges", RANGES),
+    ("UpdateAccountCredentialPolicyInput.allowedRanges", RANGES),
     (
         "GroupMembersInput.memberIds",
         items(domain::MEMBERS_PER_CHANGE),

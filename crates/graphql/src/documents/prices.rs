@@ -136,6 +136,10 @@ pub(crate) const PRICES: &[(&str, &str, Price)] = &[
         Price::List(Items::Fixed(domain::limits::GRANT_PROJECTS.max as usize)),
     ),
     ("PermissionSet", "permissions", Price::Held),
+    // At most 20 each, read with the object that holds them.
+    ("CredentialPolicy", "allowedRanges", Price::Held),
+    ("ServiceAccount", "allowedRanges", Price::Held),
+    ("ServiceAccountKey", "allowedRanges", Price::Held),
     ("PermissionCheck", "sources", Price::Held),
     ("HeldPermissions", "permissions", Price::Held),
     ("HeldPermission", "sources", Price::Held),
