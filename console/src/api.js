@@ -104,11 +104,11 @@ export const CREATE_SERVICE_ACCOUNT = `mutation CreateServiceAccount($input: Cre
 
 export const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
   serviceAccount(id: $id) {
-    id name description roleCode enabled createdAt updatedAt
+    id name description roleCode enabled createdAt updatedAt allowedRanges
     createdByUser { id name }
     groups { id name }
     keys(first: 100) {
-      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId
+      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId allowedRanges
       leak { reportedAt url source reporter }
       policyViolation { rule limit message }
     }

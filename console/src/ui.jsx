@@ -378,3 +378,26 @@ export function PageHeader({ title, children }) {
     </div>
   );
 }
+
+// A list of address ranges as a form gives it (one a line, or apart by
+// spaces or commas): `null` when empty, for "anywhere".
+export function rangesOf(text) {
+  const ranges = (text ?? '').split(/[\s,]+/).filter((r) => r !== '');
+  return ranges.length === 0 ? null : ranges;
+}
+
+// A field for a list of address ranges, one a line.
+export function RangesField({ label, value, hint, name = 'allowedRanges' }) {
+  const hintId = `${name}-hint`;
+  return (
+    <>
+      <label>
+        {label}
+        <textarea name={name} rows="3" defaultValue={(value ?? []).join('\n')} placeholder="Anywhere" aria-describedby={hintId} />
+      </label>
+      <p id={hintId} class="muted small">
+        {hint} Up to 20 networks, one a line, such as 203.0.113.0/24 or 2001:db8::/32. Leave it empty for anywhere.
+      </p>
+    </>
+  );
+}

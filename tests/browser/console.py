@@ -641,6 +641,22 @@ def settings(b: Browser):
     expect(rules.get_by_text("Saved.")).to_be_visible()
     assert verify(b.base, forever) == 200, "the ranges removed, the key works again"
 
+    # A service account's own addresses, on its page: shown, and the key
+    # refused from elsewhere; cleared, it works again.
+    b.goto(f"/console#/service-accounts/{sa}")
+    page.get_by_role("button", name="Edit").click()
+    b.dialog().get_by_label("Addresses its keys work from").fill("198.51.100.0/24")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.locator(".facts")).to_contain_text("198.51.100.0/24")
+    assert verify(b.base, forever) == 403, "a key used from outside its service account's ranges"
+    page.get_by_role("button", name="Edit").click()
+    expect(b.dialog().get_by_label("Addresses its keys work from")).to_have_value("198.51.100.0/24")
+    b.dialog().get_by_label("Addresses its keys work from").fill("")
+    b.dialog().get_by_role("button", name="Save").click()
+    expect(page.locator(".facts")).to_contain_text("Wherever the account allows")
+    assert verify(b.base, forever) == 200
+    b.nav("Settings")
+
     leaks = page.locator("form", has=page.get_by_role("heading", name="When a credential is reported leaked"))
     leaks.get_by_label("What a report does").select_option(value="RECORD")
     leaks.get_by_role("button", name="Save").click()

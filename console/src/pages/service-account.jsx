@@ -12,7 +12,7 @@ import {
 } from '../api.js';
 import {
   ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Leaked, Loading, NameFields, PageHeader, When,
-  credentialState, formValues, useLoad,
+  RangesField, credentialState, formValues, rangesOf, useLoad,
 } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 import { EffectivePermissions } from './my-access.jsx';
@@ -63,6 +63,8 @@ export function ServiceAccountPage({ id, account }) {
         <dd>{s.roleCode}</dd>
         <dt>Description</dt>
         <dd>{s.description || <span class="muted">None</span>}</dd>
+        <dt>Addresses</dt>
+        <dd>{s.allowedRanges ? s.allowedRanges.join(', ') : <span class="muted">Wherever the account allows</span>}</dd>
         <dt>Groups</dt>
         <dd>
           {s.groups?.length ? (
@@ -123,13 +125,22 @@ export function ServiceAccountPage({ id, account }) {
 function EditServiceAccount({ sa, onClose, onSaved }) {
   const save = async (form) => {
     const v = formValues(form);
-    await gql(UPDATE_SERVICE_ACCOUNT, { input: { serviceAccountId: sa.id, name: v.name, description: v.description, roleCode: v.role } });
+    await gql(UPDATE_SERVICE_ACCOUNT, {
+      input: {
+        serviceAccountId: sa.id,
+        name: v.name,
+        description: v.description,
+        roleCode: v.role,
+        allowedRanges: rangesOf(v.allowedRanges),
+      },
+    });
     onSaved();
   };
   return (
     <FormDialog title={`Edit ${sa.name}`} action="Save" onClose={onClose} onSubmit={save}>
       <NameFields item={sa} />
       <RoleSelect name="role" value={sa.roleCode} />
+      <RangesField label="Addresses its keys work from" value={sa.allowedRanges} hint="Within the account's addresses." />
     </FormDialog>
   );
 }
@@ -173,6 +184,7 @@ function Keys({ sa, onChanged }) {
                   <td>
                     {k.name ?? <span class="muted">Unnamed</span>}
                     {k.description && <div class="muted small">{k.description}</div>}
+                    {k.allowedRanges && <div class="muted small">From {k.allowedRanges.join(', ')}</div>}
                   </td>
                   <td>{k.prefix ? <code class="prefix">{k.prefix}…</code> : <span class="muted">Not kept</span>}</td>
                   <td>{k.roleCeiling ?? <span class="muted">None ({sa.roleCode})</span>}</td>
@@ -239,6 +251,7 @@ function CreateKey({ sa, onClose }) {
         description: v.description || null,
         expiresInDays: v.days ? Number(v.days) : null,
         roleCode: v.ceiling || null,
+        allowedRanges: rangesOf(v.allowedRanges),
       },
     });
     return done.createServiceAccountKey.secret;
@@ -265,6 +278,7 @@ function CreateKey({ sa, onClose }) {
         <input name="days" type="number" min={1} max={3650} inputMode="numeric" />
       </label>
       <RoleSelect name="ceiling" label="Role ceiling" allowNone />
+      <RangesField label="Addresses it works from (optional)" hint="Within its service account's and account's addresses." />
     </IssueDialog>
   );
 }

@@ -2,7 +2,7 @@
 // what a report of a leaked credential does.
 import { useState } from 'preact/hooks';
 import { ACCOUNT_SETTINGS, UPDATE_CREDENTIAL_POLICY, UPDATE_LEAK_RESPONSE, gql } from '../api.js';
-import { Choice, Failure, Loading, PageHeader, formValues, useAction, useLoad } from '../ui.jsx';
+import { Choice, Failure, Loading, PageHeader, RangesField, formValues, rangesOf, useAction, useLoad } from '../ui.jsx';
 
 const LEAK_RESPONSES = [
   ['REVOKE', 'Revoke the key or token (the default)'],
@@ -55,13 +55,12 @@ function KeyPolicy({ account, policy, onSaved }) {
     if (days !== '' && !/^\d+$/.test(days)) {
       throw new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.');
     }
-    const ranges = v.allowedRanges.split(/[\s,]+/).filter((r) => r !== '');
     return gql(UPDATE_CREDENTIAL_POLICY, {
       input: {
         accountId: account.id,
         keyMaxLifetimeDays: days === '' ? null : Number(days),
         keyExpiryRequired: v.keyExpiryRequired === 'on',
-        allowedRanges: ranges.length === 0 ? null : ranges,
+        allowedRanges: rangesOf(v.allowedRanges),
       },
     });
   }, onSaved);
@@ -89,20 +88,11 @@ function KeyPolicy({ account, policy, onSaved }) {
         <input name="keyExpiryRequired" type="checkbox" defaultChecked={policy.keyExpiryRequired} />
         Every key must have an expiry
       </label>
-      <label>
-        Addresses keys work from
-        <textarea
-          name="allowedRanges"
-          rows="3"
-          defaultValue={(policy.allowedRanges ?? []).join('\n')}
-          placeholder="Anywhere"
-          aria-describedby="ranges-hint"
-        />
-      </label>
-      <p id="ranges-hint" class="muted small">
-        Up to 20 networks, one a line, such as 203.0.113.0/24 or 2001:db8::/32. A key used from elsewhere is refused with
-        403. Leave it empty for anywhere.
-      </p>
+      <RangesField
+        label="Addresses keys work from"
+        value={policy.allowedRanges}
+        hint="A key used from elsewhere is refused with 403; a service account's or key's own addresses lie within these."
+      />
       <Failure error={error} />
       <Saved when={saved} />
       <button type="submit" disabled={busy}>

@@ -263,6 +263,8 @@ mod tests {
         assert!(refusal(&["example.com"]).contains("\"example.com\" is not a network"));
         assert!(refusal(&[""]).contains("at most 64 characters"));
         assert!(refusal(&[&"1".repeat(65)]).contains("at most 64 characters"));
+        // 64 characters are read, and found to be no network.
+        assert!(refusal(&[&"1".repeat(64)]).contains("is not a network"));
         assert!(refusal(&["10.0.0.1/8"]).contains("write 10.0.0.0/8"));
         assert!(refusal(&["0.0.0.0/0"]).contains("wider than /8"));
         assert!(refusal(&["::/0"]).contains("wider than /16"));
