@@ -11,7 +11,10 @@ network of a list is compared before the one that holds it. Each kind is
 verified in turn with `GET /v1/verify` by wrk, 32 connections
 (BENCH_CONNECTIONS), closed loop; the server runs on core 0 with its
 defaults, wrk on core 1. The kinds take turns, BENCH_ROUNDS times (default
-5), and the median is reported with its ratio to the keys without ranges.
+7): the median run of each kind is reported, and, for each kind with ranges,
+the median over the rounds of its rate over the rate of the keys without
+ranges in the same round (a drift of the machine between rounds falls on
+both sides of a ratio alike).
 
 Usage: ranges.py BINARY WORKDIR BENCHMARKS_MD (its section is replaced or added)
 """
@@ -25,7 +28,7 @@ from benchlib import Client, fresh_database, replace_section, run, stop, table_h
 
 binary, work, out_path = sys.argv[1:4]
 duration = int(os.environ.get("BENCH_DURATION", "5"))
-rounds = int(os.environ.get("BENCH_ROUNDS", "5"))
+rounds = int(os.environ.get("BENCH_ROUNDS", "7"))
 connections = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 backends = os.environ.get("BENCH_BACKENDS", "sqlite postgres").split()
 pepper = "a pepper for the benchmark, long enough to be accepted"
@@ -139,7 +142,7 @@ def main():
         f"keys with 20 ranges each; keys with 20 of their own under a service account of 20 and an "
         f"account of 20 (60 networks). The client, 127.0.0.1, is in the last network of each list. "
         f"The server on core 0 with its defaults, wrk on core 1. Median of {rounds}, {duration} s "
-        f"runs, the kinds taking turns:",
+        f"runs, the kinds taking turns; the ratios are each round's, and their median:",
         "",
         *table_head(backends),
     ]
@@ -152,9 +155,13 @@ def main():
     for kind in KINDS:
         row(labels[kind], lambda m, kind=kind: "{:,.0f}/s, p50 {:.2f} ms, p99 {:.2f} ms, {:.0f} errors".format(
             *median(m[kind])))
+    def paired(m, kind):
+        ratios = sorted(r[0] / n[0] for r, n in zip(m[kind], m["none"]))
+        return ratios[(len(ratios) - 1) // 2], ratios[0], ratios[-1]
+
     for kind in KINDS[1:]:
-        row(f"{labels[kind]}: rate over no ranges",
-            lambda m, kind=kind: f"{median(m[kind])[0] / median(m['none'])[0]:.2f}x")
+        row(f"{labels[kind]}: rate over no ranges in the same round, median (lowest, highest)",
+            lambda m, kind=kind: "{:.2f}x ({:.2f}x, {:.2f}x)".format(*paired(m, kind)))
     lines += ["", f"Measured with {run(binary, '--version').strip()}."]
     replace_section(out_path, "## Keys with address ranges", "\n".join(lines) + "\n")
     print("\n".join(lines))
