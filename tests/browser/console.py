@@ -659,12 +659,18 @@ def settings(b: Browser):
 
     leaks = page.locator("form", has=page.get_by_role("heading", name="When a credential is reported leaked"))
     leaks.get_by_label("What a report does").select_option(value="RECORD")
-    leaks.get_by_role("button", name="Save").click()
+    # The settings read again after the save awaited: a choice made before
+    # they arrive would be set back to what they say.
+    with page.expect_response(lambda r: "AccountSettings" in (r.request.post_data or "")):
+        leaks.get_by_role("button", name="Save").click()
     expect(leaks.get_by_text("Saved.")).to_be_visible()
     read = "query($a: ObjectID!) { getAccount(id: $a) { leakResponse } }"
     assert gql(b.base, b.token, read, {"a": account})["getAccount"]["leakResponse"] == "RECORD"
     leaks.get_by_label("What a report does").select_option(value="REVOKE")
-    leaks.get_by_role("button", name="Save").click()
+    # The settings read again after the save awaited: a choice made before
+    # they arrive would be set back to what they say.
+    with page.expect_response(lambda r: "AccountSettings" in (r.request.post_data or "")):
+        leaks.get_by_role("button", name="Save").click()
     expect(leaks.get_by_text("Saved.")).to_be_visible()
     assert gql(b.base, b.token, read, {"a": account})["getAccount"]["leakResponse"] == "REVOKE"
 
