@@ -16,6 +16,7 @@ mod m20261204_000001_name_keys;
 mod m20261205_000001_leaks;
 mod m20261206_000001_credential_policy;
 mod m20261207_000001_address_ranges;
+mod m20261207_000002_last_use;
 
 pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_leaks::Migration),
             Box::new(m20261206_000001_credential_policy::Migration),
             Box::new(m20261207_000001_address_ranges::Migration),
+            Box::new(m20261207_000002_last_use::Migration),
         ]
     }
 }

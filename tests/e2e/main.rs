@@ -9,6 +9,7 @@ mod crash;
 mod errors;
 mod gateway;
 mod hostile;
+mod hygiene;
 mod leaks;
 mod leases;
 mod lifecycle;

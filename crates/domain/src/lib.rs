@@ -51,7 +51,10 @@ pub use base::names::{
 };
 pub use base::origin::Origin;
 pub use base::page::{MAX_PAGE, Page};
-pub use coherence::{Credential, ListenerStats, Located, PeerCount, Scope, Stats, UsageTracker};
+pub use coherence::{
+    Client, Credential, ListenerStats, Located, MAX_AGENT_CHARS, PeerCount, Scope, Stats,
+    UsageTracker,
+};
 pub use credentials::keys::{
     CreateKey, IssuedKey, KeyUsage, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey,
 };
@@ -65,6 +68,7 @@ pub use credentials::personal_tokens::{
 };
 pub use credentials::rules::{CredentialPolicy, PolicyChange, PolicyRule, PolicyViolation};
 pub use credentials::token::{Secret, TokenError};
+pub use credentials::unused::{Unused, UnusedPage, UnusedPlace};
 pub use credentials::verify::AuthError;
 pub use directory::accounts::{
     Account, AddMember, AddedMember, Bootstrapped, FirstStart, Member, Recovered,

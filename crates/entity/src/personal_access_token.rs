@@ -14,6 +14,10 @@ pub struct Model {
     pub pepper_id: String,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The client's address at the use `last_used_at` records.
+    pub last_used_from: Option<String>,
+    /// The `User-Agent` of that use, cut to 256 characters.
+    pub last_used_agent: Option<String>,
     pub revoked_at: Option<i64>,
     pub rotated_at: Option<i64>,
     pub created_at: i64,

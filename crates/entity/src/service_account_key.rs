@@ -17,6 +17,10 @@ pub struct Model {
     pub role_ceiling: Option<String>,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,
+    /// The client's address at the use `last_used_at` records.
+    pub last_used_from: Option<String>,
+    /// The `User-Agent` of that use, cut to 256 characters.
+    pub last_used_agent: Option<String>,
     pub revoked_at: Option<i64>,
     /// The key this one replaced through rotation.
     pub rotated_from_id: Option<i64>,

@@ -22,7 +22,11 @@ pub use documents::extension::{CostBudget, DESCRIPTION, QueriesOnly};
 pub use documents::limits::Limits;
 /// Every query: the core surface and the access questions.
 #[derive(async_graphql::MergedObject, Debug, Default)]
-pub struct Query(query::CoreQuery, access::checks::CheckQuery);
+pub struct Query(
+    query::CoreQuery,
+    credentials::unused::UnusedQuery,
+    access::checks::CheckQuery,
+);
 
 /// Every mutation: the core surface and the management of access.
 // (Its parts are merged concept by concept, in the order the schema lists

@@ -7,8 +7,11 @@
 //! different values is ambiguous: which one a proxy or a server would take
 //! differs, so the request is refused rather than one of them picked.
 
-use axum::http::header::AUTHORIZATION;
+use std::net::IpAddr;
+
+use axum::http::header::{AUTHORIZATION, USER_AGENT};
 use axum::http::{HeaderMap, HeaderValue};
+use domain::Client;
 
 /// What a request carries.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,6 +25,15 @@ pub enum Presented<'a> {
 }
 
 const SCHEMES: [&str; 3] = ["Bearer", "ApiKey", "Key"];
+
+/// The client of a request with these headers from `address`, as
+/// verification records its use.
+pub fn client_of(headers: &HeaderMap, address: Option<IpAddr>) -> Client<'_> {
+    Client {
+        address,
+        agent: headers.get(USER_AGENT).and_then(|v| v.to_str().ok()),
+    }
+}
 
 pub fn presented(headers: &HeaderMap) -> Presented<'_> {
     if ambiguous(headers) {
@@ -39,12 +51,14 @@ fn ambiguous(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The two headers a credential may come in, kept apart from the rest of the
-/// request (a cheap copy: the values share the request's buffer).
+/// The two headers a credential may come in, and the `User-Agent` its use is
+/// recorded with, kept apart from the rest of the request (a cheap copy: the
+/// values share the request's buffer).
 #[derive(Debug)]
 pub struct CredentialHeaders {
     api_key: Option<HeaderValue>,
     authorization: Option<HeaderValue>,
+    user_agent: Option<HeaderValue>,
     ambiguous: bool,
 }
 
@@ -53,7 +67,16 @@ impl CredentialHeaders {
         Self {
             api_key: headers.get("x-api-key").cloned(),
             authorization: headers.get(AUTHORIZATION).cloned(),
+            user_agent: headers.get(USER_AGENT).cloned(),
             ambiguous: ambiguous(headers),
+        }
+    }
+
+    /// The request's client as verification records its use.
+    pub fn client(&self, address: Option<IpAddr>) -> Client<'_> {
+        Client {
+            address,
+            agent: self.user_agent.as_ref().and_then(|v| v.to_str().ok()),
         }
     }
 

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use domain::{Keywarden, Principal};
 use graphql::error::{INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 
-use crate::auth::presented;
+use crate::auth::{client_of, presented};
 use crate::observe::Caller;
 use crate::request::{
     ADDRESS_MESSAGE, AMBIGUOUS_MESSAGE, REASON_HEADER, Refusal, caller_of, identify, requested,
@@ -47,7 +47,13 @@ pub(crate) async fn verify_answer(state: &AppState, request: Request) -> Respons
             return refused;
         }
     };
-    let refusal = match identify(state, client, presented(&parts.headers)).await {
+    let refusal = match identify(
+        state,
+        client_of(&parts.headers, client),
+        presented(&parts.headers),
+    )
+    .await
+    {
         Ok(Some(principal)) => {
             let caller = caller_of(&principal);
             let mut response = if question.asks_permissions() {

@@ -309,7 +309,8 @@ pub(crate) async fn execute(
     // than one document may.
     let batch = batch.data(graphql::CostBudget::new(state.schemas.cost_limit));
     let mut caller = None;
-    let (schema, batch) = match identify(state, requested.client, credential.presented()).await {
+    let client = credential.client(requested.client);
+    let (schema, batch) = match identify(state, client, credential.presented()).await {
         Ok(None) => (&state.schemas.anonymous, batch),
         Ok(Some(principal)) => {
             caller = Some(caller_of(&principal));

@@ -3,7 +3,6 @@
 //! answered here, with its headers and a coded GraphQL error body
 //! ([`crate::error_body`]): the one conversion point of the HTTP transport.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -11,7 +10,7 @@ use axum::http::header::{CONNECTION, CONTENT_LENGTH, RETRY_AFTER, WWW_AUTHENTICA
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::Response;
-use domain::{AuthError, Principal};
+use domain::{AuthError, Client, Principal};
 use graphql::error::{Code, INTERNAL_MESSAGE, UNAUTHENTICATED_MESSAGE};
 
 use crate::auth::Presented;
@@ -122,7 +121,7 @@ pub(crate) const ADDRESS_MESSAGE: &str = "The credential does not work from this
 /// The caller of a request: `None` when it presents no credential.
 pub(crate) async fn identify(
     state: &AppState,
-    address: Option<IpAddr>,
+    client: Client<'_>,
     presented: Presented<'_>,
 ) -> Result<Option<Principal>, Refusal> {
     let token = match presented {
@@ -141,7 +140,7 @@ pub(crate) async fn identify(
         Some(token) => {
             state
                 .kw
-                .authenticate_from(token, address, domain::time::now())
+                .authenticate_from(token, client, domain::time::now())
                 .await
         }
         None => Err(AuthError::Malformed(domain::TokenError::Prefix)),
@@ -153,7 +152,7 @@ pub(crate) async fn identify(
         }
         Err(AuthError::Address) => {
             state.telemetry.verification(Outcome::Address);
-            let client = address.map(tracing::field::display);
+            let client = client.address.map(tracing::field::display);
             tracing::info!(client, "credential refused: not from this address");
             Err(Refusal::Address)
         }
@@ -163,13 +162,13 @@ pub(crate) async fn identify(
             Err(Refusal::Internal)
         }
         Err(reason) => {
-            let throttled = address.and_then(|a| {
+            let throttled = client.address.and_then(|a| {
                 state
                     .throttle
                     .cooling_down(a)
                     .or_else(|| state.throttle.refused(a))
             });
-            let client = address.map(tracing::field::display);
+            let client = client.address.map(tracing::field::display);
             match throttled {
                 Some(wait) => {
                     state.telemetry.verification(Outcome::Throttled);

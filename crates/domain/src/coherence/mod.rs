@@ -20,7 +20,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, DbErr};
 
 pub use board::Scope;
 pub(crate) use cache::{Cache, Conclusion, Entry, Read};
-pub use usage::{Credential, UsageTracker};
+pub use usage::{Client, Credential, MAX_AGENT_CHARS, UsageTracker};
 
 use board::Board;
 use cache::Lease;

@@ -45,6 +45,10 @@ pub struct ServiceAccountKey {
     pub role_ceiling: Option<Role>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The client's address at the use `last_used_at` records, when known.
+    pub last_used_from: Option<std::net::IpAddr>,
+    /// The `User-Agent` that use sent, cut to [`crate::MAX_AGENT_CHARS`].
+    pub last_used_agent: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_from: Option<KeyId>,
     pub created_by_user_id: Option<UserId>,
@@ -113,6 +117,8 @@ impl TryFrom<key::Model> for ServiceAccountKey {
                 .transpose()?,
             expires_at: from_millis_opt(m.expires_at)?,
             last_used_at: from_millis_opt(m.last_used_at)?,
+            last_used_from: m.last_used_from.as_deref().and_then(|a| a.parse().ok()),
+            last_used_agent: m.last_used_agent,
             revoked_at: from_millis_opt(m.revoked_at)?,
             rotated_from: m.rotated_from_id.map(KeyId),
             created_by_user_id: m.created_by_user_id.map(UserId),

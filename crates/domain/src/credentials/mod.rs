@@ -1,6 +1,6 @@
 //! What an automation or a person presents: the token formats and their
 //! checksums, service-account keys (issued, rotated with an overlap,
-//! revoked), personal access tokens, what a report of a leaked credential
+//! revoked), personal access tokens, which of them nobody uses, what a report of a leaked credential
 //! does to it, the account's policy for them, and the verification of a presented
 //! credential, through the cache, to a principal.
 //!
@@ -16,4 +16,5 @@ pub(crate) mod lookup;
 pub(crate) mod personal_tokens;
 pub(crate) mod rules;
 pub mod token;
+pub(crate) mod unused;
 pub(crate) mod verify;

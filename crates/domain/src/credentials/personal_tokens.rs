@@ -39,6 +39,10 @@ pub struct PersonalAccessToken {
     pub name: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// The client's address at the use `last_used_at` records, when known.
+    pub last_used_from: Option<std::net::IpAddr>,
+    /// The `User-Agent` that use sent, cut to [`crate::MAX_AGENT_CHARS`].
+    pub last_used_agent: Option<String>,
     pub revoked_at: Option<DateTime<Utc>>,
     pub rotated_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -62,6 +66,8 @@ impl TryFrom<pat::Model> for PersonalAccessToken {
             name: m.name,
             expires_at: from_millis_opt(m.expires_at)?,
             last_used_at: from_millis_opt(m.last_used_at)?,
+            last_used_from: m.last_used_from.as_deref().and_then(|a| a.parse().ok()),
+            last_used_agent: m.last_used_agent,
             revoked_at: from_millis_opt(m.revoked_at)?,
             rotated_at: from_millis_opt(m.rotated_at)?,
             created_at: from_millis(m.created_at)?,

@@ -18,7 +18,6 @@
 //! so that a gateway's question of permission needs no read either. Concurrent
 //! lookups of one token wait for a single read.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -28,7 +27,7 @@ use crate::access::grants::grants_found;
 use crate::base::ids::GroupMember;
 use crate::base::ids::{AccountId, KeyId, ServiceAccountId, TokenId, UserId};
 use crate::base::time::to_millis;
-use crate::coherence::{Credential, Entry, Read, Scope};
+use crate::coherence::{Client, Credential, Entry, Read, Scope};
 use crate::credentials::lookup;
 use crate::credentials::token::{MAX_TOKEN_LEN, TokenError, TokenKind, parse};
 use crate::policy::principal::{
@@ -110,16 +109,20 @@ impl Keywarden {
         presented: &str,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
-        self.authenticate_from(presented, None, now).await
+        self.authenticate_from(presented, Client::default(), now)
+            .await
     }
 
-    /// Checks a token presented by `client` and says who it belongs to.
-    pub async fn authenticate_from(
+    /// Checks a token presented by `client` and says who it belongs to. Its
+    /// use is recorded with the client's address and agent (see
+    /// [`crate::coherence::UsageTracker`]).
+    pub async fn authenticate_from<'a>(
         &self,
         presented: &str,
-        client: Option<IpAddr>,
+        client: impl Into<Client<'a>>,
         now: DateTime<Utc>,
     ) -> Result<Principal, AuthError> {
+        let client = client.into();
         let now_ms = to_millis(now);
         let cache = &self.coherence.cache;
         // A string concluded on before needs no second look at its shape: its
@@ -167,19 +170,19 @@ impl Keywarden {
         &self,
         entry: &Entry<Verdict>,
         read_here: bool,
-        client: Option<IpAddr>,
+        client: Client<'_>,
         now_ms: i64,
     ) -> Result<Principal, AuthError> {
         let verified = entry.value.as_ref().map_err(|r| AuthError::from(*r))?;
         if verified.expires_at.is_some_and(|t| t <= now_ms) {
             return Err(AuthError::Expired);
         }
-        if !verified.allowed.admits(client) {
+        if !verified.allowed.admits(client.address) {
             return Err(AuthError::Address);
         }
         if read_here || entry.use_to_record(now_ms) {
             self.usage
-                .note(verified.credential, verified.last_used_at, now_ms);
+                .note(verified.credential, verified.last_used_at, client, now_ms);
         }
         Ok(verified.principal.clone())
     }

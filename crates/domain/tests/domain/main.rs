@@ -22,5 +22,6 @@ mod rules;
 mod secrets;
 mod service_accounts;
 mod support;
+mod unused;
 mod usage;
 mod verification;

@@ -62,6 +62,17 @@ impl ServiceAccountKey {
         self.key.last_used_at.map(DateTime)
     }
 
+    /// The client's address at the use `lastUsedAt` records, as the server's
+    /// trusted proxies resolve it; `null` when unknown.
+    async fn last_used_from(&self) -> Option<String> {
+        self.key.last_used_from.map(|a| a.to_string())
+    }
+
+    /// The `User-Agent` of that use (at most 256 characters).
+    async fn last_used_user_agent(&self) -> Option<String> {
+        self.key.last_used_agent.clone()
+    }
+
     async fn expires_at(&self) -> Option<DateTime> {
         self.key.expires_at.map(DateTime)
     }

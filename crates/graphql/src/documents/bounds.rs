@@ -72,6 +72,7 @@ pub(crate) const BOUNDS: &[(&str, Bound)] = &[
     ("Account.auditEvents(before)", CURSOR),
     ("User.auditEvents(after)", CURSOR),
     ("User.auditEvents(before)", CURSOR),
+    ("Query.unusedCredentials(after)", CURSOR),
     ("AcceptAccountInvitationInput.secret", chars(200)),
     ("Mutation.reportLeakedCredential(token)", chars(200)),
     ("AddAccountMemberInput.username", chars(64)),

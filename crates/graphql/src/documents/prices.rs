@@ -52,6 +52,17 @@ pub(crate) const PRICES: &[(&str, &str, Price)] = &[
     ("Query", "getAccount", Price::Read),
     ("Query", "checkPermission", Price::Read),
     ("Query", "heldPermissions", Price::Read),
+    (
+        "Query",
+        "unusedCredentials",
+        Price::List(Items::Page {
+            default: DEFAULT_PAGE as u64,
+            last: false,
+        }),
+    ),
+    ("UnusedCredentialConnection", "nodes", Price::Held),
+    ("UnusedCredentialConnection", "edges", Price::Held),
+    ("UnusedCredential", "user", Price::Read),
     ("Account", "serviceAccounts", Price::List(PAGE)),
     ("Account", "members", Price::List(PAGE)),
     (
