@@ -17,6 +17,7 @@ mod m20261205_000001_leaks;
 mod m20261206_000001_credential_policy;
 mod m20261207_000001_address_ranges;
 mod m20261207_000002_last_use;
+mod m20261207_000003_idle_keys;
 
 pub use m20261204_000001_name_keys::{is_invisible, name_key};
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_credential_policy::Migration),
             Box::new(m20261207_000001_address_ranges::Migration),
             Box::new(m20261207_000002_last_use::Migration),
+            Box::new(m20261207_000003_idle_keys::Migration),
         ]
     }
 }

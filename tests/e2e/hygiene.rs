@@ -204,3 +204,98 @@ async fn unused_credentials_are_listed_longest_idle_first_for_admins_only() {
         assert!(!listed.contains(id.as_str()), "{listed}");
     }
 }
+
+const POLICY: &str = "mutation($input: UpdateAccountCredentialPolicyInput!) { \
+  updateAccountCredentialPolicy(input: $input) { credentialPolicy { disableUnusedAfterDays } } }";
+
+const KEY_STATE: &str = "query($id: ObjectID!) { node(id: $id) { ... on ServiceAccountKey { \
+  disabledAt disabledReason } } }";
+
+#[tokio::test]
+async fn two_servers_disable_an_idle_key_once_and_an_admin_enables_it_again() {
+    let flags = ["--usage-flush-interval", "1", "--idle-check-interval", "1"];
+    let api = Api::start_with(&flags).await;
+    let second = crate::support::Server::start(api.dir.path(), &api.backend.with(&flags));
+    let sa = api.service_account("nightly", "Viewer").await;
+    let (idle_id, idle) = api.key(&sa).await;
+    let (_, fresh) = api.key(&sa).await;
+
+    // The key was made, and last used, forty days ago: the clock moved on.
+    // (Not used here first: that use, written a moment later, would be
+    // today's.)
+    let (_, numeric) = domain::object_id::decode(&idle_id).unwrap();
+    let forty_days = 40 * 86_400_000_i64;
+    let db = api.backend.connect().await;
+    sea_orm::ConnectionTrait::execute_unprepared(
+        &db,
+        &format!(
+            "UPDATE service_account_keys SET created_at = created_at - {forty_days}, \
+             last_used_at = created_at - {forty_days} WHERE id = {numeric}"
+        ),
+    )
+    .await
+    .unwrap();
+    db.close().await.unwrap();
+
+    let set = api
+        .admin(
+            POLICY,
+            json!({ "input": { "accountId": ACCOUNT_715, "disableUnusedAfterDays": 30 } }),
+        )
+        .await;
+    assert_eq!(
+        set["updateAccountCredentialPolicy"]["credentialPolicy"]["disableUnusedAfterDays"],
+        30
+    );
+    let state = eventually(
+        "the idle key disabled",
+        || api.admin(KEY_STATE, json!({ "id": idle_id })),
+        |v| !v["node"]["disabledAt"].is_null(),
+    )
+    .await;
+    assert_eq!(state["node"]["disabledReason"], "IDLE");
+    for server in [&api.server, &second] {
+        assert_eq!(server.verify_status(&idle).await, 401);
+        assert_eq!(server.verify_status(&fresh).await, 200);
+    }
+    // Both servers looked every second; one disabled it, once.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let audit = "query($a: ObjectID!) { getAccount(id: $a) { auditEvents(last: 100, \
+      filter: { action: \"service_account_key.disable\" }) { nodes { targetId after } } } }";
+    let events = api.admin(audit, json!({ "a": ACCOUNT_715 })).await;
+    let nodes = events["getAccount"]["auditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(nodes.len(), 1, "{events}");
+    assert_eq!(nodes[0]["targetId"], idle_id.as_str());
+    assert_eq!(nodes[0]["after"]["disabledReason"], "idle");
+    assert_eq!(nodes[0]["after"]["disableUnusedAfterDays"], 30);
+    let mut disabled = 0.0;
+    for server in [&api.server, &second] {
+        let metrics = server.metrics().await;
+        disabled +=
+            crate::support::sample(&metrics, "keywarden_keys_disabled_unused_total").unwrap_or(0.0);
+    }
+    assert_eq!(disabled, 1.0);
+
+    // An Admin enables it: it works on both servers at once, and its idle
+    // time counts from now, so the housekeeping leaves it.
+    let enable = "mutation($input: EnableServiceAccountKeyInput!) { \
+      enableServiceAccountKey(input: $input) { serviceAccountKey { disabledAt disabledReason } } }";
+    let enabled = api
+        .admin(
+            enable,
+            json!({ "input": { "serviceAccountKeyId": idle_id } }),
+        )
+        .await;
+    assert_eq!(
+        enabled["enableServiceAccountKey"]["serviceAccountKey"]["disabledAt"],
+        Value::Null
+    );
+    for server in [&api.server, &second] {
+        assert_eq!(server.verify_status(&idle).await, 200);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(api.server.verify_status(&idle).await, 200);
+}

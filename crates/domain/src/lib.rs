@@ -55,6 +55,8 @@ pub use coherence::{
     Client, Credential, ListenerStats, Located, MAX_AGENT_CHARS, PeerCount, Scope, Stats,
     UsageTracker,
 };
+pub use credentials::disabled::{Disabled, DisabledReason};
+pub use credentials::idle::IDLE_KEYS_PER_TURN;
 pub use credentials::keys::{
     CreateKey, IssuedKey, KeyUsage, MAX_ACTIVE_KEYS, MAX_OVERLAP, RotateKey, ServiceAccountKey,
 };

@@ -23,6 +23,9 @@ pub struct Model {
     /// Where the account's credentials work: networks in CIDR notation,
     /// apart by spaces; `None`: anywhere.
     pub allowed_ranges: Option<String>,
+    /// The days without use after which a key of the account is disabled;
+    /// `None`: never.
+    pub disable_unused_after_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -41,6 +41,12 @@ pub struct Model {
     /// ranges: networks in CIDR notation, apart by spaces; `None`: wherever
     /// they allow.
     pub allowed_ranges: Option<String>,
+    /// When the key was disabled; `None` while it is enabled.
+    pub disabled_at: Option<i64>,
+    /// Why: `idle` (by the account's policy) or `admin`.
+    pub disabled_reason: Option<String>,
+    /// When it was last enabled again: its idle time counts from then.
+    pub enabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

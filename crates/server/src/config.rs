@@ -382,6 +382,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub usage_flush_interval: u64,
+
+    /// Seconds between looks for keys unused past their account's
+    /// `disableUnusedAfterDays`.
+    #[arg(
+        long,
+        env = "KEYWARDEN_IDLE_CHECK_INTERVAL",
+        default_value_t = 60,
+        global = true
+    )]
+    pub idle_check_interval: u64,
 }
 
 #[derive(Clone, Debug, Args)]

@@ -342,6 +342,7 @@ async fn serve(common: &CommonArgs, url: &str, args: &ServeArgs) -> anyhow::Resu
         state.throttle.clone(),
         state.metrics.clone(),
         Duration::from_secs(args.usage_flush_interval.max(1)),
+        Duration::from_secs(args.idle_check_interval.max(1)),
     ));
     let connections = ConnectionLimits {
         header_read_timeout: Duration::from_millis(args.header_read_timeout_ms),
@@ -390,22 +391,29 @@ fn show_first_token(made: &domain::Bootstrapped, file: Option<&Path>) -> anyhow:
     Ok(())
 }
 
-/// Off the request path: writes `lastUsedAt` times, forgets addresses whose
-/// failed-authentication quota has refilled, and lets the metrics recorder
-/// tidy its histograms.
+/// Off the request path: writes `lastUsedAt` times, disables keys unused
+/// past their account's policy (every `idle_every`, after this process's
+/// uses are written), forgets addresses whose failed-authentication quota
+/// has refilled, and lets the metrics recorder tidy its histograms.
 async fn housekeeping(
     kw: Keywarden,
     throttle: Arc<FailedAuthLimiter>,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     every: Duration,
+    idle_every: Duration,
 ) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut idle_checked: Option<tokio::time::Instant> = None;
     loop {
         ticker.tick().await;
         match kw.flush_usage().await {
             Ok(written) => telemetry::last_used_written(written),
             Err(e) => tracing::warn!(error = %e, "writing lastUsedAt times failed; will retry"),
+        }
+        if idle_checked.is_none_or(|at| at.elapsed() >= idle_every) {
+            idle_checked = Some(tokio::time::Instant::now());
+            disable_idle_keys(&kw).await;
         }
         throttle.prune();
         kw.prune_holder_reports();
@@ -414,6 +422,31 @@ async fn housekeeping(
         }
     }
 }
+
+/// Disables the keys unused past their account's policy, a turn at a time,
+/// at most [`IDLE_TURNS`] turns: what is left waits for the next look.
+async fn disable_idle_keys(kw: &Keywarden) {
+    for _ in 0..IDLE_TURNS {
+        match kw.disable_idle_keys(domain::time::now()).await {
+            Ok(disabled) => {
+                telemetry::idle_keys_disabled(disabled);
+                if disabled > 0 {
+                    tracing::info!(disabled, "disabled keys unused past their account's policy");
+                }
+                if disabled < domain::IDLE_KEYS_PER_TURN {
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "disabling unused keys failed; will retry");
+                return;
+            }
+        }
+    }
+}
+
+/// The most turns one look for unused keys takes.
+const IDLE_TURNS: usize = 10;
 
 /// Resolves on SIGTERM or Ctrl-C (SIGINT). The handlers are installed when this
 /// is called, not when the future is first polled: a signal that arrives as soon

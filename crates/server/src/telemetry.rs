@@ -33,6 +33,7 @@ const LISTENER_HEARD: &str = "keywarden_change_listener_last_heard_seconds";
 const LISTENER_PEERS: &str = "keywarden_change_listener_peers";
 const LISTENER_SERVING: &str = "keywarden_change_listener_serving";
 const LAST_USED_WRITES: &str = "keywarden_last_used_writes_total";
+const IDLE_DISABLED: &str = "keywarden_keys_disabled_unused_total";
 const BUILD_INFO: &str = "keywarden_build_info";
 
 /// Request latency buckets, in seconds: a cached verification is well under a
@@ -113,6 +114,10 @@ pub fn install() -> Option<PrometheusHandle> {
     describe_counter!(
         LAST_USED_WRITES,
         "Rows written to record when credentials were last used."
+    );
+    describe_counter!(
+        IDLE_DISABLED,
+        "Keys this process disabled because they were unused past their account's disableUnusedAfterDays."
     );
     describe_gauge!(
         BUILD_INFO,
@@ -302,6 +307,11 @@ fn status_label(status: StatusCode) -> &'static str {
 
 pub fn last_used_written(rows: u64) {
     counter!(LAST_USED_WRITES).increment(rows);
+}
+
+/// Counts keys this process disabled for want of use.
+pub fn idle_keys_disabled(keys: u64) {
+    counter!(IDLE_DISABLED).increment(keys);
 }
 
 /// Brings the values read at scrape time up to date, then renders everything.

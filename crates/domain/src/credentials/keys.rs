@@ -19,6 +19,7 @@ use crate::base::names::{Description, KeyName};
 use crate::base::page::Page;
 use crate::base::time::{Expiry, from_millis, from_millis_opt, future, to_millis};
 use crate::coherence::Scope;
+use crate::credentials::disabled::Disabled;
 use crate::credentials::leaks::Leak;
 use crate::credentials::rules::{PolicyViolation, policy_of};
 use crate::credentials::token::{Secret, issue_service_account_key};
@@ -61,6 +62,11 @@ pub struct ServiceAccountKey {
     /// Where the key works, within its service account's and account's
     /// ranges; `None`: wherever they allow.
     pub allowed_ranges: Option<AddressRanges>,
+    /// When and why the key was disabled, while it is (see
+    /// [`crate::credentials::idle`]).
+    pub disabled: Option<Disabled>,
+    /// When it was last enabled again after being disabled.
+    pub enabled_at: Option<DateTime<Utc>>,
 }
 
 impl ServiceAccountKey {
@@ -126,6 +132,8 @@ impl TryFrom<key::Model> for ServiceAccountKey {
             prefix: m.prefix,
             leak: Leak::from_stored(m.leaked_at, m.leak_url, m.leak_source, m.leak_reporter)?,
             allowed_ranges: AddressRanges::from_stored(m.allowed_ranges.as_deref()),
+            disabled: Disabled::from_stored(m.disabled_at, m.disabled_reason.as_deref())?,
+            enabled_at: from_millis_opt(m.enabled_at)?,
         })
     }
 }
@@ -587,7 +595,7 @@ impl Keywarden {
     }
 }
 
-async fn load_with_account<C: ConnectionTrait>(
+pub(crate) async fn load_with_account<C: ConnectionTrait>(
     conn: &C,
     id: KeyId,
 ) -> DomainResult<(key::Model, entity::service_account::Model)> {

@@ -43,6 +43,8 @@ pub(crate) struct KeyRow {
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
     pub created_at: i64,
+    /// When the key was disabled, while it is.
+    pub disabled_at: Option<i64>,
     /// `None` when the service account is gone.
     pub service_account: Option<entity::service_account::Model>,
     /// The policy of the service account's account (the default when the
@@ -117,7 +119,7 @@ fn key_head(groups: &str, asked: Asked) -> String {
     format!(
         "SELECT {at}k.id AS key_id, k.pepper_id, k.digest, k.role_ceiling, k.expires_at, \
        k.last_used_at, k.revoked_at, k.created_at AS key_created_at, \
-       k.allowed_ranges AS key_ranges, s.id AS sa_id, s.account_id, s.name, s.description, \
+       k.allowed_ranges AS key_ranges, k.disabled_at, s.id AS sa_id, s.account_id, s.name, s.description, \
        s.role, s.enabled, s.created_by_user_id, s.created_at, s.updated_at, \
        s.allowed_ranges AS sa_ranges, CAST(a.key_max_lifetime_days AS BIGINT) AS key_max_days, \
        COALESCE(a.key_expiry_required, FALSE) AS key_expiry_required, \
@@ -270,6 +272,7 @@ fn key_row(row: &impl Columns, folds: bool) -> Result<KeyRow, DbErr> {
         last_used_at: row.maybe_int("last_used_at")?,
         revoked_at: row.maybe_int("revoked_at")?,
         created_at: row.int("key_created_at")?,
+        disabled_at: row.maybe_int("disabled_at")?,
         policy: CredentialPolicy::stored(
             row.maybe_int("key_max_days")?
                 .map(|d| i32::try_from(d).unwrap_or(0)),

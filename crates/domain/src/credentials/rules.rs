@@ -1,8 +1,9 @@
 //! An account's credential policy: the rules every service-account key of
 //! the account keeps. For now, how long a key may live, whether it must
 //! expire at all (GitHub's and Google Cloud's maximum lifetimes; Grafana's
-//! `token_expiration_day_limit`), and the address ranges its keys work from
-//! (see [`crate::policy::ranges`]).
+//! `token_expiration_day_limit`), the address ranges its keys work from
+//! (see [`crate::policy::ranges`]), and the days without use after which a
+//! key is disabled (see [`crate::credentials::idle`]).
 //!
 //! A key made or rotated against the policy is refused with the rule and its
 //! limit ([`DomainError::PolicyViolation`]). A key made before the policy
@@ -31,6 +32,12 @@ use crate::warden::locks;
 
 const DAY_MS: i64 = 86_400_000;
 
+/// A number of days as stored; under one (which no release writes) is one,
+/// the strictest it could mean.
+pub(crate) fn stored_days(days: Option<i32>) -> Option<u32> {
+    days.map(|d| u32::try_from(d).unwrap_or(0).max(1))
+}
+
 /// What an account's Admins require of its credentials. The default
 /// requires nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,6 +51,9 @@ pub struct CredentialPolicy {
     /// Where the account's keys work; `None`: anywhere. A service account's
     /// and a key's own ranges lie within these.
     pub allowed_ranges: Option<AddressRanges>,
+    /// The days without use after which a key is disabled (1 to
+    /// [`MAX_EXPIRY_DAYS`]; see [`crate::credentials::idle`]); `None`: never.
+    pub disable_unused_after_days: Option<u32>,
 }
 
 /// A rule of the policy, named as the API names its setting.
@@ -98,6 +108,7 @@ impl CredentialPolicy {
     pub(crate) fn of(row: &account::Model) -> Self {
         Self {
             allowed_ranges: AddressRanges::from_stored(row.allowed_ranges.as_deref()),
+            disable_unused_after_days: stored_days(row.disable_unused_after_days),
             ..Self::stored(row.key_max_lifetime_days, row.key_expiry_required)
         }
     }
@@ -107,9 +118,10 @@ impl CredentialPolicy {
     /// mean.
     pub(crate) fn stored(max_days: Option<i32>, expiry_required: Option<bool>) -> Self {
         Self {
-            key_max_lifetime_days: max_days.map(|d| u32::try_from(d).unwrap_or(0).max(1)),
+            key_max_lifetime_days: stored_days(max_days),
             key_expiry_required: expiry_required.unwrap_or(false),
             allowed_ranges: None,
+            disable_unused_after_days: None,
         }
     }
 
@@ -152,6 +164,7 @@ impl CredentialPolicy {
             "keyMaxLifetimeDays": self.key_max_lifetime_days,
             "keyExpiryRequired": self.key_expiry_required,
             "allowedRanges": self.allowed_ranges.as_ref().map(AddressRanges::texts),
+            "disableUnusedAfterDays": self.disable_unused_after_days,
         })
     }
 }
@@ -165,17 +178,34 @@ pub struct PolicyChange {
     /// Checked as it is given ([`AddressRanges::parse`]); `Some(None)`
     /// allows every address again.
     pub allowed_ranges: Option<Option<AddressRanges>>,
+    /// `Some(None)`: keys are never disabled for want of use.
+    pub disable_unused_after_days: Option<Option<u32>>,
+}
+
+/// Refuses a number of days outside 1 to [`MAX_EXPIRY_DAYS`] for `setting`.
+fn check_days(setting: &str, days: Option<Option<u32>>, unset: &str) -> DomainResult<()> {
+    match days {
+        Some(Some(days)) if !(1..=MAX_EXPIRY_DAYS).contains(&i64::from(days)) => {
+            Err(DomainError::invalid(format!(
+                "{setting} must be between 1 and {MAX_EXPIRY_DAYS} days (leave it unset {unset})"
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 impl PolicyChange {
     fn applied_to(self, policy: CredentialPolicy) -> DomainResult<CredentialPolicy> {
-        if let Some(Some(days)) = self.key_max_lifetime_days
-            && !(1..=MAX_EXPIRY_DAYS).contains(&i64::from(days))
-        {
-            return Err(DomainError::invalid(format!(
-                "keyMaxLifetimeDays must be between 1 and {MAX_EXPIRY_DAYS} days (leave it unset for no limit)"
-            )));
-        }
+        check_days(
+            "keyMaxLifetimeDays",
+            self.key_max_lifetime_days,
+            "for no limit",
+        )?;
+        check_days(
+            "disableUnusedAfterDays",
+            self.disable_unused_after_days,
+            "to never disable keys for want of use",
+        )?;
         Ok(CredentialPolicy {
             key_max_lifetime_days: self
                 .key_max_lifetime_days
@@ -184,6 +214,9 @@ impl PolicyChange {
                 .key_expiry_required
                 .unwrap_or(policy.key_expiry_required),
             allowed_ranges: self.allowed_ranges.unwrap_or(policy.allowed_ranges),
+            disable_unused_after_days: self
+                .disable_unused_after_days
+                .unwrap_or(policy.disable_unused_after_days),
         })
     }
 }
@@ -231,13 +264,11 @@ impl Keywarden {
             .ok_or(DomainError::NotFound(kinds::ACCOUNT))?;
         let before = CredentialPolicy::of(&row);
         let after = change.applied_to(before.clone())?;
-        let stored_days = after
-            .key_max_lifetime_days
-            .map(|d| i32::try_from(d).unwrap_or(i32::MAX));
+        let as_stored = |days: Option<u32>| days.map(|d| i32::try_from(d).unwrap_or(i32::MAX));
         account::Entity::update_many()
             .col_expr(
                 account::Column::KeyMaxLifetimeDays,
-                Expr::value(stored_days),
+                Expr::value(as_stored(after.key_max_lifetime_days)),
             )
             .col_expr(
                 account::Column::KeyExpiryRequired,
@@ -246,6 +277,10 @@ impl Keywarden {
             .col_expr(
                 account::Column::AllowedRanges,
                 Expr::value(after.allowed_ranges.as_ref().map(AddressRanges::stored)),
+            )
+            .col_expr(
+                account::Column::DisableUnusedAfterDays,
+                Expr::value(as_stored(after.disable_unused_after_days)),
             )
             .filter(account::Column::Id.eq(account.0))
             .exec(txn)
@@ -282,6 +317,7 @@ mod tests {
             key_max_lifetime_days: Some(90),
             key_expiry_required: false,
             allowed_ranges: None,
+            disable_unused_after_days: None,
         };
         assert_eq!(ninety.judge_key(T0, Some(T0 + 90 * DAY_MS)), Ok(()));
         let too_long = ninety
@@ -303,6 +339,7 @@ mod tests {
             key_max_lifetime_days: None,
             key_expiry_required: true,
             allowed_ranges: None,
+            disable_unused_after_days: None,
         };
         assert_eq!(required.judge_key(T0, Some(T0 + 3650 * DAY_MS)), Ok(()));
         let missing = required.judge_key(T0, None).unwrap_err();
@@ -323,6 +360,7 @@ mod tests {
             key_max_lifetime_days: Some(30),
             key_expiry_required: true,
             allowed_ranges: None,
+            disable_unused_after_days: None,
         };
         assert_eq!(
             PolicyChange::default().applied_to(start.clone()).unwrap(),
@@ -338,12 +376,14 @@ mod tests {
                 key_max_lifetime_days: None,
                 key_expiry_required: true,
                 allowed_ranges: None,
+                disable_unused_after_days: None,
             }
         );
         let off = PolicyChange {
             key_expiry_required: Some(false),
             key_max_lifetime_days: Some(Some(3650)),
             allowed_ranges: None,
+            disable_unused_after_days: None,
         };
         assert_eq!(
             off.applied_to(start.clone()).unwrap(),
@@ -351,6 +391,7 @@ mod tests {
                 key_max_lifetime_days: Some(3650),
                 key_expiry_required: false,
                 allowed_ranges: None,
+                disable_unused_after_days: None,
             }
         );
         for days in [0, 3651] {
@@ -376,6 +417,7 @@ mod tests {
                 key_max_lifetime_days: Some(7),
                 key_expiry_required: true,
                 allowed_ranges: None,
+                disable_unused_after_days: None,
             }
         );
         for odd in [0, -5] {
@@ -384,5 +426,49 @@ mod tests {
                 Some(1)
             );
         }
+    }
+
+    #[test]
+    fn the_days_before_an_unused_key_is_disabled_are_one_to_ten_years_or_none() {
+        let start = CredentialPolicy::default();
+        for days in [1, 90, 3650] {
+            let set = PolicyChange {
+                disable_unused_after_days: Some(Some(days)),
+                ..Default::default()
+            }
+            .applied_to(start.clone())
+            .unwrap();
+            assert_eq!(set.disable_unused_after_days, Some(days));
+            assert_eq!(set.key_max_lifetime_days, None);
+            let unset = PolicyChange {
+                disable_unused_after_days: Some(None),
+                ..Default::default()
+            }
+            .applied_to(set.clone())
+            .unwrap();
+            assert_eq!(unset, start);
+            // Left out, it is kept.
+            assert_eq!(
+                PolicyChange::default().applied_to(set.clone()).unwrap(),
+                set
+            );
+        }
+        for days in [0, 3651] {
+            let e = PolicyChange {
+                disable_unused_after_days: Some(Some(days)),
+                ..Default::default()
+            }
+            .applied_to(start.clone())
+            .unwrap_err();
+            let message = e.to_string();
+            assert!(
+                message.contains("disableUnusedAfterDays must be between 1 and 3650"),
+                "{days}: {message}"
+            );
+        }
+        assert_eq!(stored_days(Some(0)), Some(1));
+        assert_eq!(stored_days(Some(-4)), Some(1));
+        assert_eq!(stored_days(Some(30)), Some(30));
+        assert_eq!(stored_days(None), None);
     }
 }

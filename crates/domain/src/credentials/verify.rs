@@ -51,7 +51,7 @@ pub enum AuthError {
     Revoked,
     #[error("the credential is expired")]
     Expired,
-    #[error("the service account is disabled")]
+    #[error("the key or its service account is disabled")]
     Disabled,
     #[error("the token names another service account than its key's")]
     Mismatch,
@@ -214,7 +214,9 @@ impl Keywarden {
         if let Err(refusal) = in_force(row.revoked_at, row.expires_at, now_ms) {
             return concluded(Err(refusal), scopes);
         }
-        if !sa.enabled {
+        // A disabled key, by an Admin or for want of use (see
+        // `credentials::idle`), is refused as a disabled service account is.
+        if row.disabled_at.is_some() || !sa.enabled {
             return concluded(Err(Refusal::Disabled), scopes);
         }
         if sa.id != claimed.0 {

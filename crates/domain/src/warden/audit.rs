@@ -131,6 +131,9 @@ pub(crate) enum AuditAction {
     KeyRotate,
     /// A key's address ranges changed.
     KeyUpdate,
+    /// A key stopped working until enabled: by an Admin, or for want of use.
+    KeyDisable,
+    KeyEnable,
     TokenCreate,
     TokenRevoke,
     TokenRotate,
@@ -177,6 +180,8 @@ impl AuditAction {
             AuditAction::KeyRevoke => "service_account_key.revoke",
             AuditAction::KeyRotate => "service_account_key.rotate",
             AuditAction::KeyUpdate => "service_account_key.update",
+            AuditAction::KeyDisable => "service_account_key.disable",
+            AuditAction::KeyEnable => "service_account_key.enable",
             AuditAction::TokenCreate => "personal_access_token.create",
             AuditAction::TokenRevoke => "personal_access_token.revoke",
             AuditAction::TokenRotate => "personal_access_token.rotate",

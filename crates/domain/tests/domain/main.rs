@@ -9,6 +9,7 @@ mod audit;
 mod cache;
 mod coherence;
 mod concurrency;
+mod idle;
 mod invitations;
 mod keys;
 mod leaks;

@@ -124,6 +124,7 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
             key_max_lifetime_days: Some(None),
             key_expiry_required: Some(true),
             allowed_ranges: None,
+            disable_unused_after_days: None,
         },
     )
     .await;
@@ -133,6 +134,7 @@ async fn a_key_against_the_policy_is_refused_at_creation_and_rotation_naming_the
             key_max_lifetime_days: None,
             key_expiry_required: true,
             allowed_ranges: None,
+            disable_unused_after_days: None,
         }
     );
     let e =
@@ -237,6 +239,7 @@ async fn a_key_made_before_the_policy_is_refused_in_every_process_while_it_break
                 key_max_lifetime_days: Some(None),
                 key_expiry_required: Some(false),
                 allowed_ranges: None,
+                disable_unused_after_days: None,
             },
             t0(),
         )
@@ -316,12 +319,12 @@ async fn only_an_admin_of_the_account_reads_or_changes_its_policy_and_each_chang
         changes,
         vec![
             (
-                serde_json::json!({"keyMaxLifetimeDays": null, "keyExpiryRequired": false, "allowedRanges": null}),
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null}),
+                serde_json::json!({"keyMaxLifetimeDays": null, "keyExpiryRequired": false, "allowedRanges": null, "disableUnusedAfterDays": null}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null, "disableUnusedAfterDays": null}),
             ),
             (
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null}),
-                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": true, "allowedRanges": null}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": false, "allowedRanges": null, "disableUnusedAfterDays": null}),
+                serde_json::json!({"keyMaxLifetimeDays": 30, "keyExpiryRequired": true, "allowedRanges": null, "disableUnusedAfterDays": null}),
             ),
         ]
     );

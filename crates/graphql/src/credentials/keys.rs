@@ -90,6 +90,20 @@ impl ServiceAccountKey {
             .map(domain::AddressRanges::texts)
     }
 
+    /// When the key was disabled, while it is: it does not work until an
+    /// Admin enables it. `null` for a key that is enabled.
+    async fn disabled_at(&self) -> Option<DateTime> {
+        self.key.disabled.map(|d| DateTime(d.at))
+    }
+
+    /// Why it is disabled: unused too long, or by an Admin.
+    async fn disabled_reason(&self) -> Option<KeyDisabledReason> {
+        self.key.disabled.map(|d| match d.reason {
+            domain::DisabledReason::Idle => KeyDisabledReason::Idle,
+            domain::DisabledReason::Admin => KeyDisabledReason::Admin,
+        })
+    }
+
     /// The first report of this key as found in public, if any: when, where
     /// and by whom.
     async fn leak(&self) -> Option<CredentialLeak> {
@@ -187,6 +201,16 @@ pub struct RevokeServiceAccountKeyInput {
 }
 
 #[derive(InputObject, Debug)]
+pub struct DisableServiceAccountKeyInput {
+    pub service_account_key_id: ObjectId,
+}
+
+#[derive(InputObject, Debug)]
+pub struct EnableServiceAccountKeyInput {
+    pub service_account_key_id: ObjectId,
+}
+
+#[derive(InputObject, Debug)]
 pub struct RotateServiceAccountKeyInput {
     pub service_account_key_id: ObjectId,
     /// When the new key stops working; it must lie in the future.
@@ -223,8 +247,39 @@ pub struct RevokeServiceAccountKeyPayload {
     pub service_account_key: ServiceAccountKey,
 }
 
+#[derive(SimpleObject, Debug)]
+pub struct DisableServiceAccountKeyPayload {
+    pub service_account_key: ServiceAccountKey,
+}
+
+#[derive(SimpleObject, Debug)]
+pub struct EnableServiceAccountKeyPayload {
+    pub service_account_key: ServiceAccountKey,
+}
+
 #[derive(Debug, Default)]
 pub struct KeyMutation;
+
+async fn set_enabled(ctx: &Context<'_>, id: &ObjectId, enabled: bool) -> Result<ServiceAccountKey> {
+    let key = kw(ctx)
+        .set_key_enabled(caller(ctx)?, key_id(id)?, enabled, now())
+        .await
+        .api()?;
+    Ok(ServiceAccountKey {
+        key,
+        secret: None,
+        owner_role: None,
+    })
+}
+
+/// Why a key is disabled.
+#[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq)]
+pub enum KeyDisabledReason {
+    /// Unused for longer than its account's `disableUnusedAfterDays`.
+    Idle,
+    /// An Admin disabled it.
+    Admin,
+}
 
 #[Object]
 impl KeyMutation {
@@ -293,6 +348,34 @@ impl KeyMutation {
                 secret: None,
                 owner_role: None,
             },
+        })
+    }
+
+    /// Stops a key working until it is enabled again; it is not revoked.
+    /// Disabling it again changes nothing.
+    #[graphql(guard = "HumanOnly")]
+    async fn disable_service_account_key(
+        &self,
+        ctx: &Context<'_>,
+        input: DisableServiceAccountKeyInput,
+    ) -> Result<DisableServiceAccountKeyPayload> {
+        let key = set_enabled(ctx, &input.service_account_key_id, false).await?;
+        Ok(DisableServiceAccountKeyPayload {
+            service_account_key: key,
+        })
+    }
+
+    /// Lets a disabled key work again, by an Admin or for want of use; its
+    /// time without use counts from now. Enabling it again changes nothing.
+    #[graphql(guard = "HumanOnly")]
+    async fn enable_service_account_key(
+        &self,
+        ctx: &Context<'_>,
+        input: EnableServiceAccountKeyInput,
+    ) -> Result<EnableServiceAccountKeyPayload> {
+        let key = set_enabled(ctx, &input.service_account_key_id, true).await?;
+        Ok(EnableServiceAccountKeyPayload {
+            service_account_key: key,
         })
     }
 

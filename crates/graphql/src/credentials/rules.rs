@@ -22,6 +22,9 @@ pub struct CredentialPolicy {
     /// The networks (CIDR) the account's keys work from; `null`: anywhere.
     /// A service account's and a key's own ranges lie within these.
     pub allowed_ranges: Option<Vec<String>>,
+    /// The days without use after which a key is disabled (it stops working
+    /// until an Admin enables it; it is not revoked); `null`: never.
+    pub disable_unused_after_days: Option<i32>,
 }
 
 impl From<domain::CredentialPolicy> for CredentialPolicy {
@@ -32,6 +35,9 @@ impl From<domain::CredentialPolicy> for CredentialPolicy {
                 .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
             key_expiry_required: p.key_expiry_required,
             allowed_ranges: p.allowed_ranges.as_ref().map(domain::AddressRanges::texts),
+            disable_unused_after_days: p
+                .disable_unused_after_days
+                .map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
         }
     }
 }
@@ -67,21 +73,36 @@ pub struct UpdateAccountCredentialPolicyInput {
     /// (IPv4) or /16 (IPv6); `null`: anywhere. Narrowing it stops what the
     /// account's service accounts and keys name outside it.
     pub allowed_ranges: MaybeUndefined<Vec<String>>,
+    /// 1 to 3650: a key unused for this many days is disabled by the
+    /// server's housekeeping; `null`: never.
+    pub disable_unused_after_days: MaybeUndefined<i32>,
+}
+
+/// A number of days to set (`null` unsets it), refused when negative with
+/// the words the domain uses for one out of range.
+fn days_change(given: &MaybeUndefined<i32>, refusal: &str) -> Result<Option<Option<u32>>> {
+    Ok(match *given {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(days) => Some(Some(
+            u32::try_from(days).map_err(|_| bad_input(refusal.to_owned()))?,
+        )),
+    })
 }
 
 impl UpdateAccountCredentialPolicyInput {
     fn change(&self) -> Result<domain::PolicyChange> {
-        let key_max_lifetime_days = match self.key_max_lifetime_days {
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => Some(None),
-            MaybeUndefined::Value(days) => Some(Some(u32::try_from(days).map_err(|_| {
-                bad_input("keyMaxLifetimeDays must be between 1 and 3650 days (leave it unset for no limit)")
-            })?)),
-        };
         Ok(domain::PolicyChange {
-            key_max_lifetime_days,
+            key_max_lifetime_days: days_change(
+                &self.key_max_lifetime_days,
+                "keyMaxLifetimeDays must be between 1 and 3650 days (leave it unset for no limit)",
+            )?,
             key_expiry_required: self.key_expiry_required,
             allowed_ranges: address_ranges_change(&self.allowed_ranges)?,
+            disable_unused_after_days: days_change(
+                &self.disable_unused_after_days,
+                "disableUnusedAfterDays must be between 1 and 3650 days (leave it unset to never disable keys for want of use)",
+            )?,
         })
     }
 }
