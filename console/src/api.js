@@ -108,7 +108,8 @@ export const SERVICE_ACCOUNT = `query ServiceAccount($id: ObjectID!) {
     createdByUser { id name }
     groups { id name }
     keys(first: 100) {
-      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt revokedAt rotatedFromId allowedRanges
+      id name description prefix roleCeiling roleCode createdAt expiresAt lastUsedAt lastUsedFrom lastUsedUserAgent
+      revokedAt rotatedFromId allowedRanges disabledAt disabledReason
       leak { reportedAt url source reporter }
       policyViolation { rule limit message }
     }
@@ -129,6 +130,14 @@ export const CREATE_KEY = `mutation CreateServiceAccountKey($input: CreateServic
 
 export const REVOKE_KEY = `mutation RevokeServiceAccountKey($input: RevokeServiceAccountKeyInput!) {
   revokeServiceAccountKey(input: $input) { serviceAccountKey { id revokedAt } }
+}`;
+
+export const DISABLE_KEY = `mutation DisableServiceAccountKey($input: DisableServiceAccountKeyInput!) {
+  disableServiceAccountKey(input: $input) { serviceAccountKey { id disabledAt } }
+}`;
+
+export const ENABLE_KEY = `mutation EnableServiceAccountKey($input: EnableServiceAccountKeyInput!) {
+  enableServiceAccountKey(input: $input) { serviceAccountKey { id disabledAt } }
 }`;
 
 export const ROTATE_KEY = `mutation RotateServiceAccountKey($input: RotateServiceAccountKeyInput!) {
@@ -241,7 +250,10 @@ export const HELD_PERMISSIONS = `query Held($input: HeldPermissionsInput!) {
 export const MY_TOKENS = `query MyTokens {
   me {
     ... on User {
-      personalAccessTokens { id name createdAt expiresAt lastUsedAt revokedAt rotatedAt leak { reportedAt url source reporter } }
+      personalAccessTokens {
+        id name createdAt expiresAt lastUsedAt lastUsedFrom lastUsedUserAgent revokedAt rotatedAt
+        leak { reportedAt url source reporter }
+      }
       auditEvents(last: 10) { nodes { id action targetName createdAt clientAddress } }
     }
   }
@@ -285,14 +297,30 @@ export const ACTORS = `query Actors($account: ObjectID!) {
 export const ACCOUNT_SETTINGS = `query AccountSettings($account: ObjectID!) {
   getAccount(id: $account) {
     id name leakResponse
-    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges }
+    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges disableUnusedAfterDays }
   }
 }`;
 
 export const UPDATE_CREDENTIAL_POLICY = `mutation UpdateAccountCredentialPolicy($input: UpdateAccountCredentialPolicyInput!) {
-  updateAccountCredentialPolicy(input: $input) { credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges } }
+  updateAccountCredentialPolicy(input: $input) {
+    credentialPolicy { keyMaxLifetimeDays keyExpiryRequired allowedRanges disableUnusedAfterDays }
+  }
 }`;
 
 export const UPDATE_LEAK_RESPONSE = `mutation UpdateAccountLeakResponse($input: UpdateAccountLeakResponseInput!) {
   updateAccountLeakResponse(input: $input) { leakResponse }
+}`;
+
+// Which credentials nobody uses
+
+export const UNUSED_CREDENTIALS = `query UnusedCredentials($account: ObjectID!, $days: Int!, $after: String) {
+  unusedCredentials(accountId: $account, days: $days, first: 50, after: $after) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id kind name createdAt lastUsedAt expiresAt idleSince
+      serviceAccountKey { id prefix disabledAt disabledReason serviceAccount { id name } }
+      user { id username name }
+    }
+  }
 }`;

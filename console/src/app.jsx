@@ -17,6 +17,7 @@ import { Tokens } from './pages/tokens.jsx';
 import { Audit } from './pages/audit.jsx';
 import { MyAccess } from './pages/my-access.jsx';
 import { Settings } from './pages/settings.jsx';
+import { Unused } from './pages/unused.jsx';
 
 function useRoute() {
   const read = () => (location.hash.replace(/^#\/?/, '') || '').split('/').map(decodeURIComponent);
@@ -139,6 +140,7 @@ function Frame({ caller, accounts, account, route, onChoose, onSignOut }) {
           ['permission-sets', 'Permission sets'],
           ['projects', 'Projects'],
           ['audit', 'Audit log'],
+          ['unused', 'Unused credentials'],
           ['settings', 'Settings'],
         ]
       : []),
@@ -216,6 +218,8 @@ function Page({ page, id, account, caller }) {
       return <Tokens {...props} />;
     case 'settings':
       return <Settings {...props} />;
+    case 'unused':
+      return <Unused {...props} />;
     default:
       return <MyAccess {...props} />;
   }

@@ -339,10 +339,32 @@ export function Leaked({ leak }) {
 }
 
 // A key's or token's state, from its dates.
-export function credentialState({ revokedAt, expiresAt }) {
+export function credentialState({ revokedAt, expiresAt, disabledAt }) {
   if (revokedAt) return ['Revoked', 'bad'];
   if (expiresAt && new Date(expiresAt) <= new Date()) return ['Expired', 'bad'];
+  if (disabledAt) return ['Disabled', 'bad'];
   return ['Active', 'good'];
+}
+
+// Why a disabled key is, in words.
+export function disabledWhy(reason) {
+  return reason === 'IDLE' ? 'Unused past the account\'s limit' : 'By an Admin';
+}
+
+// Where a credential was last used from, under its time: its address and
+// client, when known.
+export function LastUsed({ at, from, agent }) {
+  return (
+    <>
+      <When at={at} />
+      {from && <div class="muted small">from {from}</div>}
+      {agent && (
+        <div class="muted small agent" title={agent}>
+          {agent}
+        </div>
+      )}
+    </>
+  );
 }
 
 // Fields of a form by name, as strings ('' for empty).

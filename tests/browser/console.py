@@ -227,12 +227,13 @@ def service_account_and_keys(b: Browser) -> dict:
 
 
     # Disable, then enable: the keys stop at once, then work again.
-    page.get_by_role("button", name="Disable").click()
+    header = page.locator(".page-header")
+    header.get_by_role("button", name="Disable").click()
     expect(b.dialog().get_by_text("stops working at once")).to_be_visible()
     b.dialog().get_by_role("button", name="Disable").click()
     expect(page.get_by_text("Disabled: its keys are refused")).to_be_visible()
     assert verify(b.base, first) == 401, "a disabled service account's key is refused"
-    page.get_by_role("button", name="Enable").click()
+    header.get_by_role("button", name="Enable").click()
     b.dialog().get_by_role("button", name="Enable").click()
     expect(page.locator(".facts").get_by_text("Enabled")).to_be_visible()
     assert verify(b.base, first) == 200, "enabled again, its key works"
@@ -675,6 +676,94 @@ def settings(b: Browser):
     assert gql(b.base, b.token, read, {"a": account})["getAccount"]["leakResponse"] == "REVOKE"
 
 
+def hygiene(b: Browser):
+    """Which keys are used: a key's last use with its address and client, the
+    unused credentials page, a key disabled and enabled again, and the
+    setting that disables keys unused for long."""
+    page = b.page
+    account = b.account()
+    sa = gql(
+        b.base,
+        b.token,
+        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
+        {"i": {"accountId": account, "name": "hygiene-probe", "roleCode": "Viewer"}},
+    )["createServiceAccount"]["serviceAccount"]["id"]
+    made = {}
+    for name in ["dormant", "busy"]:
+        made[name] = gql(
+            b.base,
+            b.token,
+            "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { id secret } }",
+            {"i": {"serviceAccountId": sa, "name": name}},
+        )["createServiceAccountKey"]
+    assert verify(b.base, made["busy"]["secret"]) == 200
+    read = "query($id: ObjectID!) { node(id: $id) { ... on ServiceAccountKey { lastUsedAt } } }"
+    for _ in range(100):
+        if gql(b.base, b.token, read, {"id": made["busy"]["id"]})["node"]["lastUsedAt"]:
+            break
+        page.wait_for_timeout(200)
+    else:
+        raise AssertionError("the key's use was never written down")
+
+    # The unused page: the key never used is there, the one just used not.
+    b.nav("Unused credentials")
+    expect(page.get_by_role("status")).to_contain_text("unused for 90 days or more")
+    dormant = page.locator("tr[data-credential=dormant]")
+    expect(dormant).to_have_count(1)
+    expect(dormant).to_contain_text("hygiene-probe")
+    expect(dormant).to_contain_text("Never")
+    expect(page.locator("tr[data-credential=busy]")).to_have_count(0)
+    page.get_by_label("Not used for").select_option("30")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_role("status")).to_contain_text("unused for 30 days or more")
+    expect(dormant).to_have_count(1)
+    b.shot("unused-credentials")
+
+    # The key's page: where the busy key was used from, and by what.
+    dormant.get_by_role("link", name="hygiene-probe").click()
+    expect(page.get_by_role("heading", level=1, name="hygiene-probe")).to_be_visible()
+    busy = page.locator("tr[data-key=busy]")
+    expect(busy).to_contain_text("from 127.0.0.1")
+    expect(busy).to_contain_text("Python-urllib")
+
+    # Disabled by an Admin: refused at once; enabled again, it works.
+    row = page.locator("tr[data-key=dormant]")
+    row.get_by_role("button", name="Disable").click()
+    expect(b.dialog().get_by_text("It is not revoked")).to_be_visible()
+    b.dialog().get_by_role("button", name="Disable").click()
+    expect(row.get_by_text("Disabled", exact=True)).to_be_visible()
+    expect(row).to_contain_text("By an Admin")
+    assert verify(b.base, made["dormant"]["secret"]) == 401, "a disabled key is refused"
+    b.shot("key-disabled")
+    row.get_by_role("button", name="Enable").click()
+    b.dialog().get_by_role("button", name="Enable").click()
+    expect(row.get_by_text("Active")).to_be_visible()
+    assert verify(b.base, made["dormant"]["secret"]) == 200, "enabled again, the key works"
+
+    # The setting: refused in the server's words, saved, shown, cleared.
+    b.nav("Settings")
+    rules = page.locator("form", has=page.get_by_role("heading", name="What keys must be"))
+    idle = page.get_by_label("Disable a key unused for, in days")
+    expect(idle).to_have_value("")
+    idle.fill("3651")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_role("alert")).to_contain_text("disableUnusedAfterDays must be between 1 and 3650")
+    idle.fill("soon")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_role("alert")).to_contain_text("whole number of days")
+    idle.fill("90")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    policy = "query($a: ObjectID!) { getAccount(id: $a) { credentialPolicy { disableUnusedAfterDays } } }"
+    assert gql(b.base, b.token, policy, {"a": account})["getAccount"]["credentialPolicy"]["disableUnusedAfterDays"] == 90
+    page.reload()
+    expect(page.get_by_label("Disable a key unused for, in days")).to_have_value("90")
+    page.get_by_label("Disable a key unused for, in days").fill("")
+    rules.get_by_role("button", name="Save the rules").click()
+    expect(rules.get_by_text("Saved.")).to_be_visible()
+    assert gql(b.base, b.token, policy, {"a": account})["getAccount"]["credentialPolicy"]["disableUnusedAfterDays"] is None
+
+
 def viewer(b: Browser, token: str):
     sign_in(b, token)
     page = b.page
@@ -777,6 +866,7 @@ def main():
         groups(admin, made["key"])
         audit(admin)
         settings(admin)
+        hygiene(admin)
         switcher(admin, args.admin_token, args.other_admin_token)
         graphiql(admin, args.admin_token)
         admin.check_clean()

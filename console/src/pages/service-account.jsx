@@ -4,6 +4,8 @@ import { useState } from 'preact/hooks';
 import {
   CREATE_KEY,
   DELETE_SERVICE_ACCOUNT,
+  DISABLE_KEY,
+  ENABLE_KEY,
   REVOKE_KEY,
   ROTATE_KEY,
   SERVICE_ACCOUNT,
@@ -11,8 +13,8 @@ import {
   gql,
 } from '../api.js';
 import {
-  ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, Leaked, Loading, NameFields, PageHeader, When,
-  RangesField, credentialState, formValues, rangesOf, useLoad,
+  ActionsHeader, Badge, Confirm, Empty, Failure, FormDialog, IssueDialog, LastUsed, Leaked, Loading, NameFields, PageHeader,
+  When, RangesField, credentialState, disabledWhy, formValues, rangesOf, useLoad,
 } from '../ui.jsx';
 import { RoleSelect } from './service-accounts.jsx';
 import { EffectivePermissions } from './my-access.jsx';
@@ -195,10 +197,11 @@ function Keys({ sa, onChanged }) {
                     <When at={k.expiresAt} never="Never" />
                   </td>
                   <td>
-                    <When at={k.lastUsedAt} />
+                    <LastUsed at={k.lastUsedAt} from={k.lastUsedFrom} agent={k.lastUsedUserAgent} />
                   </td>
                   <td>
                     <Badge tone={tone}>{state}</Badge>
+                    {state === 'Disabled' && <div class="muted small">{disabledWhy(k.disabledReason)}</div>}
                     {k.leak && <Leaked leak={k.leak} />}
                     {k.policyViolation && (
                       <div class="policy small">
@@ -212,10 +215,20 @@ function Keys({ sa, onChanged }) {
                         <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'rotate', key: k })}>
                           Rotate
                         </button>
-                        <button type="button" class="danger small" onClick={() => setDialog({ kind: 'revoke', key: k })}>
-                          Revoke
+                        <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'disable', key: k })}>
+                          Disable
                         </button>
                       </>
+                    )}
+                    {state === 'Disabled' && (
+                      <button type="button" class="secondary small" onClick={() => setDialog({ kind: 'enable', key: k })}>
+                        Enable
+                      </button>
+                    )}
+                    {(state === 'Active' || state === 'Disabled') && (
+                      <button type="button" class="danger small" onClick={() => setDialog({ kind: 'revoke', key: k })}>
+                        Revoke
+                      </button>
                     )}
                   </td>
                 </tr>
@@ -226,6 +239,27 @@ function Keys({ sa, onChanged }) {
       )}
       {dialog?.kind === 'create' && <CreateKey sa={sa} onClose={close} />}
       {dialog?.kind === 'rotate' && <RotateKey k={dialog.key} onClose={close} />}
+      {dialog?.kind === 'disable' && (
+        <Confirm
+          title={`Disable ${dialog.key.name ?? 'this key'}?`}
+          action="Disable"
+          danger
+          onClose={close}
+          onDone={() => gql(DISABLE_KEY, { input: { serviceAccountKeyId: dialog.key.id } })}
+        >
+          <p>The key stops working at once, on the next request, in every process. It is not revoked: enabling it again lets it work.</p>
+        </Confirm>
+      )}
+      {dialog?.kind === 'enable' && (
+        <Confirm
+          title={`Enable ${dialog.key.name ?? 'this key'}?`}
+          action="Enable"
+          onClose={close}
+          onDone={() => gql(ENABLE_KEY, { input: { serviceAccountKeyId: dialog.key.id } })}
+        >
+          <p>The key works again at once. Its days without use count from now.</p>
+        </Confirm>
+      )}
       {dialog?.kind === 'revoke' && (
         <Confirm
           title={`Revoke ${dialog.key.name ?? 'this key'}?`}

@@ -49,18 +49,26 @@ function useSettingsForm(change, onSaved) {
   return { busy, error, save, saved: saved && !busy && !error };
 }
 
+// A number of days typed in a field: `null` for none; anything but a whole
+// number is refused here, in `what`'s words (the server checks the range).
+function daysOf(text, what) {
+  const days = text.trim();
+  if (days === '') return null;
+  if (!/^\d+$/.test(days)) throw new Error(`${what} is a whole number of days, from 1 to 3650, or empty for none.`);
+  return Number(days);
+}
+
 function KeyPolicy({ account, policy, onSaved }) {
   const { busy, error, save, saved } = useSettingsForm((v) => {
-    const days = v.keyMaxLifetimeDays.trim();
-    if (days !== '' && !/^\d+$/.test(days)) {
-      throw new Error('The longest lifetime is a whole number of days, from 1 to 3650, or empty for none.');
-    }
+    const lifetime = daysOf(v.keyMaxLifetimeDays, 'The longest lifetime');
+    const idle = daysOf(v.disableUnusedAfterDays, 'The days without use');
     return gql(UPDATE_CREDENTIAL_POLICY, {
       input: {
         accountId: account.id,
-        keyMaxLifetimeDays: days === '' ? null : Number(days),
+        keyMaxLifetimeDays: lifetime,
         keyExpiryRequired: v.keyExpiryRequired === 'on',
         allowedRanges: rangesOf(v.allowedRanges),
+        disableUnusedAfterDays: idle,
       },
     });
   }, onSaved);
@@ -88,6 +96,20 @@ function KeyPolicy({ account, policy, onSaved }) {
         <input name="keyExpiryRequired" type="checkbox" defaultChecked={policy.keyExpiryRequired} />
         Every key must have an expiry
       </label>
+      <label>
+        Disable a key unused for, in days
+        <input
+          name="disableUnusedAfterDays"
+          inputmode="numeric"
+          defaultValue={policy.disableUnusedAfterDays ?? ''}
+          placeholder="Never"
+          aria-describedby="idle-hint"
+        />
+      </label>
+      <p id="idle-hint" class="muted small">
+        1 to 3650. A key unused that long stops working until an Admin enables it; it is not revoked. The{' '}
+        <a href="#/unused">unused credentials</a> page lists them. Leave it empty to never disable keys for want of use.
+      </p>
       <RangesField
         label="Addresses keys work from"
         value={policy.allowedRanges}

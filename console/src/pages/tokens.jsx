@@ -9,7 +9,7 @@ import {
   gql,
   session,
 } from '../api.js';
-import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, Leaked, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
+import { ActionsHeader, Badge, Confirm, Empty, IssueDialog, LastUsed, Leaked, Loaded, PageHeader, When, credentialState, formValues, useLoad } from '../ui.jsx';
 
 const inDays = (days) => new Date(Date.now() + Number(days) * 86400000).toISOString();
 
@@ -61,7 +61,7 @@ export function Tokens() {
                       <When at={t.expiresAt} />
                     </td>
                     <td>
-                      <When at={t.lastUsedAt} />
+                      <LastUsed at={t.lastUsedAt} from={t.lastUsedFrom} agent={t.lastUsedUserAgent} />
                     </td>
                     <td>
                       <Badge tone={tone}>{state}</Badge>
