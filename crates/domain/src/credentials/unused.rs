@@ -309,10 +309,18 @@ mod tests {
             assert_eq!(forged(bad), None, "{bad}");
         }
         assert_eq!(UnusedPlace::from_cursor("not base64!"), None);
+        // A cursor of 64 characters is read; a longer one is not, even one
+        // that would decode (the digits' leading zeros make it long).
+        let padded = |zeros: usize| STANDARD_NO_PAD.encode(format!("U{}5.k.1", "0".repeat(zeros)));
+        let longest = padded(42);
+        assert_eq!(longest.len(), MAX_CURSOR_LEN);
         assert_eq!(
-            UnusedPlace::from_cursor(&"A".repeat(MAX_CURSOR_LEN + 1)),
-            None
+            UnusedPlace::from_cursor(&longest).map(|p| p.idle_since_ms),
+            Some(5)
         );
+        let over = padded(43);
+        assert!(over.len() > MAX_CURSOR_LEN);
+        assert_eq!(UnusedPlace::from_cursor(&over), None);
     }
 
     #[test]
