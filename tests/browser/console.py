@@ -576,23 +576,33 @@ def audit(b: Browser):
     expect(page.get_by_role("heading", level=1, name="ci")).to_be_visible()
 
 
+def service_account_by_api(b: Browser, account: str, name: str) -> str:
+    """A Viewer service account made through the API; its id."""
+    return gql(
+        b.base,
+        b.token,
+        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
+        {"i": {"accountId": account, "name": name, "roleCode": "Viewer"}},
+    )["createServiceAccount"]["serviceAccount"]["id"]
+
+
+def key_by_api(b: Browser, sa: str, name: str) -> dict:
+    """A key of `sa` made through the API: its id and secret."""
+    return gql(
+        b.base,
+        b.token,
+        "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { id secret } }",
+        {"i": {"serviceAccountId": sa, "name": name}},
+    )["createServiceAccountKey"]
+
+
 def settings(b: Browser):
     """The account's rules for keys, and what a leak does: a key made before
     a rule is refused while it breaks it, and its page says why."""
     page = b.page
     account = b.account()
-    sa = gql(
-        b.base,
-        b.token,
-        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
-        {"i": {"accountId": account, "name": "policy-probe", "roleCode": "Viewer"}},
-    )["createServiceAccount"]["serviceAccount"]["id"]
-    forever = gql(
-        b.base,
-        b.token,
-        "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { secret } }",
-        {"i": {"serviceAccountId": sa, "name": "forever"}},
-    )["createServiceAccountKey"]["secret"]
+    sa = service_account_by_api(b, account, "policy-probe")
+    forever = key_by_api(b, sa, "forever")["secret"]
     assert verify(b.base, forever) == 200
     b.nav("Settings")
     lifetime = page.get_by_label("Longest lifetime of a key, in days")
@@ -682,20 +692,8 @@ def hygiene(b: Browser):
     setting that disables keys unused for long."""
     page = b.page
     account = b.account()
-    sa = gql(
-        b.base,
-        b.token,
-        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { serviceAccount { id } } }",
-        {"i": {"accountId": account, "name": "hygiene-probe", "roleCode": "Viewer"}},
-    )["createServiceAccount"]["serviceAccount"]["id"]
-    made = {}
-    for name in ["dormant", "busy"]:
-        made[name] = gql(
-            b.base,
-            b.token,
-            "mutation($i: CreateServiceAccountKeyInput!) { createServiceAccountKey(input: $i) { id secret } }",
-            {"i": {"serviceAccountId": sa, "name": name}},
-        )["createServiceAccountKey"]
+    sa = service_account_by_api(b, account, "hygiene-probe")
+    made = {name: key_by_api(b, sa, name) for name in ["dormant", "busy"]}
     assert verify(b.base, made["busy"]["secret"]) == 200
     read = "query($id: ObjectID!) { node(id: $id) { ... on ServiceAccountKey { lastUsedAt } } }"
     for _ in range(100):

@@ -58,6 +58,22 @@ function daysOf(text, what) {
   return Number(days);
 }
 
+// A field of a number of days, `none` shown when empty, with its hint.
+function DaysField({ label, name, value, none, children }) {
+  const hint = `${name}-hint`;
+  return (
+    <>
+      <label>
+        {label}
+        <input name={name} inputmode="numeric" defaultValue={value ?? ''} placeholder={none} aria-describedby={hint} />
+      </label>
+      <p id={hint} class="muted small">
+        {children}
+      </p>
+    </>
+  );
+}
+
 function KeyPolicy({ account, policy, onSaved }) {
   const { busy, error, save, saved } = useSettingsForm((v) => {
     const lifetime = daysOf(v.keyMaxLifetimeDays, 'The longest lifetime');
@@ -79,37 +95,17 @@ function KeyPolicy({ account, policy, onSaved }) {
         A key made or rotated against these rules is refused. A key made before them keeps existing but stops working while
         it breaks them; its service account's page says why.
       </p>
-      <label>
-        Longest lifetime of a key, in days
-        <input
-          name="keyMaxLifetimeDays"
-          inputmode="numeric"
-          defaultValue={policy.keyMaxLifetimeDays ?? ''}
-          placeholder="No limit"
-          aria-describedby="lifetime-hint"
-        />
-      </label>
-      <p id="lifetime-hint" class="muted small">
+      <DaysField label="Longest lifetime of a key, in days" name="keyMaxLifetimeDays" value={policy.keyMaxLifetimeDays} none="No limit">
         1 to 3650. A limit also means every key must expire. Leave it empty for no limit.
-      </p>
+      </DaysField>
       <label class="check">
         <input name="keyExpiryRequired" type="checkbox" defaultChecked={policy.keyExpiryRequired} />
         Every key must have an expiry
       </label>
-      <label>
-        Disable a key unused for, in days
-        <input
-          name="disableUnusedAfterDays"
-          inputmode="numeric"
-          defaultValue={policy.disableUnusedAfterDays ?? ''}
-          placeholder="Never"
-          aria-describedby="idle-hint"
-        />
-      </label>
-      <p id="idle-hint" class="muted small">
+      <DaysField label="Disable a key unused for, in days" name="disableUnusedAfterDays" value={policy.disableUnusedAfterDays} none="Never">
         1 to 3650. A key unused that long stops working until an Admin enables it; it is not revoked. The{' '}
         <a href="#/unused">unused credentials</a> page lists them. Leave it empty to never disable keys for want of use.
-      </p>
+      </DaysField>
       <RangesField
         label="Addresses keys work from"
         value={policy.allowedRanges}

@@ -21,15 +21,14 @@ use sea_orm::{
 };
 
 use crate::base::error::{DomainError, DomainResult};
-use crate::base::ids::{AccountId, KeyId, ServiceAccountId};
+use crate::base::ids::{AccountId, KeyId};
 use crate::base::kinds;
 use crate::base::time::to_millis;
 use crate::coherence::Scope;
 use crate::credentials::disabled::{Disabled, DisabledReason, audited};
-use crate::credentials::keys::{ServiceAccountKey, load_with_account};
+use crate::credentials::keys::{ServiceAccountKey, key_to_change};
 use crate::credentials::rules::policy_of;
 use crate::policy::principal::Principal;
-use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
 use crate::warden::handle::Keywarden;
 use crate::warden::locks;
@@ -124,14 +123,8 @@ impl Keywarden {
     ) -> DomainResult<ServiceAccountKey> {
         let change = self.change(caller, now).await?;
         let txn = change.txn();
-        let sa = load_with_account(txn, id).await?.1;
-        let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
+        let (row, sa) = key_to_change(txn, caller, id).await?;
         let account = AccountId(sa.account_id);
-        authorize(caller, account, Action::ManageKeys, kinds::KEY)?;
-        let row = key::Entity::find_by_id(id.0)
-            .one(txn)
-            .await?
-            .ok_or(DomainError::NotFound(kinds::KEY))?;
         let before = ServiceAccountKey::try_from(row)?;
         if before.disabled.is_none() == enabled {
             return Ok(before);

@@ -504,15 +504,9 @@ impl Keywarden {
     ) -> DomainResult<ServiceAccountKey> {
         let change = self.change(caller, now).await?;
         let txn = change.txn();
-        let sa = load_with_account(txn, id).await?.1;
-        let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
+        let (row, sa) = key_to_change(txn, caller, id).await?;
         let account = AccountId(sa.account_id);
-        authorize(caller, account, Action::ManageKeys, kinds::KEY)?;
         check_ranges(txn, ranges.as_ref(), &sa).await?;
-        let row = key::Entity::find_by_id(id.0)
-            .one(txn)
-            .await?
-            .ok_or(DomainError::NotFound(kinds::KEY))?;
         let before: ServiceAccountKey = row.clone().try_into()?;
         let mut active: key::ActiveModel = row.into();
         active.allowed_ranges = Set(ranges.as_ref().map(AddressRanges::stored));
@@ -595,7 +589,30 @@ impl Keywarden {
     }
 }
 
-pub(crate) async fn load_with_account<C: ConnectionTrait>(
+/// A key about to be changed by `caller`, an Admin of its account, read
+/// under its service account's lock (so that changes of one service
+/// account's keys are made one after the other), with that service account.
+pub(crate) async fn key_to_change<C: ConnectionTrait>(
+    txn: &C,
+    caller: &Principal,
+    id: KeyId,
+) -> DomainResult<(key::Model, entity::service_account::Model)> {
+    let sa = load_with_account(txn, id).await?.1;
+    let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
+    authorize(
+        caller,
+        AccountId(sa.account_id),
+        Action::ManageKeys,
+        kinds::KEY,
+    )?;
+    let row = key::Entity::find_by_id(id.0)
+        .one(txn)
+        .await?
+        .ok_or(DomainError::NotFound(kinds::KEY))?;
+    Ok((row, sa))
+}
+
+async fn load_with_account<C: ConnectionTrait>(
     conn: &C,
     id: KeyId,
 ) -> DomainResult<(key::Model, entity::service_account::Model)> {
