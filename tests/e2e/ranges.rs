@@ -216,6 +216,29 @@ async fn every_bad_list_of_ranges_is_refused_with_a_code_and_keeps_what_was_set(
         )
         .await;
     assert_eq!(created.code(), "BAD_USER_INPUT");
+    // A service account made with its own ranges: outside the account's,
+    // refused; within, kept.
+    let make = "mutation($input: CreateServiceAccountInput!) { createServiceAccount(input: $input) { \
+      serviceAccount { name allowedRanges } } }";
+    let wide = api
+        .gql(
+            Some(&api.admin),
+            make,
+            json!({ "input": { "accountId": ACCOUNT_715, "name": "wide", "roleCode": "Viewer", "allowedRanges": ["192.0.2.0/24"] } }),
+        )
+        .await;
+    assert_eq!(wide.code(), "BAD_USER_INPUT");
+    assert!(wide.error().1.contains("not within the account's ranges"));
+    let narrow = api
+        .admin(
+            make,
+            json!({ "input": { "accountId": ACCOUNT_715, "name": "narrow", "roleCode": "Viewer", "allowedRanges": ["10.9.0.0/16"] } }),
+        )
+        .await;
+    assert_eq!(
+        narrow["createServiceAccount"]["serviceAccount"]["allowedRanges"],
+        json!(["10.9.0.0/16"])
+    );
     let kept = api
         .admin(
             "query($id: ObjectID!) { node(id: $id) { ... on Account { credentialPolicy { allowedRanges } } } }",

@@ -5,7 +5,9 @@ import {
   SERVICE_ACCOUNTS,
   gql,
 } from '../api.js';
-import { Badge, Choice, FormDialog, Loaded, NameFields, PageHeader, Pager, ROLES, When, formValues, usePages } from '../ui.jsx';
+import {
+  Badge, Choice, FormDialog, Loaded, NameFields, PageHeader, Pager, RangesField, ROLES, When, formValues, rangesOf, usePages,
+} from '../ui.jsx';
 
 const PAGE = 20;
 
@@ -92,7 +94,13 @@ function CreateServiceAccount({ account, onClose }) {
   const create = async (form) => {
     const v = formValues(form);
     const done = await gql(CREATE_SERVICE_ACCOUNT, {
-      input: { accountId: account.id, name: v.name, description: v.description || null, roleCode: v.role },
+      input: {
+        accountId: account.id,
+        name: v.name,
+        description: v.description || null,
+        roleCode: v.role,
+        allowedRanges: rangesOf(v.allowedRanges),
+      },
     });
     location.hash = `#/service-accounts/${done.createServiceAccount.serviceAccount.id}`;
   };
@@ -100,6 +108,7 @@ function CreateServiceAccount({ account, onClose }) {
     <FormDialog title="New service account" action="Create" onClose={onClose} onSubmit={create}>
       <NameFields />
       <RoleSelect name="role" value="Viewer" />
+      <RangesField label="Addresses its keys work from (optional)" hint="Within the account's addresses." />
     </FormDialog>
   );
 }

@@ -32,6 +32,9 @@ pub struct CreateServiceAccount {
     pub role: Role,
     /// Groups of the account to put it in (Datafold's form asks for them).
     pub groups: Vec<GroupId>,
+    /// Where its keys work, within the account's ranges; `None`: wherever
+    /// the account allows.
+    pub allowed_ranges: Option<AddressRanges>,
 }
 
 /// A partial update: `None` leaves a field alone. For `description`,
@@ -88,6 +91,13 @@ impl Keywarden {
             // `add_group_members` counts them.
             locks::lock_account(change.txn(), input.account_id).await?;
         }
+        if let Some(ranges) = &input.allowed_ranges
+            && let Some(outer) = policy_of(change.txn(), input.account_id)
+                .await?
+                .allowed_ranges
+        {
+            ranges.within("allowedRanges", &outer, "account")?;
+        }
         let row = service_account::ActiveModel {
             account_id: Set(input.account_id.0),
             name: Set(input.name.into_inner()),
@@ -97,16 +107,25 @@ impl Keywarden {
             created_by_user_id: Set(caller.user_id().map(|u| u.0)),
             created_at: Set(change.now_ms()),
             updated_at: Set(change.now_ms()),
+            allowed_ranges: Set(input.allowed_ranges.as_ref().map(AddressRanges::stored)),
             ..Default::default()
         }
         .insert(change.txn())
         .await?;
-        // The creation first, then its place in each group.
-        let mut events = vec![Event::new(
+        // The creation first (with its ranges, when it has some), then its
+        // place in each group.
+        let mut created = Event::new(
             Some(input.account_id),
             AuditAction::ServiceAccountCreate,
             Target::new(kinds::SERVICE_ACCOUNT, row.id, Some(&row.name)),
-        )];
+        );
+        if let Some(ranges) = &input.allowed_ranges {
+            created = created.changing(
+                None,
+                Some(serde_json::json!({ "allowedRanges": ranges.texts() })),
+            );
+        }
+        let mut events = vec![created];
         for group in &input.groups {
             let group = entity::group::Entity::find_by_id(group.0)
                 .one(change.txn())

@@ -44,6 +44,7 @@ async fn every_successful_mutation_leaves_exactly_one_audit_event() {
                 description: None,
                 role: Role::Viewer,
                 groups: vec![],
+                allowed_ranges: None,
             },
             t0(),
         ),
@@ -341,6 +342,7 @@ async fn the_log_filters_by_actor_action_and_target_and_counts_what_matches() {
                 description: None,
                 role: Role::Viewer,
                 groups: vec![],
+                allowed_ranges: None,
             },
             t0(),
         )

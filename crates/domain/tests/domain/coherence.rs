@@ -49,6 +49,7 @@ async fn churn(w: &World, changer: &Keywarden, b: &Tenant) {
                 description: None,
                 role: Role::Editor,
                 groups: vec![],
+                allowed_ranges: None,
             },
             t0(),
         )

@@ -47,6 +47,7 @@ async fn sqlite_writers_take_turns_rather_than_race_for_the_lock() {
                     description: None,
                     role: Role::Viewer,
                     groups: vec![],
+                    allowed_ranges: None,
                 };
                 kw.create_service_account(&tenant.admin, input, t0()).await
             })

@@ -319,3 +319,64 @@ async fn one_accounts_ranges_are_nothing_to_another_account() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_service_account_made_with_ranges_keeps_them_within_its_accounts_and_the_log_says_so() {
+    let w = World::new().await;
+    let acme = w.tenant("Acme", "alice").await;
+    w.kw.set_credential_policy(
+        &acme.admin,
+        acme.id,
+        account_ranges(Some(&["10.0.0.0/8"])),
+        t0(),
+    )
+    .await
+    .unwrap();
+    let create = |name: &str, given: Option<&[&str]>| domain::CreateServiceAccount {
+        account_id: acme.id,
+        name: domain::ServiceAccountName::parse(name).unwrap(),
+        description: None,
+        role: Role::Viewer,
+        groups: vec![],
+        allowed_ranges: given.and_then(ranges),
+    };
+    // Outside the account's ranges: refused, and nothing made.
+    let e =
+        w.kw.create_service_account(&acme.admin, create("wide", Some(&["192.0.2.0/24"])), t0())
+            .await
+            .unwrap_err();
+    assert!(invalid(e).contains("192.0.2.0/24"));
+    let made =
+        w.kw.create_service_account(&acme.admin, create("narrow", Some(&["10.1.0.0/16"])), t0())
+            .await
+            .unwrap();
+    assert_eq!(
+        made.allowed_ranges.as_ref().map(AddressRanges::texts),
+        Some(vec!["10.1.0.0/16".to_owned()])
+    );
+    let (_, token) = w.key(&acme, made.id).await;
+    w.kw.authenticate_from(&token, ip("10.1.2.3"), t0())
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.kw.authenticate_from(&token, ip("10.2.0.1"), t0()).await,
+        Err(AuthError::Address)
+    ));
+    let created: Vec<_> = w
+        .audit_log(&acme)
+        .await
+        .into_iter()
+        .filter(|e| e.action == "service_account.create")
+        .collect();
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(
+        created[0].after,
+        Some(serde_json::json!({ "allowedRanges": ["10.1.0.0/16"] }))
+    );
+    // Without ranges, it works from wherever the account allows.
+    let plain =
+        w.kw.create_service_account(&acme.admin, create("plain", None), t0())
+            .await
+            .unwrap();
+    assert_eq!(plain.allowed_ranges, None);
+}

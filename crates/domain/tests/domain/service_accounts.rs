@@ -15,6 +15,7 @@ fn create(account: AccountId, name: &str) -> CreateServiceAccount {
         description: Some(Description::parse("runs the nightly build").unwrap()),
         role: Role::Editor,
         groups: vec![],
+        allowed_ranges: None,
     }
 }
 

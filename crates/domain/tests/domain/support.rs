@@ -221,6 +221,7 @@ impl World {
                     description: None,
                     role,
                     groups: vec![],
+                    allowed_ranges: None,
                 },
                 t0(),
             )

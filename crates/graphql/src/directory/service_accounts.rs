@@ -9,8 +9,8 @@ use crate::access::groups::groups_of;
 use crate::base::context::{HumanOnly, caller, kw, now, or_null};
 use crate::base::error::{ApiResult, api};
 use crate::base::inputs::{
-    account_id, address_ranges_change, description, description_change, group_id, not_null,
-    service_account_id,
+    account_id, address_ranges, address_ranges_change, description, description_change, group_id,
+    not_null, service_account_id,
 };
 use crate::base::page::{KEYS_PAGE, page};
 use crate::base::roles::{RoleCode, RoleInfo};
@@ -185,6 +185,9 @@ pub struct CreateServiceAccountInput {
     pub role_code: RoleCode,
     /// Groups of the account to put it in.
     pub group_ids: Option<Vec<ObjectId>>,
+    /// 1 to 20 networks in CIDR notation (or addresses) its keys work from,
+    /// within its account's; left out: wherever the account allows.
+    pub allowed_ranges: Option<Vec<String>>,
 }
 
 #[derive(InputObject, Debug)]
@@ -264,6 +267,7 @@ impl ServiceAccountMutation {
                 .flatten()
                 .map(group_id)
                 .collect::<Result<_>>()?,
+            allowed_ranges: address_ranges(input.allowed_ranges.as_deref())?,
         };
         let sa = kw(ctx)
             .create_service_account(caller(ctx)?, request, now())

@@ -115,6 +115,7 @@ pub(crate) const BOUNDS: &[(&str, Bound)] = &[
     ("CreateServiceAccountKeyInput.allowedRanges", RANGES),
     ("UpdateServiceAccountKeyInput.allowedRanges", RANGES),
     ("UpdateServiceAccountInput.allowedRanges", RANGES),
+    ("CreateServiceAccountInput.allowedRanges", RANGES),
     ("UpdateAccountCredentialPolicyInput.allowedRanges", RANGES),
     (
         "GroupMembersInput.memberIds",
