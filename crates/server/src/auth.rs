@@ -29,9 +29,15 @@ const SCHEMES: [&str; 3] = ["Bearer", "ApiKey", "Key"];
 /// The client of a request with these headers from `address`, as
 /// verification records its use.
 pub fn client_of(headers: &HeaderMap, address: Option<IpAddr>) -> Client<'_> {
+    client(address, headers.get(USER_AGENT))
+}
+
+/// A client at `address` whose `User-Agent` is `agent` (none when it is not
+/// visible ASCII).
+fn client(address: Option<IpAddr>, agent: Option<&HeaderValue>) -> Client<'_> {
     Client {
         address,
-        agent: headers.get(USER_AGENT).and_then(|v| v.to_str().ok()),
+        agent: agent.and_then(|v| v.to_str().ok()),
     }
 }
 
@@ -74,10 +80,7 @@ impl CredentialHeaders {
 
     /// The request's client as verification records its use.
     pub fn client(&self, address: Option<IpAddr>) -> Client<'_> {
-        Client {
-            address,
-            agent: self.user_agent.as_ref().and_then(|v| v.to_str().ok()),
-        }
+        client(address, self.user_agent.as_ref())
     }
 
     pub fn presented(&self) -> Presented<'_> {

@@ -65,6 +65,22 @@ impl Expiry {
 /// The longest expiry that may be given in days (ten years).
 pub const MAX_EXPIRY_DAYS: i64 = 3650;
 
+/// A day, as stored times count it.
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// Refuses a number of days given as `field` outside 1 to
+/// [`MAX_EXPIRY_DAYS`] (every number of days the API takes); `hint` ends
+/// the message.
+pub(crate) fn check_days(field: &str, days: i64, hint: &str) -> Result<(), DomainError> {
+    if (1..=MAX_EXPIRY_DAYS).contains(&days) {
+        Ok(())
+    } else {
+        Err(DomainError::invalid(format!(
+            "{field} must be between 1 and {MAX_EXPIRY_DAYS} days{hint}"
+        )))
+    }
+}
+
 /// `days` whole days after `now`, for an expiry given in days (Datafold's
 /// form): 1 to [`MAX_EXPIRY_DAYS`].
 pub(crate) fn in_days(
@@ -72,10 +88,27 @@ pub(crate) fn in_days(
     days: i64,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, DomainError> {
-    if !(1..=MAX_EXPIRY_DAYS).contains(&days) {
-        return Err(DomainError::invalid(format!(
-            "{field} must be between 1 and {MAX_EXPIRY_DAYS} days"
-        )));
-    }
+    check_days(field, days, "")?;
     Ok(now + chrono::Duration::days(days))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_are_one_to_ten_years_and_the_refusal_names_the_field() {
+        assert!(check_days("days", 1, "").is_ok());
+        assert!(check_days("days", MAX_EXPIRY_DAYS, "").is_ok());
+        for days in [0, -1, MAX_EXPIRY_DAYS + 1] {
+            let e = check_days("days", days, " (or none)")
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert_eq!(
+                e, "days must be between 1 and 3650 days (or none)",
+                "{days}"
+            );
+        }
+    }
 }

@@ -23,7 +23,7 @@ use sea_orm::{
 use crate::base::error::{DomainError, DomainResult};
 use crate::base::ids::{AccountId, KeyId};
 use crate::base::kinds;
-use crate::base::time::to_millis;
+use crate::base::time::{DAY_MS, to_millis};
 use crate::coherence::Scope;
 use crate::credentials::disabled::{Disabled, DisabledReason, audited};
 use crate::credentials::keys::{ServiceAccountKey, key_to_change};
@@ -32,8 +32,6 @@ use crate::policy::principal::Principal;
 use crate::warden::audit::{AuditAction, Event, Target};
 use crate::warden::handle::Keywarden;
 use crate::warden::locks;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// How many keys one turn of the housekeeping disables at most: the rest
 /// wait for its next turn, so that no writer waits long behind it.
@@ -80,7 +78,7 @@ async fn candidates<C: ConnectionTrait>(db: &C, now_ms: i64) -> DomainResult<Vec
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
     };
-    let cutoff = "CAST(a.disable_unused_after_days AS BIGINT) * 86400000";
+    let cutoff = format!("CAST(a.disable_unused_after_days AS BIGINT) * {DAY_MS}");
     let sql = format!(
         "SELECT k.id AS key_id, k.name AS key_name, s.account_id AS account_id \
   FROM service_account_keys k JOIN service_accounts s ON s.id = k.service_account_id \

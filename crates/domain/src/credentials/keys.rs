@@ -592,19 +592,21 @@ impl Keywarden {
 /// A key about to be changed by `caller`, an Admin of its account, read
 /// under its service account's lock (so that changes of one service
 /// account's keys are made one after the other), with that service account.
+/// The caller is judged before the lock is taken (a service account never
+/// changes account), so no one outside the account ever holds it.
 pub(crate) async fn key_to_change<C: ConnectionTrait>(
     txn: &C,
     caller: &Principal,
     id: KeyId,
 ) -> DomainResult<(key::Model, entity::service_account::Model)> {
     let sa = load_with_account(txn, id).await?.1;
-    let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
     authorize(
         caller,
         AccountId(sa.account_id),
         Action::ManageKeys,
         kinds::KEY,
     )?;
+    let sa = locks::service_account(txn, ServiceAccountId(sa.id), true).await?;
     let row = key::Entity::find_by_id(id.0)
         .one(txn)
         .await?

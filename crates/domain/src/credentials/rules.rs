@@ -21,7 +21,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::base::error::{DomainError, DomainResult};
 use crate::base::ids::AccountId;
 use crate::base::kinds;
-use crate::base::time::{MAX_EXPIRY_DAYS, to_millis};
+use crate::base::time::{self, DAY_MS, to_millis};
 use crate::coherence::Scope;
 use crate::policy::principal::Principal;
 use crate::policy::ranges::AddressRanges;
@@ -29,8 +29,6 @@ use crate::policy::table::{Action, authorize};
 use crate::warden::audit::{AuditAction, Event, Target};
 use crate::warden::handle::Keywarden;
 use crate::warden::locks;
-
-const DAY_MS: i64 = 86_400_000;
 
 /// A number of days as stored; under one (which no release writes) is one,
 /// the strictest it could mean.
@@ -43,7 +41,7 @@ pub(crate) fn stored_days(days: Option<i32>) -> Option<u32> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CredentialPolicy {
     /// The longest a key may live, from its creation to its expiry, in days
-    /// (1 to [`MAX_EXPIRY_DAYS`]); `None`: no limit. A limit requires an
+    /// (1 to [`time::MAX_EXPIRY_DAYS`]); `None`: no limit. A limit requires an
     /// expiry too: a key that never expires lives longer than any.
     pub key_max_lifetime_days: Option<u32>,
     /// Whether every key must have an expiry.
@@ -52,7 +50,7 @@ pub struct CredentialPolicy {
     /// and a key's own ranges lie within these.
     pub allowed_ranges: Option<AddressRanges>,
     /// The days without use after which a key is disabled (1 to
-    /// [`MAX_EXPIRY_DAYS`]; see [`crate::credentials::idle`]); `None`: never.
+    /// [`time::MAX_EXPIRY_DAYS`]; see [`crate::credentials::idle`]); `None`: never.
     pub disable_unused_after_days: Option<u32>,
 }
 
@@ -182,14 +180,14 @@ pub struct PolicyChange {
     pub disable_unused_after_days: Option<Option<u32>>,
 }
 
-/// Refuses a number of days outside 1 to [`MAX_EXPIRY_DAYS`] for `setting`.
+/// Refuses a number of days outside 1 to [`time::MAX_EXPIRY_DAYS`] for `setting`.
 fn check_days(setting: &str, days: Option<Option<u32>>, unset: &str) -> DomainResult<()> {
     match days {
-        Some(Some(days)) if !(1..=MAX_EXPIRY_DAYS).contains(&i64::from(days)) => {
-            Err(DomainError::invalid(format!(
-                "{setting} must be between 1 and {MAX_EXPIRY_DAYS} days (leave it unset {unset})"
-            )))
-        }
+        Some(Some(days)) => time::check_days(
+            setting,
+            i64::from(days),
+            &format!(" (leave it unset {unset})"),
+        ),
         _ => Ok(()),
     }
 }

@@ -18,21 +18,18 @@ use entity::{
 };
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::base::error::{DomainError, DomainResult};
+use crate::base::error::DomainResult;
 use crate::base::ids::AccountId;
 use crate::base::kinds;
-use crate::base::time::{MAX_EXPIRY_DAYS, to_millis};
+use crate::base::time::{DAY_MS, check_days, to_millis};
 use crate::credentials::keys::ServiceAccountKey;
 use crate::credentials::personal_tokens::PersonalAccessToken;
 use crate::policy::principal::Principal;
 use crate::policy::table::{Action, authorize};
 use crate::warden::handle::Keywarden;
-
-const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A credential of the account that has not been used for the days asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -121,17 +118,6 @@ pub struct UnusedPage {
     pub total: u64,
 }
 
-/// The days asked for: 1 to 3650.
-fn checked_days(days: i64) -> DomainResult<i64> {
-    if (1..=MAX_EXPIRY_DAYS).contains(&days) {
-        Ok(days)
-    } else {
-        Err(DomainError::invalid(format!(
-            "days must be between 1 and {MAX_EXPIRY_DAYS} (it is {days})"
-        )))
-    }
-}
-
 /// `COALESCE(last_used_at, created_at)` of a table.
 fn idle_since(last_used: impl ColumnTrait, created: impl ColumnTrait) -> Expr {
     Func::coalesce([Expr::col(last_used), Expr::col(created)]).into()
@@ -168,7 +154,7 @@ impl Keywarden {
         now: DateTime<Utc>,
     ) -> DomainResult<UnusedPage> {
         authorize(caller, account, Action::ManageKeys, kinds::ACCOUNT)?;
-        let days = checked_days(days)?;
+        check_days("days", days, "")?;
         let now_ms = to_millis(now);
         let cutoff = now_ms - days * DAY_MS;
         let limit = Ord::min(limit, crate::MAX_PAGE);
@@ -250,8 +236,14 @@ impl Keywarden {
         found.sort_by_key(Unused::place);
         let has_more = found.len() as u64 > limit;
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        let total = count(db, key::Entity::find().filter(keys_of_account)).await?
-            + count(db, pat::Entity::find().filter(tokens_of_members)).await?;
+        let total = key::Entity::find()
+            .filter(keys_of_account)
+            .count(db)
+            .await?
+            + pat::Entity::find()
+                .filter(tokens_of_members)
+                .count(db)
+                .await?;
         Ok(UnusedPage {
             credentials: found,
             has_more,
@@ -260,32 +252,9 @@ impl Keywarden {
     }
 }
 
-async fn count<C: ConnectionTrait, E: EntityTrait>(
-    db: &C,
-    select: sea_orm::Select<E>,
-) -> DomainResult<u64>
-where
-    E::Model: Sync,
-{
-    Ok(select.count(db).await?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn days_are_one_to_ten_years() {
-        assert_eq!(checked_days(1).ok(), Some(1));
-        assert_eq!(checked_days(MAX_EXPIRY_DAYS).ok(), Some(MAX_EXPIRY_DAYS));
-        for days in [0, -1, MAX_EXPIRY_DAYS + 1] {
-            let e = checked_days(days)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            assert!(e.contains("between 1 and 3650"), "{days}: {e}");
-        }
-    }
 
     #[test]
     fn a_cursor_names_its_place_and_nothing_else_is_one() {

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use domain::{AddressRanges, AuthError, DomainError, PolicyChange, Role, UpdateServiceAccount};
 
-use crate::support::{World, create_key, pepper, t0};
+use crate::support::{Tenant, World, create_key, pepper, t0};
 
 fn ranges(given: &[&str]) -> Option<AddressRanges> {
     AddressRanges::parse("allowedRanges", Some(given)).unwrap()
@@ -23,6 +23,13 @@ fn account_ranges(given: Option<&[&str]>) -> PolicyChange {
         allowed_ranges: Some(given.and_then(ranges)),
         ..Default::default()
     }
+}
+
+/// Sets the account's ranges to `given`, as its Admin.
+async fn limit_account(w: &World, tenant: &Tenant, given: &[&str]) {
+    w.kw.set_credential_policy(&tenant.admin, tenant.id, account_ranges(Some(given)), t0())
+        .await
+        .unwrap();
 }
 
 fn sa_ranges(given: Option<&[&str]>) -> UpdateServiceAccount {
@@ -136,14 +143,7 @@ async fn ranges_wider_than_the_ones_above_them_are_refused_and_change_nothing() 
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "deployer", Role::Editor).await;
     let (key, token) = w.key(&acme, sa.id).await;
-    w.kw.set_credential_policy(
-        &acme.admin,
-        acme.id,
-        account_ranges(Some(&["10.0.0.0/8"])),
-        t0(),
-    )
-    .await
-    .unwrap();
+    limit_account(&w, &acme, &["10.0.0.0/8"]).await;
     let e =
         w.kw.update_service_account(
             &acme.admin,
@@ -223,14 +223,7 @@ async fn every_change_of_ranges_is_audited_with_before_and_after() {
     let acme = w.tenant("Acme", "alice").await;
     let sa = w.service_account(&acme, "deployer", Role::Editor).await;
     let (key, _) = w.key(&acme, sa.id).await;
-    w.kw.set_credential_policy(
-        &acme.admin,
-        acme.id,
-        account_ranges(Some(&["10.0.0.0/8"])),
-        t0(),
-    )
-    .await
-    .unwrap();
+    limit_account(&w, &acme, &["10.0.0.0/8"]).await;
     w.kw.update_service_account(&acme.admin, sa.id, sa_ranges(Some(&["10.1.0.0/16"])), t0())
         .await
         .unwrap();
@@ -278,14 +271,7 @@ async fn one_accounts_ranges_are_nothing_to_another_account() {
     let (acme_key, acme_token) = w.key(&acme, acme_sa.id).await;
     let globex_sa = w.service_account(&globex, "deployer", Role::Editor).await;
     let (_, globex_token) = w.key(&globex, globex_sa.id).await;
-    w.kw.set_credential_policy(
-        &globex.admin,
-        globex.id,
-        account_ranges(Some(&["10.0.0.0/8"])),
-        t0(),
-    )
-    .await
-    .unwrap();
+    limit_account(&w, &globex, &["10.0.0.0/8"]).await;
     w.kw.authenticate_from(&acme_token, ip("192.0.2.1"), t0())
         .await
         .unwrap();
@@ -324,14 +310,7 @@ async fn one_accounts_ranges_are_nothing_to_another_account() {
 async fn a_service_account_made_with_ranges_keeps_them_within_its_accounts_and_the_log_says_so() {
     let w = World::new().await;
     let acme = w.tenant("Acme", "alice").await;
-    w.kw.set_credential_policy(
-        &acme.admin,
-        acme.id,
-        account_ranges(Some(&["10.0.0.0/8"])),
-        t0(),
-    )
-    .await
-    .unwrap();
+    limit_account(&w, &acme, &["10.0.0.0/8"]).await;
     let create = |name: &str, given: Option<&[&str]>| domain::CreateServiceAccount {
         account_id: acme.id,
         name: domain::ServiceAccountName::parse(name).unwrap(),
